@@ -1,0 +1,3 @@
+from fleetsync.cli import main
+
+main()

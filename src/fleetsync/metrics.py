@@ -1,0 +1,45 @@
+"""Prometheus metrics, declared once. ``/metrics`` (the API) exposes the default registry."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = [
+    "GOOGLE_CALLS",
+    "GOOGLE_RETRIES",
+    "GOOGLE_THROTTLE_WAIT",
+    "OUTBOX_DEPTH",
+    "RECONCILE_DURATION",
+    "WEBHOOK_EVENTS",
+]
+
+GOOGLE_CALLS = Counter(
+    "fleetsync_google_calls",
+    "Calls to Google APIs, by method and HTTP status ('error' for a failed connection).",
+    ["method", "status"],
+)
+GOOGLE_RETRIES = Counter(
+    "fleetsync_google_retries",
+    "Retries of calls to Google, by method and the reason that caused them.",
+    ["method", "reason"],
+)
+GOOGLE_THROTTLE_WAIT = Counter(
+    "fleetsync_google_throttle_wait_seconds",
+    "Seconds spent waiting by the client-side throttle, by quota.",
+    ["quota"],
+)
+RECONCILE_DURATION = Histogram(
+    "fleetsync_reconcile_duration_seconds",
+    "Duration of reconcile runs, by kind (full or targeted) and outcome.",
+    ["kind", "outcome"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+)
+WEBHOOK_EVENTS = Counter(
+    "fleetsync_webhook_events",
+    "Loan desk webhook events, by type and outcome.",
+    ["type", "outcome"],
+)
+OUTBOX_DEPTH = Gauge(
+    "fleetsync_outbox_depth",
+    "Ledger changes waiting for a targeted reconcile.",
+)

@@ -1,0 +1,380 @@
+"""fleetsync's settings: a TOML file plus ``FLEETSYNC_*`` environment overrides.
+
+Where the file comes from, first match wins: ``--config PATH`` on any command, the
+``FLEETSYNC_CONFIG`` environment variable, ``./config/fleetsync.toml`` when it exists, and
+otherwise no file at all (the embedded defaults: an SQLite ledger in the data directory).
+
+Any setting can be overridden from the environment: ``FLEETSYNC_DATABASE_URL`` for
+``database_url``, ``FLEETSYNC_GOOGLE__ADMIN_SUBJECT`` for ``[google] admin_subject`` (a double
+underscore descends into a section). Environment beats the file; the file beats the defaults.
+
+Every section is documented, setting by setting, in ``config/fleetsync.example.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_REGIONS",
+    "DEVICE_SCOPES",
+    "GOOGLE_SCOPES",
+    "AccountSettings",
+    "ApiSettings",
+    "AppPolicy",
+    "Bookmark",
+    "ConfigError",
+    "DaemonSettings",
+    "DeskSettings",
+    "GoogleSettings",
+    "LimitSettings",
+    "OrgUnitPolicy",
+    "OrgUnitSettings",
+    "QuotaSettings",
+    "SafetySettings",
+    "Settings",
+    "SyncSettings",
+    "config_path",
+    "load_settings",
+]
+
+DEFAULT_REGIONS: tuple[str, ...] = (
+    "Antwerpen",
+    "Brussel",
+    "Limburg",
+    "Oost-Vlaanderen",
+    "Vlaams-Brabant",
+    "West-Vlaanderen",
+)
+
+_AUTH = "https://www.googleapis.com/auth/"
+DEVICE_SCOPES = (_AUTH + "admin.directory.device.chromeos",)
+#: The least-privilege scopes a super admin delegates to fleetsync's service account. Exactly these.
+GOOGLE_SCOPES: tuple[str, ...] = (
+    _AUTH + "admin.directory.device.chromeos",
+    _AUTH + "admin.directory.user",
+    _AUTH + "admin.directory.orgunit",
+    _AUTH + "chrome.management.policy",
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. The message says where and what to change."""
+
+
+class _Section(BaseModel):
+    # A typo in a setting name must be an error, not a silently ignored line.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _org_unit_path(value: str) -> str:
+    if not value.startswith("/") or (value.endswith("/") and value != "/"):
+        raise ValueError(f"an org unit path starts with '/' and has no trailing '/': {value!r}")
+    return value
+
+
+OrgUnitPath = Annotated[str, AfterValidator(_org_unit_path)]
+
+
+# ------------------------------------------------------------------------------------- Google
+class QuotaSettings(_Section):
+    """The client-side throttle keeps fleetsync inside these; set them to the tenant's quotas."""
+
+    queries_per_minute: int = Field(2400, ge=1)
+    device_writes_per_minute: int = Field(60, ge=1)
+    policy_writes_per_minute: int = Field(30, ge=1)
+    max_concurrent_requests: int = Field(8, ge=1, le=64)
+
+
+class RetrySettings(_Section):
+    max_attempts: int = Field(8, ge=1, le=30)
+    initial_backoff_seconds: float = Field(1.0, gt=0)
+    max_backoff_seconds: float = Field(32.0, gt=0)
+
+
+class GoogleSettings(_Section):
+    #: ``None`` means Google itself. The sandbox writes its own URL here (``--write-config``).
+    endpoint: str | None = None
+    #: The service account's JSON key file (domain-wide delegation). Never commit it.
+    key_file: Path | None = None
+    #: The admin the service account acts as (``sub`` of the JWT), e.g. ``admin@example.org``.
+    admin_subject: str | None = None
+    customer: str = "my_customer"
+    timeout_seconds: float = Field(60.0, gt=0)
+    quota: QuotaSettings = QuotaSettings()
+    retry: RetrySettings = RetrySettings()
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"the endpoint must be an http(s) URL, got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+
+# ------------------------------------------------------------------------- org units, accounts
+class OrgUnitSettings(_Section):
+    """Where each lifecycle state lives in Google. ``{region}`` is replaced by the region name."""
+
+    on_loan: OrgUnitPath = "/Chromebooks/On loan"
+    in_refurbishment: OrgUnitPath = "/Chromebooks/Refurbishment"
+    spare: OrgUnitPath = "/Chromebooks/Spare"
+    lost: OrgUnitPath = "/Chromebooks/Lost"
+    retired: OrgUnitPath = "/Chromebooks/Retired"
+    ict_test: OrgUnitPath = "/Chromebooks/ICT"
+    #: Devices found here (and in the state OUs) that the ledger does not know are reported; ``sync
+    #: --adopt`` takes them into the ledger as spare.
+    adopt_from: tuple[OrgUnitPath, ...] = ("/Chromebooks/Staging",)
+    students: str = "/Students/{region}"
+
+    @field_validator("students")
+    @classmethod
+    def _students_template(cls, value: str) -> str:
+        _org_unit_path(value.replace("{region}", "Region"))
+        return value
+
+
+class AccountSettings(_Section):
+    #: The Workspace domain borrowers' accounts are created in.
+    domain: str = "example.org"
+    #: Username template: ``{given}``, ``{family}``, ``{g}`` (first letter of the given name).
+    username_pattern: str = "{given}.{family}"
+    #: Days after a return before the suspended account is deleted.
+    delete_after_days: int = Field(30, ge=0)
+    #: Days after the loan ends before the borrower's personal data in the ledger is pseudonymised.
+    pseudonymise_after_days: int = Field(365, ge=1)
+    password_length: int = Field(16, ge=12, le=100)
+    change_password_at_next_login: bool = True
+    #: How long an uncollected first password is kept (encrypted) for the desk.
+    first_password_ttl_hours: int = Field(72, ge=1)
+
+
+# ------------------------------------------------------------------------------------ policies
+class Bookmark(_Section):
+    """A managed bookmark: a link (``name`` + ``url``) or a folder (``name`` + ``entries``)."""
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+    entries: tuple[Bookmark, ...] | None = None
+
+    @model_validator(mode="after")
+    def _link_or_folder(self) -> Bookmark:
+        if (self.url is None) == (self.entries is None):
+            raise ValueError(f"bookmark {self.name!r} needs exactly one of 'url' or 'entries'")
+        return self
+
+
+class AppPolicy(_Section):
+    #: ``chrome:<32-char extension id>`` or ``web:<url>``.
+    app_id: str
+    install_type: Literal["FORCED", "FORCED_AND_PIN_TO_TOOLBAR", "ALLOWED", "BLOCKED"] = "FORCED"
+
+    @field_validator("app_id")
+    @classmethod
+    def _app_id(cls, value: str) -> str:
+        kind, _, rest = value.partition(":")
+        if kind == "chrome" and len(rest) == 32 and rest.isalpha() and rest.islower():
+            return value
+        if kind == "web" and rest.startswith(("http://", "https://")):
+            return value
+        raise ValueError(
+            f"app_id must be 'chrome:<32 lowercase letters>' or 'web:<url>', got {value!r}"
+        )
+
+
+class OrgUnitPolicy(_Section):
+    #: The OU the policy is set at (its children inherit it). ``{region}`` is expanded per region.
+    org_unit: str
+    bookmarks_folder: str = "Cursus"
+    bookmarks: tuple[Bookmark, ...] = ()
+    apps: tuple[AppPolicy, ...] = ()
+
+
+# ------------------------------------------------------------------------------ safety, sync
+class LimitSettings(_Section):
+    """A run may do at most ``max_count`` of this action, and at most ``max_share`` of the
+    managed population. The plan is refused whole when either is exceeded, unless forced."""
+
+    max_count: int = Field(ge=0)
+    max_share: float = Field(ge=0.0, le=1.0)
+
+
+class SafetySettings(_Section):
+    suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
+    deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
+    powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
+    disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
+    deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+
+
+class SyncSettings(_Section):
+    #: Move a device to spare by itself once its powerwash is executed; otherwise a technician
+    #: runs ``fleetsync device ready``.
+    auto_ready_after_powerwash: bool = True
+    #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
+    on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
+    #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
+    http_batch_size: int = Field(100, ge=1, le=1000)
+
+
+# ------------------------------------------------------------------------------ API, daemon
+class DeskSettings(_Section):
+    """A loan desk: its webhook signing secrets (``whsec_...``, several during a rotation) and the
+    bearer token it uses for ``/v1/loans/...``. Keep both out of the file: set them through the
+    environment, e.g. ``FLEETSYNC_API__DESKS__ANTWERPEN__SECRETS='["whsec_..."]'``."""
+
+    secrets: tuple[SecretStr, ...] = ()
+    token: SecretStr | None = None
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    desks: dict[str, DeskSettings] = {}
+    #: Bearer tokens with the admin scope (everything).
+    admin_tokens: tuple[SecretStr, ...] = ()
+    webhook_tolerance_seconds: int = Field(300, ge=1)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DaemonSettings(_Section):
+    reconcile_interval_minutes: int = Field(15, ge=1)
+    command_tracker_interval_seconds: int = Field(60, ge=5)
+    outbox_interval_seconds: int = Field(5, ge=1)
+    #: Time of day (HH:MM, local) for the daily overdue and retention jobs.
+    daily_at: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    #: Optional URL the overdue list is POSTed to each day.
+    overdue_webhook_url: str | None = None
+    #: A standby replica takes over within this many seconds of the leader's death.
+    leader_poll_seconds: int = Field(10, ge=1, le=30)
+
+
+# -------------------------------------------------------------------------------------- root
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fleetsync"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FLEETSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    #: Where the SQLite ledger and other local state live.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
+    #: ``postgresql+psycopg://user@host/dbname``.
+    database_url: str | None = None
+    #: Key (Fernet, urlsafe base64 of 32 bytes) that encrypts first passwords at rest until the
+    #: desk collects them. Empty: generated once into ``<data_dir>/secret.key`` (mode 0600).
+    #: Replicas sharing a database must share it: set ``FLEETSYNC_SECRET_KEY``.
+    secret_key: SecretStr | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    google: GoogleSettings = GoogleSettings()
+    org_units: OrgUnitSettings = OrgUnitSettings()
+    accounts: AccountSettings = AccountSettings()
+    policies: tuple[OrgUnitPolicy, ...] = ()
+    safety: SafetySettings = SafetySettings()
+    sync: SyncSettings = SyncSettings()
+    api: ApiSettings = ApiSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'fleetsync.db'}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with any password masked, for logs and output."""
+        parts = urlsplit(self.effective_database_url)
+        if parts.password is None:
+            return self.effective_database_url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+def config_path(explicit: Path | None = None) -> Path | None:
+    """The config file in use: ``--config``, ``FLEETSYNC_CONFIG``, or ``config/fleetsync.toml``."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get("FLEETSYNC_CONFIG")
+    if from_env:
+        return Path(from_env)
+    local = Path("config/fleetsync.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and validate the settings. Raises :class:`ConfigError` with every problem listed."""
+    path = config_path(path)
+    data: dict[str, Any] = {}
+    where = "the environment"
+    if path is not None:
+        where = str(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"config file {path} does not exist; pass --config with an existing file, or copy "
+                "config/fleetsync.example.toml"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        # Relative paths in the file are relative to the file, not to wherever one runs from.
+        data = _anchor_paths(data, path.parent)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  - {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings in {where}:\n{problems}") from None
+
+
+def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    data = dict(data)
+    if isinstance(data.get("data_dir"), str) and not Path(data["data_dir"]).is_absolute():
+        data["data_dir"] = str((base / data["data_dir"]).resolve())
+    google = data.get("google")
+    if isinstance(google, dict) and isinstance(google.get("key_file"), str):
+        key = Path(google["key_file"])
+        if not key.is_absolute():
+            data["google"] = {**google, "key_file": str((base / key).resolve())}
+    return data
