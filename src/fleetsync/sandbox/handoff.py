@@ -1,0 +1,105 @@
+"""What the sandbox hands to fleetsync: the tenant's key file and a config that points at it.
+
+The key file is a service-account key as Google's Cloud console hands it out, its ``token_uri``
+replaced by the sandbox's. The config names the endpoint, the key, the customer, the admin to act
+as, and an SQLite ledger next to the config file; it is validated with fleetsync's own settings
+loader before this returns, so a config the sandbox writes always loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fleetsync.sandbox.tenant import Tenant
+from fleetsync.settings import load_settings
+
+__all__ = ["config_document", "to_toml", "write_config", "write_key_file"]
+
+
+def write_key_file(tenant: Tenant, token_uri: str, path: Path) -> Path:
+    """Write the tenant's service-account key (mode 0600: it is a private key)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(tenant.account.key_file(token_uri), indent=2) + "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_document(
+    tenant: Tenant, *, url: str, key_file: Path, directory: Path, **overrides: Any
+) -> dict[str, Any]:
+    """The settings (as TOML-ready data) of a fleetsync that runs against this sandbox."""
+    directory = directory.resolve()
+    document: dict[str, Any] = {
+        "data_dir": str(directory),
+        "database_url": f"sqlite:///{directory / 'fleetsync.db'}",
+        "google": {
+            "endpoint": url,
+            "key_file": str(key_file.resolve()),
+            "admin_subject": tenant.admin,
+            "customer": "my_customer",
+        },
+        "accounts": {"domain": tenant.domain},
+    }
+    return _merge(document, overrides)
+
+
+def write_config(tenant: Tenant, path: Path, *, url: str, key_file: Path, **overrides: Any) -> Path:
+    """Write a fleetsync config for this sandbox, and check that fleetsync can load it."""
+    document = config_document(
+        tenant, url=url, key_file=key_file, directory=path.parent, **overrides
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# fleetsync pointed at the sandbox, written by `fleetsync sandbox serve --write-config`.\n"
+        "# Every setting is documented in config/fleetsync.example.toml.\n\n"
+    )
+    path.write_text(header + to_toml(document), encoding="utf-8")
+    load_settings(path)  # raises ConfigError naming the problem
+    return path
+
+
+# ------------------------------------------------------------------------- TOML
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
+
+
+def _key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def to_toml(data: Mapping[str, Any], prefix: str = "") -> str:
+    """A small TOML writer for settings: scalars and lists, then one table per section."""
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            name = f"{prefix}{_key(key)}"
+            text += f"\n[{name}]\n" + to_toml(value, prefix=name + ".")
+    return text

@@ -1,0 +1,23 @@
+"""Which Google method each handler answers: the implemented part of the discovery documents.
+
+Every other method of the two APIs is routed too (so its path, parameters and scopes are checked)
+and then answered with an honest 501 that names it.
+"""
+
+from __future__ import annotations
+
+from fleetsync.sandbox import commands, devices, orgunits, policy, users
+from fleetsync.sandbox.calls import Handler
+
+__all__ = ["HANDLERS", "IMPLEMENTED"]
+
+HANDLERS: dict[str, Handler] = {
+    **devices.HANDLERS,
+    **commands.HANDLERS,
+    **users.HANDLERS,
+    **orgunits.HANDLERS,
+    **policy.HANDLERS,
+}
+
+#: The method ids the sandbox implements, for docs and the conformance test.
+IMPLEMENTED = frozenset(HANDLERS)

@@ -1,0 +1,162 @@
+"""Run the sandbox in-process for a test: a fresh tenant on a free port, its key file, its config.
+
+    with running_sandbox(fleet="agency") as sandbox:
+        settings = load_settings(sandbox.write_config(tmp_path / "fleetsync.toml"))
+        directory = sandbox.directory()          # googleapiclient, real HTTP, real token
+        sandbox.control.online(all=True)         # the control surface
+        sandbox.tenant.devices.by_id[...]        # the state itself, for assertions
+
+The tenant's RSA key is generated once per process and shared by every sandbox a test run starts
+(generating one takes longer than starting a server).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+from googleapiclient.http import BatchHttpRequest
+
+from fleetsync.sandbox.auth import ServiceAccount
+from fleetsync.sandbox.control import SandboxControl
+from fleetsync.sandbox.faults import Faults, Quotas
+from fleetsync.sandbox.handoff import write_config, write_key_file
+from fleetsync.sandbox.seed import seeded_tenant
+from fleetsync.sandbox.server import SandboxServer
+from fleetsync.sandbox.tenant import Tenant
+from fleetsync.settings import GOOGLE_SCOPES
+
+__all__ = ["RunningSandbox", "running_sandbox", "shared_account"]
+
+
+@cache
+def shared_account() -> ServiceAccount:
+    return ServiceAccount.generate()
+
+
+@dataclass
+class RunningSandbox:
+    server: SandboxServer
+    key_file: Path
+    directory_path: Path
+    #: Every HTTP client handed out, closed when the sandbox stops (no socket left dangling).
+    _clients: list[httplib2.Http | google_auth_httplib2.AuthorizedHttp] = field(
+        default_factory=list
+    )
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.server.tenant
+
+    @property
+    def admin(self) -> str:
+        return self.tenant.admin
+
+    @property
+    def customer_id(self) -> str:
+        return self.tenant.customer_id
+
+    @property
+    def domain(self) -> str:
+        return self.tenant.domain
+
+    @property
+    def control(self) -> SandboxControl:
+        return SandboxControl(self.url)
+
+    def write_config(self, path: Path, **overrides: Any) -> Path:
+        """A fleetsync TOML config pointing at this sandbox (``overrides`` merge into it)."""
+        return write_config(self.tenant, path, url=self.url, key_file=self.key_file, **overrides)
+
+    # ------------------------------------------------- Google's own clients, pointed here
+    def credentials(
+        self, scopes: Sequence[str] = GOOGLE_SCOPES, subject: str | None = None
+    ) -> service_account.Credentials:
+        credentials: service_account.Credentials = (
+            service_account.Credentials.from_service_account_file(
+                str(self.key_file), scopes=list(scopes), subject=subject or self.admin
+            )
+        )
+        return credentials
+
+    def http(
+        self, scopes: Sequence[str] = GOOGLE_SCOPES, subject: str | None = None
+    ) -> google_auth_httplib2.AuthorizedHttp:
+        """An authorised connection (real token exchange), closed when the sandbox stops."""
+        http = google_auth_httplib2.AuthorizedHttp(
+            self.credentials(scopes, subject), http=self.raw_http()
+        )
+        self._clients.append(http)
+        return http
+
+    def raw_http(self) -> httplib2.Http:
+        """A plain connection without credentials, closed when the sandbox stops."""
+        http = httplib2.Http(timeout=30)
+        self._clients.append(http)
+        return http
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+    def _build(self, api: str, version: str, **kwargs: Any) -> Any:
+        return build(
+            api,
+            version,
+            http=self.http(**kwargs),
+            client_options={"api_endpoint": self.url},
+            static_discovery=True,
+            cache_discovery=False,
+        )
+
+    def directory(self, **kwargs: Any) -> Any:
+        """``build("admin", "directory_v1")`` against this sandbox, as fleetsync builds it."""
+        return self._build("admin", "directory_v1", **kwargs)
+
+    def policy(self, **kwargs: Any) -> Any:
+        """``build("chromepolicy", "v1")`` against this sandbox."""
+        return self._build("chromepolicy", "v1", **kwargs)
+
+    def batch(self, callback: Callable[..., None] | None = None) -> BatchHttpRequest:
+        """An HTTP batch aimed at this sandbox (``new_batch_http_request`` would aim at Google)."""
+        return BatchHttpRequest(callback=callback, batch_uri=self.url + "batch")
+
+
+@contextmanager
+def running_sandbox(
+    directory: Path | None = None,
+    *,
+    fleet: str | int | None = None,
+    domain: str = "example.org",
+    faults: Faults | None = None,
+    quotas: Quotas | None = None,
+    tenant: Tenant | None = None,
+) -> Iterator[RunningSandbox]:
+    """A sandbox serving in a thread on a free port; stopped (connections closed) on exit."""
+    with tempfile.TemporaryDirectory(prefix="fleetsync-sandbox-") as scratch:
+        where = directory or Path(scratch)
+        tenant = tenant or seeded_tenant(fleet, domain=domain, account=shared_account())
+        server = SandboxServer(tenant, faults=faults, quotas=quotas).start()
+        try:
+            key_file = write_key_file(tenant, server.token_uri, where / "service-account.json")
+            running = RunningSandbox(server=server, key_file=key_file, directory_path=where)
+            try:
+                yield running
+            finally:
+                running.close_clients()
+        finally:
+            server.stop()
