@@ -1,0 +1,2 @@
+"""Everything that knows Google's wire format: auth, discovery-based clients, batching, retries,
+throttling, and the mapping of Google's errors to fleetsync's."""

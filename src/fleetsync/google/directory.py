@@ -1,0 +1,305 @@
+"""The Directory API as fleetsync uses it: devices, their commands, users and org units.
+
+Every call goes through the session (throttle + the one retry layer); every answer is validated
+(``wire.py``) before it becomes a domain snapshot. Limits Google documents are enforced here, so
+a caller's chunking bug fails loudly instead of being answered by Google with a 400.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from fleetsync.domain.observed import (
+    ObservedAccount,
+    ObservedCommand,
+    ObservedDevice,
+    ObservedOrgUnit,
+)
+from fleetsync.google.errors import GoogleError, GoogleNotFound
+from fleetsync.google.session import BatchOutcome, GoogleSession
+from fleetsync.google.throttle import Quota
+from fleetsync.google.wire import (
+    BORROWER_ID_TYPE,
+    DEVICE_FIELDS,
+    USER_FIELDS,
+    CommandWire,
+    DevicePage,
+    DeviceWire,
+    IssueCommandResponse,
+    OrgUnitList,
+    OrgUnitWire,
+    StatusChangeResponse,
+    UserPage,
+    UserWire,
+    parse,
+)
+
+__all__ = ["MAX_DEVICES_PER_CALL", "MAX_DEVICE_PAGE", "MAX_USER_PAGE", "Directory"]
+
+MAX_DEVICE_PAGE = 300
+MAX_USER_PAGE = 500
+MAX_DEVICES_PER_CALL = 50
+
+StatusAction = Literal["DISABLE", "REENABLE", "DEPROVISION"]
+
+
+def _chunk_limit(ids: Sequence[str], what: str) -> None:
+    if len(ids) > MAX_DEVICES_PER_CALL:
+        raise ValueError(f"{what} takes at most {MAX_DEVICES_PER_CALL} devices, got {len(ids)}")
+
+
+class Directory:
+    def __init__(self, session: GoogleSession) -> None:
+        self._session = session
+        self._api = session.directory
+        self._customer = session.customer
+
+    # ------------------------------------------------------------------------ devices
+    def iter_devices(
+        self,
+        *,
+        org_unit_path: str | None = None,
+        include_children: bool = False,
+        query: str | None = None,
+        page_size: int = MAX_DEVICE_PAGE,
+    ) -> Iterator[ObservedDevice]:
+        """Every device matching, 300 a page with a fields mask."""
+        params: dict[str, Any] = {
+            "customerId": self._customer,
+            "maxResults": min(page_size, MAX_DEVICE_PAGE),
+            "projection": "BASIC",
+            "fields": f"nextPageToken,chromeosdevices({DEVICE_FIELDS})",
+        }
+        if org_unit_path is not None:
+            # The list call wants the path without its leading slash.
+            params["orgUnitPath"] = org_unit_path.lstrip("/")
+            if include_children:
+                params["includeChildOrgunits"] = True
+        if query:
+            params["query"] = query
+        token: str | None = None
+        while True:
+            request = self._api.chromeosdevices().list(**params, pageToken=token)
+            page = parse(DevicePage, self._session.execute(request), method=request.methodId)
+            for device in page.chromeosdevices:
+                yield device.observed()
+            token = page.nextPageToken
+            if not token:
+                return
+
+    def find_device_by_serial(self, serial: str) -> ObservedDevice | None:
+        """The device with exactly this serial, or None.
+
+        Google's ``id:`` query is a prefix match (GAM once deprovisioned 97 devices for one
+        serial): only a device whose serial equals the one asked for is returned.
+        """
+        wanted = serial.strip().upper()
+        matches = [
+            device
+            for device in self.iter_devices(query=f"id:{wanted}")
+            if device.serial.upper() == wanted
+        ]
+        if len(matches) > 1:
+            raise GoogleError(
+                f"Google reports {len(matches)} devices with serial {wanted}; resolve by hand",
+                method="directory.chromeosdevices.list",
+            )
+        return matches[0] if matches else None
+
+    def get_device(self, device_id: str) -> ObservedDevice:
+        request = self._api.chromeosdevices().get(
+            customerId=self._customer, deviceId=device_id, projection="BASIC", fields=DEVICE_FIELDS
+        )
+        return parse(DeviceWire, self._session.execute(request), method=request.methodId).observed()
+
+    def move_devices(self, org_unit_path: str, device_ids: Sequence[str]) -> None:
+        """Move up to 50 devices into an org unit. Google barely checks the ids: read back."""
+        _chunk_limit(device_ids, "moveDevicesToOu")
+        request = self._api.chromeosdevices().moveDevicesToOu(
+            customerId=self._customer,
+            orgUnitPath=org_unit_path,
+            body={"deviceIds": list(device_ids)},
+        )
+        self._session.execute(request, quota=Quota.DEVICE_WRITES)
+
+    def annotate_devices(self, annotations: Mapping[str, Mapping[str, str]]) -> BatchOutcome[str]:
+        """Patch the writable annotation fields of many devices, in HTTP batches."""
+        allowed = {"annotatedUser", "annotatedAssetId", "annotatedLocation", "notes"}
+        items = []
+        for device_id, body in annotations.items():
+            unknown = set(body) - allowed
+            if unknown:
+                raise ValueError(f"not an annotation field: {sorted(unknown)}")
+            request = self._api.chromeosdevices().patch(
+                customerId=self._customer,
+                deviceId=device_id,
+                body=dict(body),
+                fields="deviceId",
+            )
+            items.append((device_id, request))
+        return self._session.execute_batch(items, quota=Quota.DEVICE_WRITES)
+
+    def change_status(
+        self,
+        device_ids: Sequence[str],
+        action: StatusAction,
+        *,
+        deprovision_reason: str | None = None,
+    ) -> dict[str, str | None]:
+        """Disable, re-enable or deprovision up to 50 devices. Devices fail one by one: returns,
+        per device id, None on success or Google's message for that device."""
+        _chunk_limit(device_ids, "batchChangeStatus")
+        body: dict[str, Any] = {
+            "deviceIds": list(device_ids),
+            "changeChromeOsDeviceStatusAction": f"CHANGE_CHROME_OS_DEVICE_STATUS_ACTION_{action}",
+        }
+        if action == "DEPROVISION":
+            if not deprovision_reason:
+                raise ValueError("a deprovision needs a reason")
+            body["deprovisionReason"] = deprovision_reason
+        request = (
+            self._api.customer()
+            .devices()
+            .chromeos()
+            .batchChangeStatus(customerId=self._customer, body=body)
+        )
+        answer = parse(
+            StatusChangeResponse,
+            self._session.execute(request, quota=Quota.DEVICE_WRITES),
+            method=request.methodId,
+        )
+        outcome: dict[str, str | None] = dict.fromkeys(
+            device_ids, "Google returned no result for this device"
+        )
+        for result in answer.changeChromeOsDeviceStatusResults:
+            outcome[result.deviceId] = (
+                (result.error.message or f"error {result.error.code}") if result.error else None
+            )
+        return outcome
+
+    def issue_command(
+        self, device_id: str, command_type: str, payload: Mapping[str, Any] | None = None
+    ) -> str:
+        """Issue a device command; returns its id. Not idempotent: an ambiguous failure raises
+        GoogleOutcomeUnknown and is never retried blindly."""
+        body: dict[str, Any] = {"commandType": command_type}
+        if payload is not None:
+            body["payload"] = json.dumps(payload)
+        request = (
+            self._api.customer()
+            .devices()
+            .chromeos()
+            .issueCommand(customerId=self._customer, deviceId=device_id, body=body)
+        )
+        answer = self._session.execute(request, quota=Quota.DEVICE_WRITES, idempotent=False)
+        return parse(IssueCommandResponse, answer, method=request.methodId).commandId
+
+    def get_command(self, device_id: str, command_id: str) -> ObservedCommand:
+        request = (
+            self._api.customer()
+            .devices()
+            .chromeos()
+            .commands()
+            .get(customerId=self._customer, deviceId=device_id, commandId=command_id)
+        )
+        answer = parse(CommandWire, self._session.execute(request), method=request.methodId)
+        return answer.observed(device_id)
+
+    # -------------------------------------------------------------------------- users
+    def iter_accounts(
+        self, org_unit_path: str, *, page_size: int = MAX_USER_PAGE
+    ) -> Iterator[ObservedAccount]:
+        """Every account in an org unit and the org units below it, 500 a page."""
+        params: dict[str, Any] = {
+            "customer": self._customer,
+            "maxResults": min(page_size, MAX_USER_PAGE),
+            "query": f"orgUnitPath='{org_unit_path}'",
+            "projection": "basic",
+            "fields": f"nextPageToken,users({USER_FIELDS})",
+        }
+        token: str | None = None
+        while True:
+            request = self._api.users().list(**params, pageToken=token)
+            page = parse(UserPage, self._session.execute(request), method=request.methodId)
+            for user in page.users:
+                yield user.observed()
+            token = page.nextPageToken
+            if not token:
+                return
+
+    def get_account(self, email: str) -> ObservedAccount | None:
+        request = self._api.users().get(userKey=email, fields=USER_FIELDS)
+        try:
+            answer = self._session.execute(request)
+        except GoogleNotFound:
+            return None
+        return parse(UserWire, answer, method=request.methodId).observed()
+
+    def create_account(
+        self,
+        *,
+        email: str,
+        given_name: str,
+        family_name: str,
+        password: str,
+        org_unit_path: str,
+        borrower_id: str,
+        change_password_at_next_login: bool = True,
+    ) -> ObservedAccount:
+        """Create a borrower's account. Not idempotent: an ambiguous failure raises
+        GoogleOutcomeUnknown; look the address up before creating it again."""
+        body = {
+            "primaryEmail": email,
+            "name": {"givenName": given_name[:60], "familyName": family_name[:60]},
+            "password": password,
+            "changePasswordAtNextLogin": change_password_at_next_login,
+            "orgUnitPath": org_unit_path,
+            "externalIds": [
+                {"type": "custom", "customType": BORROWER_ID_TYPE, "value": borrower_id}
+            ],
+        }
+        request = self._api.users().insert(body=body, fields=USER_FIELDS)
+        answer = self._session.execute(request, idempotent=False)
+        return parse(UserWire, answer, method=request.methodId).observed()
+
+    def update_accounts(self, changes: Mapping[str, Mapping[str, Any]]) -> BatchOutcome[str]:
+        """Patch many accounts (suspend, unsuspend, move org unit), in HTTP batches."""
+        allowed = {"suspended", "orgUnitPath"}
+        items = []
+        for email, body in changes.items():
+            unknown = set(body) - allowed
+            if unknown:
+                raise ValueError(f"fleetsync does not change {sorted(unknown)} on accounts")
+            items.append(
+                (email, self._api.users().patch(userKey=email, body=dict(body), fields="id"))
+            )
+        return self._session.execute_batch(items)
+
+    def delete_accounts(self, emails: Sequence[str]) -> BatchOutcome[str]:
+        """Delete accounts. A repeated delete answers notFound: the caller treats it as done."""
+        items = [(email, self._api.users().delete(userKey=email)) for email in emails]
+        return self._session.execute_batch(items)
+
+    # ---------------------------------------------------------------------- org units
+    def list_org_units(self) -> list[ObservedOrgUnit]:
+        request = self._api.orgunits().list(
+            customerId=self._customer,
+            type="all",
+            fields="organizationUnits(orgUnitPath,orgUnitId,parentOrgUnitPath)",
+        )
+        answer = parse(OrgUnitList, self._session.execute(request), method=request.methodId)
+        return [unit.observed() for unit in answer.organizationUnits]
+
+    def create_org_unit(self, path: str) -> ObservedOrgUnit:
+        """Create one org unit under an existing parent (Google takes name + parent path)."""
+        parent, _, name = path.rpartition("/")
+        request = self._api.orgunits().insert(
+            customerId=self._customer,
+            body={"name": name, "parentOrgUnitPath": parent or "/"},
+            fields="orgUnitPath,orgUnitId,parentOrgUnitPath",
+        )
+        return parse(
+            OrgUnitWire, self._session.execute(request), method=request.methodId
+        ).observed()
