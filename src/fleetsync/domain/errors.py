@@ -1,0 +1,108 @@
+"""The errors fleetsync raises when it refuses or cannot find something.
+
+Each says what went wrong and what to do. Entry points map them to exit codes and HTTP statuses
+in one place each: the CLI (``fleetsync.cli``) and the API (``fleetsync.api``). Every error has a
+stable ``code`` for machines (an API body, a script); the message is for people.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyCollected",
+    "BorrowerHasLoan",
+    "FleetsyncError",
+    "InvalidInput",
+    "InvalidRows",
+    "LoanNotExtended",
+    "NotAllowedInState",
+    "NotFound",
+    "PowerwashNotExecuted",
+    "PowerwashOutstanding",
+    "Refused",
+    "WrongConnectivity",
+    "WrongRegion",
+]
+
+
+class FleetsyncError(Exception):
+    """Base of every error fleetsync raises on purpose. ``str(err)`` is the message for a person."""
+
+    code = "error"
+
+
+class Refused(FleetsyncError):
+    """The action is not allowed now (lifecycle rule, safety limit). CLI exit 3, HTTP 409."""
+
+    code = "refused"
+
+
+class NotFound(FleetsyncError):
+    """The device, borrower, loan or command does not exist. CLI exit 4, HTTP 404."""
+
+    code = "not_found"
+
+
+class InvalidInput(FleetsyncError):
+    """The input cannot be used as given. CLI exit 2, HTTP 422."""
+
+    code = "invalid_input"
+
+
+class InvalidRows(InvalidInput):
+    """A file has bad rows; ``problems`` lists each one with its line number."""
+
+    code = "invalid_rows"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+# ------------------------------------------------------------------ lifecycle refusals (exit 3)
+class NotAllowedInState(Refused):
+    """The device's lifecycle state does not allow this action (e.g. re-provisioning a device
+    that is on loan)."""
+
+    code = "device_state"
+
+
+class WrongConnectivity(Refused):
+    """The borrower needs mobile data and the device has none."""
+
+    code = "connectivity"
+
+
+class WrongRegion(Refused):
+    """The device belongs to another region than the borrower."""
+
+    code = "region"
+
+
+class BorrowerHasLoan(Refused):
+    """The borrower already has a device on loan."""
+
+    code = "borrower_has_loan"
+
+
+class LoanNotExtended(Refused):
+    """An extension must end later than the loan's current agreed end."""
+
+    code = "loan_not_extended"
+
+
+class PowerwashNotExecuted(Refused):
+    """A device leaves refurbishment only once its powerwash has executed (or when forced)."""
+
+    code = "powerwash_not_executed"
+
+
+class PowerwashOutstanding(Refused):
+    """A powerwash is already on its way to the device; another one is not asked for."""
+
+    code = "powerwash_outstanding"
+
+
+class AlreadyCollected(Refused):
+    """A first password is handed over once."""
+
+    code = "already_collected"

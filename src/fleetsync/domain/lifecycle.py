@@ -1,0 +1,455 @@
+"""A device's life in the loan programme: its states, the actions that move it, and their rules.
+
+    spare ──checkout──▶ on_loan ──return──▶ in_refurbishment ──ready──▶ spare
+      │                    │                   ▲   (only once its powerwash has executed,
+      │                    │                   │    or forced with a reason)
+      ├──ict_test──▶ ict_test ──reprovision────┤
+      ├──reprovision───────────────────────────┘
+      │
+    any state but retired ──lost──▶ lost ──found──▶ in_refurbishment
+    any state but on_loan ──retire──▶ retired (never comes back)
+
+Each business action is one function here. It takes what the ledger knows about the device (a
+:class:`Device`, built by the service layer) and returns the :class:`Transition` to apply, or
+raises a :class:`~fleetsync.domain.errors.Refused` that says why and what to do instead. The
+functions are pure: the service layer (``fleetsync.services``) loads the facts, applies the
+transition, and writes the audit event and the outbox in the same database transaction.
+
+Rules that hold whatever the sequence of actions:
+- a device has at most one open loan, and so one borrower at a time; a borrower has at most one;
+- a borrower who needs mobile data gets a 4G device, and a device of their own region;
+- a lost device cannot be lent; a retired device never leaves ``retired``;
+- a device leaves refurbishment only once its latest powerwash has executed, unless forced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+
+from fleetsync.domain.errors import (
+    BorrowerHasLoan,
+    InvalidInput,
+    LoanNotExtended,
+    NotAllowedInState,
+    PowerwashNotExecuted,
+    PowerwashOutstanding,
+    WrongConnectivity,
+    WrongRegion,
+)
+
+__all__ = [
+    "ALLOWED",
+    "AccountStatus",
+    "Action",
+    "CommandState",
+    "Condition",
+    "Connectivity",
+    "Device",
+    "DeviceState",
+    "OpenLoan",
+    "Powerwash",
+    "Transition",
+    "assign_ict_test",
+    "checkout",
+    "extend_loan",
+    "mark_found",
+    "mark_lost",
+    "mark_ready",
+    "reprovision",
+    "retire",
+    "return_device",
+]
+
+
+class DeviceState(StrEnum):
+    SPARE = "spare"
+    ON_LOAN = "on_loan"
+    IN_REFURBISHMENT = "in_refurbishment"
+    LOST = "lost"
+    RETIRED = "retired"
+    ICT_TEST = "ict_test"
+
+
+class Connectivity(StrEnum):
+    WIFI = "wifi"
+    FOUR_G = "4g"
+
+
+class AccountStatus(StrEnum):
+    """A borrower's Workspace account as the ledger wants it; the reconciler makes Google agree."""
+
+    NONE = "none"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+class Condition(StrEnum):
+    """How a loan ended."""
+
+    OK = "ok"
+    DAMAGED = "damaged"
+    LOST = "lost"
+
+
+class CommandState(StrEnum):
+    """A command to a device: ``REQUESTED`` is the ledger's (asked for, not yet issued to Google);
+    the others are Google's own states, filled in by the reconciler."""
+
+    REQUESTED = "REQUESTED"
+    PENDING = "PENDING"
+    SENT_TO_CLIENT = "SENT_TO_CLIENT"
+    ACKED_BY_CLIENT = "ACKED_BY_CLIENT"
+    EXECUTED_BY_CLIENT = "EXECUTED_BY_CLIENT"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def outstanding(self) -> bool:
+        """Still on its way to the device: it may yet execute."""
+        return self in _OUTSTANDING
+
+
+_OUTSTANDING = frozenset(
+    {
+        CommandState.REQUESTED,
+        CommandState.PENDING,
+        CommandState.SENT_TO_CLIENT,
+        CommandState.ACKED_BY_CLIENT,
+    }
+)
+
+
+class Action(StrEnum):
+    CHECKOUT = "checkout"
+    RETURN = "return"
+    EXTEND = "extend"
+    LOST = "lost"
+    FOUND = "found"
+    REPROVISION = "reprovision"
+    READY = "ready"
+    RETIRE = "retire"
+    ICT_TEST = "ict_test"
+
+
+S = DeviceState
+#: Which states each action may start from, and where it leads. Everything else is refused.
+ALLOWED: dict[Action, dict[DeviceState, DeviceState]] = {
+    Action.CHECKOUT: {S.SPARE: S.ON_LOAN},
+    Action.RETURN: {S.ON_LOAN: S.IN_REFURBISHMENT},
+    Action.EXTEND: {S.ON_LOAN: S.ON_LOAN},
+    Action.LOST: {
+        S.SPARE: S.LOST,
+        S.ON_LOAN: S.LOST,
+        S.IN_REFURBISHMENT: S.LOST,
+        S.ICT_TEST: S.LOST,
+    },
+    Action.FOUND: {S.LOST: S.IN_REFURBISHMENT},
+    Action.REPROVISION: {
+        S.SPARE: S.IN_REFURBISHMENT,
+        S.ICT_TEST: S.IN_REFURBISHMENT,
+        # Again, when the last powerwash failed or expired: a technician asks for a new one.
+        S.IN_REFURBISHMENT: S.IN_REFURBISHMENT,
+    },
+    Action.READY: {S.IN_REFURBISHMENT: S.SPARE},
+    Action.RETIRE: {
+        S.SPARE: S.RETIRED,
+        S.IN_REFURBISHMENT: S.RETIRED,
+        S.LOST: S.RETIRED,
+        S.ICT_TEST: S.RETIRED,
+    },
+    Action.ICT_TEST: {S.SPARE: S.ICT_TEST},
+}
+
+
+# ------------------------------------------------------------------------------------ facts
+@dataclass(frozen=True, slots=True)
+class OpenLoan:
+    ref: str
+    serial: str
+    borrower: str
+    since: date
+    agreed_end: date
+
+
+@dataclass(frozen=True, slots=True)
+class Powerwash:
+    """The device's latest powerwash: the one its current stay in refurbishment waits for."""
+
+    state: CommandState
+    result: str | None = None
+    since: date | None = None
+    error: str | None = None
+
+    @property
+    def executed(self) -> bool:
+        return self.state is CommandState.EXECUTED_BY_CLIENT and self.result == "SUCCESS"
+
+    def describe(self) -> str:
+        """Reads after "its powerwash ...": ``was asked for on 2026-09-01 but is not issued to
+        Google yet``, ``is PENDING (issued on 2026-09-01)``, ``executed on ... with result ...``."""
+        on = "" if self.since is None else f" on {self.since.isoformat()}"
+        if self.state is CommandState.REQUESTED:
+            text = f"was asked for{on} but is not issued to Google yet"
+        elif self.state is CommandState.EXECUTED_BY_CLIENT:
+            text = f"executed{on} with result {self.result or 'unknown'}"
+        else:
+            text = f"is {self.state.value}" + (f" (issued{on})" if on else "")
+        return text + (f": {self.error}" if self.error else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """What the lifecycle needs to know about a device."""
+
+    serial: str
+    state: DeviceState
+    since: date
+    connectivity: Connectivity
+    region: str
+    loan: OpenLoan | None = None
+    powerwash: Powerwash | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an allowed action does, for the service layer to apply."""
+
+    action: Action
+    before: DeviceState
+    after: DeviceState
+    #: The device's open loan ends (a return, or a device lost while on loan).
+    ends_loan: bool = False
+    #: A ``REMOTE_POWERWASH`` is asked for: the device is wiped before anyone else gets it.
+    requests_powerwash: bool = False
+    #: A powerwash asked for but not yet issued is no longer wanted (the device left refurbishment).
+    cancels_requested_powerwash: bool = False
+    #: A technician overrode a rule (``ready --force``); the audit event says so and why.
+    forced: bool = False
+
+
+# ---------------------------------------------------------------------------------- actions
+def checkout(
+    device: Device,
+    *,
+    borrower: str,
+    borrower_region: str,
+    needs_data: bool,
+    borrower_loan: OpenLoan | None,
+    until: date,
+    today: date,
+) -> Transition:
+    """Lend a spare device to a borrower until the agreed end date."""
+    if until <= today:
+        raise InvalidInput(
+            f"the agreed end date {until.isoformat()} is not after today ({today.isoformat()}); "
+            "give the last day of the loan (YYYY-MM-DD)"
+        )
+    transition = _move(Action.CHECKOUT, device)
+    if borrower_loan is not None:
+        raise BorrowerHasLoan(
+            f"borrower {borrower} already has device {borrower_loan.serial} on loan since "
+            f"{borrower_loan.since.isoformat()} (loan {borrower_loan.ref}); return it before "
+            "lending another device"
+        )
+    if needs_data and device.connectivity is not Connectivity.FOUR_G:
+        raise WrongConnectivity(
+            f"borrower {borrower} needs mobile data but device {device.serial} is wifi-only; "
+            f"lend a 4G device (`fleetsync device list --state spare --connectivity 4g "
+            f"--region {borrower_region}`)"
+        )
+    if device.region != borrower_region:
+        raise WrongRegion(
+            f"device {device.serial} belongs to region {device.region} and borrower {borrower} "
+            f"to {borrower_region}; lend a device of {borrower_region} (`fleetsync device list "
+            f"--state spare --region {borrower_region}`) or move this one first (`fleetsync "
+            f"device set-region {device.serial} {borrower_region}`)"
+        )
+    return transition
+
+
+def return_device(device: Device) -> Transition:
+    """The borrower brings the device back: it goes to refurbishment and is powerwashed."""
+    return replace(_move(Action.RETURN, device), ends_loan=True, requests_powerwash=True)
+
+
+def extend_loan(device: Device, *, until: date, today: date) -> Transition:
+    """Agree a later end date for the device's open loan."""
+    transition = _move(Action.EXTEND, device)
+    loan = device.loan
+    assert loan is not None  # an on_loan device always has its open loan (ledger invariant)
+    if until <= today:
+        raise InvalidInput(
+            f"the new end date {until.isoformat()} is not after today ({today.isoformat()}); "
+            "give the new last day of the loan (YYYY-MM-DD)"
+        )
+    if until <= loan.agreed_end:
+        raise LoanNotExtended(
+            f"loan {loan.ref} of device {device.serial} already runs until "
+            f"{loan.agreed_end.isoformat()}; an extension must end later (to end the loan "
+            f"early, return the device: `fleetsync loan return --serial {device.serial}`)"
+        )
+    return transition
+
+
+def mark_lost(device: Device) -> Transition:
+    """The device is missing. A loan it was on ends; Google disables the device."""
+    transition = _move(Action.LOST, device)
+    return replace(
+        transition,
+        ends_loan=device.loan is not None,
+        cancels_requested_powerwash=device.state is S.IN_REFURBISHMENT,
+    )
+
+
+def mark_found(device: Device) -> Transition:
+    """A lost device turned up: it is wiped and checked before anyone gets it again."""
+    return replace(_move(Action.FOUND, device), requests_powerwash=True)
+
+
+def reprovision(device: Device) -> Transition:
+    """A technician sends the device (back) to refurbishment: wipe it and check it again."""
+    transition = _move(Action.REPROVISION, device)
+    wash = device.powerwash
+    if device.state is S.IN_REFURBISHMENT and wash is not None and wash.state.outstanding:
+        raise PowerwashOutstanding(
+            f"device {device.serial} is in refurbishment since {device.since.isoformat()} and "
+            f"its powerwash {wash.describe()}; wait for it to execute "
+            f"(`fleetsync device show {device.serial}`)"
+        )
+    return replace(transition, requests_powerwash=True)
+
+
+def mark_ready(device: Device, *, force: bool = False, reason: str | None = None) -> Transition:
+    """Refurbishment is done: the device becomes spare. Only once its powerwash has executed,
+    unless a technician forces it and says why."""
+    if force and not (reason or "").strip():
+        raise InvalidInput(
+            f"--force needs --reason: say why device {device.serial} may skip its powerwash"
+        )
+    transition = _move(Action.READY, device)
+    wash = device.powerwash
+    if wash is not None and wash.executed:
+        return transition
+    if not force:
+        what = "has no powerwash" if wash is None else f"its powerwash {wash.describe()}"
+        raise PowerwashNotExecuted(
+            f"device {device.serial} is in refurbishment since {device.since.isoformat()} and "
+            f"{what}; wait until it has executed (`fleetsync device show {device.serial}`), or "
+            "if it was wiped another way use --force with --reason"
+        )
+    return replace(transition, forced=True, cancels_requested_powerwash=True)
+
+
+def retire(device: Device) -> Transition:
+    """The device leaves the programme for good (broken beyond repair, end of life)."""
+    return replace(
+        _move(Action.RETIRE, device),
+        cancels_requested_powerwash=device.state is S.IN_REFURBISHMENT,
+    )
+
+
+def assign_ict_test(device: Device) -> Transition:
+    """A spare device joins the ICT service's pool for testing and replacements."""
+    return _move(Action.ICT_TEST, device)
+
+
+# ---------------------------------------------------------------------------------- refusals
+def _move(action: Action, device: Device) -> Transition:
+    after = ALLOWED[action].get(device.state)
+    if after is None:
+        raise NotAllowedInState(
+            f"device {device.serial} {_where(device)}; {_advice(action, device)}"
+        )
+    return Transition(action=action, before=device.state, after=after)
+
+
+def _where(device: Device) -> str:
+    since = device.since.isoformat()
+    match device.state:
+        case S.ON_LOAN if device.loan is not None:
+            return (
+                f"is on loan to borrower {device.loan.borrower} since "
+                f"{device.loan.since.isoformat()} (loan {device.loan.ref})"
+            )
+        case S.ON_LOAN:
+            return f"is on loan since {since}"
+        case S.SPARE:
+            return f"is spare since {since}"
+        case S.IN_REFURBISHMENT:
+            return f"is in refurbishment since {since}"
+        case S.LOST:
+            return f"is lost since {since}"
+        case S.RETIRED:
+            return f"was retired on {since}"
+        case S.ICT_TEST:
+            return f"is in the ICT test pool since {since}"
+
+
+_NEVER_BACK = "a retired device never comes back"
+
+
+def _advice(action: Action, device: Device) -> str:
+    """What to do instead, for every (action, state) pair that :data:`ALLOWED` refuses."""
+    serial = device.serial
+    show = f"`fleetsync device show {serial}`"
+    found = f"`fleetsync device found {serial}`"
+    state = device.state
+    if state is S.RETIRED:
+        return (
+            "it is already retired"
+            if action is Action.RETIRE
+            else f"{_NEVER_BACK}; use another device (`fleetsync device list --state spare`)"
+        )
+    if action in (Action.RETURN, Action.EXTEND):
+        what = "to return" if action is Action.RETURN else "to extend"
+        return f"it is not on loan, so there is no loan {what}; check the device ({show})"
+    advice: dict[tuple[Action, DeviceState], str] = {
+        (Action.CHECKOUT, S.ON_LOAN): "return it before lending it again",
+        (Action.CHECKOUT, S.IN_REFURBISHMENT): (
+            f"make it ready first (`fleetsync device ready {serial}`) once its powerwash "
+            "has executed"
+        ),
+        (Action.CHECKOUT, S.LOST): (
+            f"a lost device cannot be lent; if it turned up, mark it found ({found}), which "
+            "sends it to refurbishment"
+        ),
+        (Action.CHECKOUT, S.ICT_TEST): (
+            f"take it out of the ICT test pool first (`fleetsync device reprovision {serial}`)"
+        ),
+        (Action.LOST, S.LOST): "it is already marked lost",
+        (Action.FOUND, S.SPARE): "it is not lost, so it cannot be found",
+        (Action.FOUND, S.ON_LOAN): "it is not lost, so it cannot be found",
+        (Action.FOUND, S.IN_REFURBISHMENT): "it is not lost, so it cannot be found",
+        (Action.FOUND, S.ICT_TEST): "it is not lost, so it cannot be found",
+        (Action.REPROVISION, S.ON_LOAN): "return it before re-provisioning",
+        (Action.REPROVISION, S.LOST): (
+            f"mark it found first ({found}); that sends it to refurbishment"
+        ),
+        (Action.READY, S.SPARE): "it is already spare",
+        (Action.READY, S.ON_LOAN): (
+            "only a device in refurbishment can be made ready; return it first"
+        ),
+        (Action.READY, S.LOST): (
+            f"mark it found first ({found}); it is made ready after its powerwash"
+        ),
+        (Action.READY, S.ICT_TEST): (
+            f"re-provision it first (`fleetsync device reprovision {serial}`), then make it "
+            "ready once its powerwash has executed"
+        ),
+        (Action.RETIRE, S.ON_LOAN): "return it before retiring it",
+        (Action.ICT_TEST, S.ON_LOAN): (
+            "only a spare device can join the ICT test pool; return it first"
+        ),
+        (Action.ICT_TEST, S.IN_REFURBISHMENT): (
+            "only a spare device can join the ICT test pool; make it ready first"
+        ),
+        (Action.ICT_TEST, S.LOST): (
+            f"only a spare device can join the ICT test pool; if it turned up, mark it "
+            f"found first ({found})"
+        ),
+        (Action.ICT_TEST, S.ICT_TEST): "it is already in the ICT test pool",
+    }
+    return advice[(action, state)]
