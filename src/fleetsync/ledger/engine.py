@@ -1,0 +1,118 @@
+"""Opening the ledger: the engine, its connection settings, and units of work.
+
+``open_ledger(settings)`` connects, brings the schema up to date, and returns a :class:`Ledger`.
+Business actions run inside ``with ledger.transaction() as session:``: the service functions
+change the session and never commit, the block commits once at its end (or rolls everything
+back on an exception), so a webhook can record its delivery id in the very same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.ledger import migrate
+from fleetsync.settings import ConfigError, Settings
+
+__all__ = ["Ledger", "create_ledger_engine", "open_ledger"]
+
+#: How long an SQLite writer waits for another one before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_READ_ONLY = "fleetsync_read_only"
+
+
+def create_ledger_engine(url: str) -> sa.Engine:
+    """An engine for the ledger: SQLite in WAL mode with foreign keys, or PostgreSQL."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the sqlite3 module (it would not BEGIN before a SELECT);
+    # _sqlite_begin emits the BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # The busy timeout first: switching a new database to WAL takes a lock another process
+    # starting at the same moment may hold.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then writes
+    # fails at once with "database is locked" when another writer got in between, whatever the
+    # busy timeout. Readers stay deferred so a long `device list` never blocks a checkout.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Ledger:
+    """The open ledger. ``transaction()`` for changes, ``read()`` for queries."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(**{_READ_ONLY: True})
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits at the end of the block, rolls back on an exception.
+
+        Objects stay readable after the block (``expire_on_commit=False``), for rendering.
+        """
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit of work for queries: never committed (on SQLite it does not take the write
+        lock). Objects stay readable after the block: closing the session does not expire them."""
+        with Session(self._reader, expire_on_commit=False) as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def open_ledger(settings: Settings, *, upgrade: bool = True) -> Ledger:
+    """Connect to the configured ledger and apply any migrations it lacks.
+
+    With ``upgrade=False`` the schema is left as it is (``fleetsync db current``); a ledger whose
+    schema is behind then fails on first use.
+    """
+    engine = create_ledger_engine(settings.effective_database_url)
+    try:
+        if upgrade:
+            migrate.upgrade(engine)
+        else:
+            with engine.connect():
+                pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(
+            f"cannot open the ledger at {settings.display_database_url}: {exc.orig}; check "
+            "database_url in the config (or FLEETSYNC_DATABASE_URL) and that the database is up"
+        ) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return Ledger(engine)

@@ -1,0 +1,293 @@
+"""The ledger's tables: devices, borrowers, loans, the audit trail, the outbox, device commands
+and the first passwords waiting to be handed over.
+
+The schema itself is made by the Alembic migrations in ``migrations/`` (a test checks the two
+agree on both databases). Times are stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from fleetsync.domain.lifecycle import (
+    AccountStatus,
+    CommandState,
+    Condition,
+    Connectivity,
+    DeviceState,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Borrower",
+    "Device",
+    "DeviceCommand",
+    "IssuedUsername",
+    "Loan",
+    "LoanExtension",
+    "OutboxEntry",
+    "PendingCredential",
+    "UtcDateTime",
+    "loan_ref",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone: store UTC there)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the ledger stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonColumn = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JsonColumn,
+    }
+
+
+def _check_in(column: str, values: type[Any], name: str) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+def loan_ref(loan_id: int) -> str:
+    """How people see a loan: ``L-88``."""
+    return f"L-{loan_id}"
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (
+        _check_in("state", DeviceState, "state"),
+        _check_in("connectivity", Connectivity, "connectivity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Upper case, as Google reports it. References match exactly, never by prefix.
+    serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Upper case. Optional: a device adopted from Google may have none yet.
+    asset_tag: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    model: Mapped[str] = mapped_column(sa.String(100))
+    region: Mapped[str] = mapped_column(sa.String(64), index=True)
+    connectivity: Mapped[str] = mapped_column(sa.String(8))
+    google_device_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(20), index=True)
+    state_since: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+    loans: Mapped[list[Loan]] = relationship(back_populates="device", order_by="Loan.id")
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    __table_args__ = (_check_in("account_status", AccountStatus, "account_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The loan desk's id for this person (``B-1017``): how the audit trail refers to them.
+    desk_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Personal data: emptied when the borrower is pseudonymised after the retention period.
+    given_name: Mapped[str | None] = mapped_column(sa.String(120))
+    family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    region: Mapped[str] = mapped_column(sa.String(64))
+    #: ``username@domain`` of their Workspace account, once one was asked for.
+    account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    #: The account as the ledger wants it; the reconciler makes Google agree.
+    account_status: Mapped[str] = mapped_column(sa.String(12), default=AccountStatus.NONE.value)
+    account_status_since: Mapped[datetime | None]
+    google_user_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    pseudonymised_at: Mapped[datetime | None]
+
+    loans: Mapped[list[Loan]] = relationship(back_populates="borrower", order_by="Loan.id")
+
+
+class Loan(Base):
+    __tablename__ = "loans"
+    __table_args__ = (
+        # The lifecycle's first rule, held by the database too: one open loan per device and
+        # per borrower, whatever runs concurrently.
+        sa.Index(
+            "uq_loans_open_device",
+            "device_id",
+            unique=True,
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        sa.Index(
+            "uq_loans_open_borrower",
+            "borrower_id",
+            unique=True,
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        _check_in("connectivity", Connectivity, "connectivity"),
+        _check_in("return_condition", Condition, "return_condition"),
+        sa.CheckConstraint(
+            "(returned_at IS NULL) = (return_condition IS NULL)", name="returned_with_condition"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    checked_out_at: Mapped[datetime]
+    #: The latest agreed end date (the last day of the loan); extensions are in loan_extensions.
+    agreed_end: Mapped[date] = mapped_column(index=True)
+    course_period: Mapped[str | None] = mapped_column(sa.String(100))
+    needs_data: Mapped[bool]
+    #: The device's region and connectivity at checkout: reports never change afterwards.
+    region: Mapped[str] = mapped_column(sa.String(64), index=True)
+    connectivity: Mapped[str] = mapped_column(sa.String(8))
+    #: When the loan ended: the device came back, or was lost (``return_condition = 'lost'``).
+    returned_at: Mapped[datetime | None]
+    return_condition: Mapped[str | None] = mapped_column(sa.String(10))
+    return_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    device: Mapped[Device] = relationship(back_populates="loans")
+    borrower: Mapped[Borrower] = relationship(back_populates="loans")
+    extensions: Mapped[list[LoanExtension]] = relationship(order_by="LoanExtension.id")
+
+    @property
+    def ref(self) -> str:
+        return loan_ref(self.id)
+
+
+class LoanExtension(Base):
+    __tablename__ = "loan_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    previous_end: Mapped[date]
+    new_end: Mapped[date]
+    extended_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AuditEvent(Base):
+    """Append-only (database triggers refuse UPDATE and DELETE). No personal data: borrowers
+    appear by their desk id only, so pseudonymising the borrowers table is enough."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    #: ``cli:<user>``, ``webhook:<desk>``, ``sync``.
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"), index=True)
+    borrower_id: Mapped[int | None] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class OutboxEntry(Base):
+    """A device or borrower the reconciler must look at: written in the same transaction as the
+    change, so a crash between the change and the wake-up loses nothing."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.CheckConstraint("entity_kind IN ('device', 'borrower')", name="entity_kind"),
+        sa.Index(
+            "ix_outbox_pending",
+            "id",
+            sqlite_where=sa.text("done_at IS NULL"),
+            postgresql_where=sa.text("done_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_kind: Mapped[str] = mapped_column(sa.String(16))
+    #: The device's serial or the borrower's desk id.
+    entity_key: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class DeviceCommand(Base):
+    """A command for a device. The ledger records the intent (``REQUESTED``); the reconciler
+    issues it, stores Google's command id and follows its state until it executes."""
+
+    __tablename__ = "device_commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    #: Why it was asked for: ``return``, ``reprovision``, ``found``.
+    reason: Mapped[str] = mapped_column(sa.String(20))
+    #: The loan whose return it belongs to (``None`` for a re-provision or a found device).
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"))
+    google_command_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(24), default=CommandState.REQUESTED.value)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(sa.String(100))
+    issued_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    executed_at: Mapped[datetime | None]
+    #: ``SUCCESS``, ``FAILURE``, ``IGNORED`` once executed.
+    result: Mapped[str | None] = mapped_column(sa.String(16))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class PendingCredential(Base):
+    """A first password, sealed (Fernet), until the reconciler has used it to create the account
+    and the desk has collected it, or until it expires."""
+
+    __tablename__ = "pending_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    account_email: Mapped[str] = mapped_column(sa.String(255))
+    sealed_password: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: The reconciler created the Google account with it.
+    used_at: Mapped[datetime | None]
+    #: Handed over to the borrower (by the desk through the API, or on the CLI's checkout output).
+    collected_at: Mapped[datetime | None]
+    collected_by: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class IssuedUsername(Base):
+    """Every account address the ledger ever issued, as a keyed digest (HMAC-SHA256): a deleted
+    account's address is never reused, and this table holds no personal data to pseudonymise."""
+
+    __tablename__ = "issued_usernames"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    issued_at: Mapped[datetime]

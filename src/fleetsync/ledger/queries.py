@@ -1,0 +1,309 @@
+"""Finding things in the ledger: one device, borrower or loan by what people type, and the bulk
+reads behind ``device list``, ``device show`` and ``loan list`` (one query each, no N+1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.errors import InvalidInput, NotFound
+from fleetsync.ledger.models import (
+    AuditEvent,
+    Borrower,
+    Device,
+    DeviceCommand,
+    Loan,
+    LoanExtension,
+    loan_ref,
+)
+
+__all__ = [
+    "POWERWASH",
+    "device_commands",
+    "device_history",
+    "device_rows",
+    "find_borrower",
+    "find_device",
+    "find_loan",
+    "latest_powerwash",
+    "loan_extensions",
+    "loan_row",
+    "loan_rows",
+    "normalise_ref",
+    "open_loan",
+    "open_loan_of_borrower",
+]
+
+POWERWASH = "REMOTE_POWERWASH"
+
+
+def normalise_ref(ref: str) -> str:
+    """Serials and asset tags are stored upper case; what people type matches case-insensitively."""
+    return ref.strip().upper()
+
+
+def find_device(session: Session, ref: str, *, lock: bool = False) -> Device:
+    """The device whose serial or asset tag is exactly ``ref`` (any case). Never a prefix match:
+    a destructive action on the wrong device is worse than a "not found"."""
+    key = normalise_ref(ref)
+    if not key:
+        raise InvalidInput("give a device's serial or asset tag")
+    stmt = sa.select(Device).where(sa.or_(Device.serial == key, Device.asset_tag == key))
+    if lock:
+        stmt = stmt.with_for_update()
+    found = session.scalars(stmt).all()
+    if not found:
+        raise NotFound(
+            f"no device has serial or asset tag {key} (they must match exactly, not by prefix); "
+            "find the device with `fleetsync device list` (e.g. `--region`, `--state`, `--json`)"
+        )
+    if len(found) > 1:
+        by_serial = next(d for d in found if d.serial == key)
+        by_tag = next(d for d in found if d.asset_tag == key)
+        raise InvalidInput(
+            f"{key} is the serial of device {by_serial.serial} and the asset tag of device "
+            f"{by_tag.serial}; give the other device's serial to say which one you mean"
+        )
+    return found[0]
+
+
+def find_borrower(session: Session, desk_id: str, *, lock: bool = False) -> Borrower | None:
+    stmt = sa.select(Borrower).where(Borrower.desk_id == desk_id.strip())
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def find_loan(session: Session, ref: str) -> Loan:
+    """A loan by its id as people see it: ``L-88`` (or ``88``)."""
+    text = ref.strip().upper().removeprefix("L-")
+    if not text.isdigit():
+        raise InvalidInput(f"{ref!r} is not a loan id; loan ids look like L-88")
+    loan = session.get(Loan, int(text))
+    if loan is None:
+        raise NotFound(
+            f"there is no loan {loan_ref(int(text))}; see the loans with "
+            "`fleetsync loan list --all`"
+        )
+    return loan
+
+
+def open_loan(session: Session, device_id: int) -> Loan | None:
+    stmt = sa.select(Loan).where(Loan.device_id == device_id, Loan.returned_at.is_(None))
+    return session.scalars(stmt).one_or_none()
+
+
+def open_loan_of_borrower(session: Session, borrower_id: int) -> Loan | None:
+    stmt = sa.select(Loan).where(Loan.borrower_id == borrower_id, Loan.returned_at.is_(None))
+    return session.scalars(stmt).one_or_none()
+
+
+def latest_powerwash(session: Session, device_id: int) -> DeviceCommand | None:
+    """The device's most recent powerwash: every entry into refurbishment asks for a new one, so
+    this is the one the current stay waits for."""
+    stmt = (
+        sa.select(DeviceCommand)
+        .where(DeviceCommand.device_id == device_id, DeviceCommand.kind == POWERWASH)
+        .order_by(DeviceCommand.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def device_rows(
+    session: Session,
+    *,
+    state: str | None = None,
+    region: str | None = None,
+    connectivity: str | None = None,
+    today: date,
+) -> list[dict[str, Any]]:
+    """Every device (filtered) with its open loan, in one query, ordered by region and serial."""
+    stmt = (
+        sa.select(
+            Device.serial,
+            Device.asset_tag,
+            Device.model,
+            Device.region,
+            Device.connectivity,
+            Device.state,
+            Device.state_since,
+            Device.google_device_id,
+            Loan.id,
+            Loan.checked_out_at,
+            Loan.agreed_end,
+            Borrower.desk_id,
+        )
+        .outerjoin(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
+        .outerjoin(Borrower, Borrower.id == Loan.borrower_id)
+        .order_by(Device.region, Device.serial)
+    )
+    if state is not None:
+        stmt = stmt.where(Device.state == state)
+    if region is not None:
+        stmt = stmt.where(Device.region == region)
+    if connectivity is not None:
+        stmt = stmt.where(Device.connectivity == connectivity)
+    rows = []
+    for (
+        serial,
+        asset_tag,
+        model,
+        dev_region,
+        dev_connectivity,
+        dev_state,
+        state_since,
+        google_id,
+        loan_id,
+        checked_out_at,
+        agreed_end,
+        desk_id,
+    ) in session.execute(stmt):
+        loan = None
+        if loan_id is not None:
+            loan = {
+                "loan": loan_ref(loan_id),
+                "borrower": desk_id,
+                "checked_out_at": _iso(checked_out_at),
+                "agreed_end": _iso(agreed_end),
+                "overdue": agreed_end < today,
+            }
+        rows.append(
+            {
+                "serial": serial,
+                "asset_tag": asset_tag,
+                "model": model,
+                "region": dev_region,
+                "connectivity": dev_connectivity,
+                "state": dev_state,
+                "state_since": _iso(state_since),
+                "google_device_id": google_id,
+                "current_loan": loan,
+            }
+        )
+    return rows
+
+
+def loan_rows(
+    session: Session,
+    *,
+    today: date,
+    include_returned: bool = False,
+    overdue: bool = False,
+    region: str | None = None,
+    borrower: str | None = None,
+    device_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Loans (open ones unless ``include_returned``) with device and borrower, in one query."""
+    stmt = (
+        sa.select(Loan, Device.serial, Device.asset_tag, Borrower.desk_id)
+        .join(Device, Device.id == Loan.device_id)
+        .join(Borrower, Borrower.id == Loan.borrower_id)
+        .order_by(Loan.agreed_end, Loan.id)
+    )
+    if not include_returned or overdue:
+        stmt = stmt.where(Loan.returned_at.is_(None))
+    if overdue:
+        stmt = stmt.where(Loan.agreed_end < today)
+    if region is not None:
+        stmt = stmt.where(Loan.region == region)
+    if borrower is not None:
+        stmt = stmt.where(Borrower.desk_id == borrower.strip())
+    if device_id is not None:
+        stmt = stmt.where(Loan.device_id == device_id).order_by(None).order_by(Loan.id)
+    return [
+        loan_row(loan, serial=serial, asset_tag=asset_tag, borrower=desk_id, today=today)
+        for loan, serial, asset_tag, desk_id in session.execute(stmt)
+    ]
+
+
+def loan_row(
+    loan: Loan, *, serial: str, asset_tag: str | None, borrower: str, today: date
+) -> dict[str, Any]:
+    open_ = loan.returned_at is None
+    days_overdue = (today - loan.agreed_end).days if open_ else 0
+    return {
+        "loan": loan.ref,
+        "serial": serial,
+        "asset_tag": asset_tag,
+        "borrower": borrower,
+        "region": loan.region,
+        "connectivity": loan.connectivity,
+        "needs_data": loan.needs_data,
+        "course_period": loan.course_period,
+        "checked_out_at": _iso(loan.checked_out_at),
+        "agreed_end": _iso(loan.agreed_end),
+        "returned_at": _iso(loan.returned_at),
+        "condition": loan.return_condition,
+        "return_note": loan.return_note,
+        "overdue": days_overdue > 0,
+        "days_overdue": max(days_overdue, 0),
+    }
+
+
+def loan_extensions(session: Session, loan_id: int) -> list[dict[str, Any]]:
+    stmt = sa.select(LoanExtension).where(LoanExtension.loan_id == loan_id)
+    return [
+        {
+            "previous_end": _iso(ext.previous_end),
+            "new_end": _iso(ext.new_end),
+            "at": _iso(ext.extended_at),
+            "actor": ext.actor,
+            "reason": ext.reason,
+        }
+        for ext in session.scalars(stmt.order_by(LoanExtension.id))
+    ]
+
+
+def device_history(session: Session, device_id: int) -> list[dict[str, Any]]:
+    """The device's audit trail, oldest first."""
+    stmt = (
+        sa.select(AuditEvent, Borrower.desk_id)
+        .outerjoin(Borrower, Borrower.id == AuditEvent.borrower_id)
+        .where(AuditEvent.device_id == device_id)
+        .order_by(AuditEvent.id)
+    )
+    return [
+        {
+            "at": _iso(event.at),
+            "actor": event.actor,
+            "action": event.action,
+            "loan": None if event.loan_id is None else loan_ref(event.loan_id),
+            "borrower": desk_id,
+            "before": event.before,
+            "after": event.after,
+            "reason": event.reason,
+        }
+        for event, desk_id in session.execute(stmt)
+    ]
+
+
+def device_commands(session: Session, device_id: int) -> list[dict[str, Any]]:
+    stmt = (
+        sa.select(DeviceCommand)
+        .where(DeviceCommand.device_id == device_id)
+        .order_by(DeviceCommand.id)
+    )
+    return [
+        {
+            "kind": cmd.kind,
+            "reason": cmd.reason,
+            "loan": None if cmd.loan_id is None else loan_ref(cmd.loan_id),
+            "state": cmd.state,
+            "result": cmd.result,
+            "google_command_id": cmd.google_command_id,
+            "requested_at": _iso(cmd.requested_at),
+            "requested_by": cmd.requested_by,
+            "issued_at": _iso(cmd.issued_at),
+            "executed_at": _iso(cmd.executed_at),
+            "error": cmd.error,
+        }
+        for cmd in session.scalars(stmt)
+    ]

@@ -1,0 +1,58 @@
+"""The business actions: one ledger transaction each, shared by the webhook, the CLI and tests.
+
+Every action takes an open SQLAlchemy session (the unit of work) and an ``actor``
+(``cli:<user>``, ``webhook:<desk>``, ``sync``), changes the ledger, appends its audit event and
+wakes the reconciler through the outbox. It never commits and never calls Google::
+
+    with ledger.transaction() as session:
+        services.checkout(session, device="5CD1234XYZ", borrower="B-1017", ..., actor="cli:ann")
+
+A refused action raises :class:`~fleetsync.domain.errors.Refused` (nothing was written once the
+transaction rolls back); unknown things :class:`~fleetsync.domain.errors.NotFound`; bad input
+:class:`~fleetsync.domain.errors.InvalidInput`.
+"""
+
+from fleetsync.services._effects import DeviceChange, local_date, today
+from fleetsync.services.accounts import (
+    FirstPassword,
+    collect_first_password,
+    purge_credentials,
+)
+from fleetsync.services.devices import (
+    RegionChange,
+    assign_ict_test,
+    mark_found,
+    mark_lost,
+    mark_ready,
+    reprovision,
+    retire,
+    set_region,
+)
+from fleetsync.services.inventory import ImportReport, import_devices
+from fleetsync.services.loans import CheckoutResult, Extension, checkout, extend_loan, return_device
+from fleetsync.services.programme import Programme
+
+__all__ = [
+    "CheckoutResult",
+    "DeviceChange",
+    "Extension",
+    "FirstPassword",
+    "ImportReport",
+    "Programme",
+    "RegionChange",
+    "assign_ict_test",
+    "checkout",
+    "collect_first_password",
+    "extend_loan",
+    "import_devices",
+    "local_date",
+    "mark_found",
+    "mark_lost",
+    "mark_ready",
+    "purge_credentials",
+    "reprovision",
+    "retire",
+    "return_device",
+    "set_region",
+    "today",
+]

@@ -1,0 +1,232 @@
+"""What every business action does once the lifecycle has allowed it: apply the transition to the
+ledger, append the audit event, and wake the reconciler through the outbox. One place, so every
+action writes its history the same way."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain import lifecycle
+from fleetsync.domain.errors import InvalidInput
+from fleetsync.domain.lifecycle import AccountStatus, CommandState, Condition, Transition
+from fleetsync.ledger import queries
+from fleetsync.ledger.audit import record, wake
+from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan
+
+__all__ = [
+    "DeviceChange",
+    "apply",
+    "check_actor",
+    "clean_text",
+    "facts",
+    "local_date",
+    "lock_device",
+    "now_or",
+    "suspend_account",
+    "today",
+]
+
+_ACTOR = re.compile(r"^(?:(?:cli|webhook):[^\s]{1,90}|sync)$")
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """What a device action did, for the CLI and the API to show."""
+
+    action: str
+    serial: str
+    asset_tag: str | None
+    before: str
+    after: str
+    loan: str | None = None
+    borrower: str | None = None
+    forced: bool = False
+    #: ``requested`` or ``cancelled`` when the action touched the device's powerwash.
+    powerwash: str | None = None
+    #: The borrower's account status when the action changed it (``suspended``).
+    account: str | None = None
+
+
+def now_or(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date people mean (agreed ends, overdue): the server's local time zone."""
+    return moment.astimezone().date()
+
+
+def today() -> date:
+    """Today as people mean it (see :func:`local_date`)."""
+    return local_date(datetime.now(UTC))
+
+
+def check_actor(actor: str) -> str:
+    if not _ACTOR.match(actor):
+        raise ValueError(f"actor {actor!r} is not cli:<user>, webhook:<desk> or sync")
+    return actor
+
+
+def clean_text(value: str | None, what: str) -> str | None:
+    """Free text from a person (a reason, a note): trimmed, ``None`` when empty, bounded."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"the {what} is {len(value)} characters long; keep it under {MAX_TEXT}")
+    return value
+
+
+def lock_device(session: Session, ref: str) -> Device:
+    """The device by serial or asset tag, locked for this transaction (PostgreSQL; SQLite's
+    writer already holds the database's write lock)."""
+    return queries.find_device(session, ref, lock=True)
+
+
+def facts(session: Session, device: Device) -> lifecycle.Device:
+    """What the lifecycle needs to know about ``device``."""
+    loan = queries.open_loan(session, device.id)
+    wash = queries.latest_powerwash(session, device.id)
+    return lifecycle.Device(
+        serial=device.serial,
+        state=lifecycle.DeviceState(device.state),
+        since=local_date(device.state_since),
+        connectivity=lifecycle.Connectivity(device.connectivity),
+        region=device.region,
+        loan=None if loan is None else loan_facts(loan, device.serial),
+        powerwash=None
+        if wash is None
+        else lifecycle.Powerwash(
+            state=CommandState(wash.state),
+            result=wash.result,
+            since=local_date(wash.executed_at or wash.issued_at or wash.requested_at),
+            error=wash.error,
+        ),
+    )
+
+
+def loan_facts(loan: Loan, serial: str) -> lifecycle.OpenLoan:
+    return lifecycle.OpenLoan(
+        ref=loan.ref,
+        serial=serial,
+        borrower=loan.borrower.desk_id,
+        since=local_date(loan.checked_out_at),
+        agreed_end=loan.agreed_end,
+    )
+
+
+def suspend_account(borrower: Borrower, now: datetime) -> bool:
+    """The borrower has no device any more: their account is suspended (deleted later)."""
+    if borrower.account_status != AccountStatus.ACTIVE:
+        return False
+    borrower.account_status = AccountStatus.SUSPENDED.value
+    borrower.account_status_since = now
+    return True
+
+
+def apply(
+    session: Session,
+    device: Device,
+    transition: Transition,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    condition: Condition | None = None,
+    note: str | None = None,
+    powerwash_reason: str | None = None,
+) -> DeviceChange:
+    """Apply an allowed transition: the loan it ends, the powerwash it asks for or cancels, the
+    new state, the audit event and the outbox entries."""
+    before: dict[str, Any] = {"state": transition.before.value}
+    after: dict[str, Any] = {"state": transition.after.value}
+    loan: Loan | None = None
+    account: str | None = None
+    if transition.ends_loan:
+        loan = queries.open_loan(session, device.id)
+        assert loan is not None  # the lifecycle only ends a loan that exists
+        ended_as = condition or Condition.OK
+        loan.returned_at = now
+        loan.return_condition = ended_as.value
+        loan.return_note = note
+        before |= {"loan": loan.ref, "borrower": loan.borrower.desk_id}
+        after["condition"] = ended_as.value
+        if suspend_account(loan.borrower, now):
+            account = AccountStatus.SUSPENDED.value
+            before["account"] = AccountStatus.ACTIVE.value
+            after["account"] = account
+        wake(session, "borrower", loan.borrower.desk_id, transition.action.value, at=now)
+    powerwash: str | None = None
+    if transition.cancels_requested_powerwash and _cancel_requested_powerwash(
+        session, device, now, why=f"not issued: the device left refurbishment ({transition.action})"
+    ):
+        powerwash = after["powerwash"] = "cancelled"
+    if transition.requests_powerwash:
+        session.add(
+            DeviceCommand(
+                device_id=device.id,
+                kind=queries.POWERWASH,
+                reason=powerwash_reason or transition.action.value,
+                loan_id=None if loan is None else loan.id,
+                state=CommandState.REQUESTED.value,
+                requested_at=now,
+                requested_by=actor,
+                updated_at=now,
+            )
+        )
+        powerwash = after["powerwash"] = "requested"
+    if transition.after != transition.before:
+        device.state = transition.after.value
+        device.state_since = now
+    if transition.forced:
+        after["forced"] = True
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=transition.action.value,
+        device_id=device.id,
+        borrower_id=None if loan is None else loan.borrower_id,
+        loan_id=None if loan is None else loan.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    wake(session, "device", device.serial, transition.action.value, at=now)
+    return DeviceChange(
+        action=transition.action.value,
+        serial=device.serial,
+        asset_tag=device.asset_tag,
+        before=transition.before.value,
+        after=transition.after.value,
+        loan=None if loan is None else loan.ref,
+        borrower=None if loan is None else loan.borrower.desk_id,
+        forced=transition.forced,
+        powerwash=powerwash,
+        account=account,
+    )
+
+
+def _cancel_requested_powerwash(session: Session, device: Device, now: datetime, why: str) -> bool:
+    # Only a powerwash not yet issued can be called off: one Google already has will run when
+    # the device next checks in (Google offers no way to withdraw it).
+    result = session.execute(
+        sa.update(DeviceCommand)
+        .where(
+            DeviceCommand.device_id == device.id,
+            DeviceCommand.state == CommandState.REQUESTED.value,
+        )
+        .values(state=CommandState.CANCELLED.value, updated_at=now, error=why)
+    )
+    return bool(getattr(result, "rowcount", 0))

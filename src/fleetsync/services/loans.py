@@ -1,0 +1,296 @@
+"""Loans: checkout, return and extension. Each takes an open session (the caller commits) and the
+actor, and writes its audit event and outbox entries in that same transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from fleetsync.domain import lifecycle
+from fleetsync.domain.errors import InvalidInput, LoanNotExtended
+from fleetsync.domain.lifecycle import AccountStatus, Condition
+from fleetsync.ledger import queries
+from fleetsync.ledger.audit import record, wake
+from fleetsync.ledger.models import Borrower, Loan, LoanExtension
+from fleetsync.services._effects import (
+    DeviceChange,
+    apply,
+    check_actor,
+    clean_text,
+    facts,
+    loan_facts,
+    local_date,
+    lock_device,
+    now_or,
+)
+from fleetsync.services.accounts import provide_account
+from fleetsync.services.programme import Programme
+
+__all__ = ["CheckoutResult", "Extension", "checkout", "extend_loan", "return_device"]
+
+_DESK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_MAX_NAME = 120
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    loan: str
+    serial: str
+    asset_tag: str | None
+    borrower: str
+    region: str
+    connectivity: str
+    needs_data: bool
+    agreed_end: date
+    account_email: str | None
+    #: ``none``/``suspended``/``deleted`` → ``active``, or ``active`` when nothing changed.
+    account_before: str
+    new_account: bool
+    #: In clear only when the caller asked to hand it over now; else sealed for the desk.
+    first_password: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    loan: str
+    serial: str
+    borrower: str
+    previous_end: date
+    new_end: date
+
+
+def _desk_id(value: str) -> str:
+    value = value.strip()
+    if not _DESK_ID.match(value):
+        raise InvalidInput(
+            f"borrower id {value!r} is not a loan desk id (letters, digits and . _ : / -, "
+            "at most 64, e.g. B-1017)"
+        )
+    return value
+
+
+def _name(value: str, what: str) -> str:
+    value = " ".join(value.split())
+    if len(value) > _MAX_NAME:
+        raise InvalidInput(f"the {what} is longer than {_MAX_NAME} characters")
+    if any(not c.isprintable() for c in value):
+        raise InvalidInput(f"the {what} contains control characters")
+    return value
+
+
+def checkout(
+    session: Session,
+    *,
+    device: str,
+    borrower: str,
+    given_name: str,
+    family_name: str,
+    region: str,
+    until: date,
+    programme: Programme,
+    actor: str,
+    needs_data: bool = False,
+    course_period: str | None = None,
+    hand_over_password: bool = False,
+    now: datetime | None = None,
+) -> CheckoutResult:
+    """Lend ``device`` (serial or asset tag) to a borrower until ``until`` (the last day).
+
+    A borrower new to the ledger is created; their account is asked for (a new username and a
+    sealed first password) or reactivated. ``hand_over_password``: see
+    :func:`~fleetsync.services.accounts.provide_account`.
+    """
+    check_actor(actor)
+    now = now_or(now)
+    desk_id = _desk_id(borrower)
+    given = _name(given_name, "given name")
+    family = _name(family_name, "family name")
+    if not given and not family:
+        raise InvalidInput(f"borrower {desk_id} needs a given name or a family name")
+    borrower_region = programme.region(region)
+    course = clean_text(course_period, "course period")
+
+    record_ = lock_device(session, device)
+    person = queries.find_borrower(session, desk_id, lock=True)
+    their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
+    transition = lifecycle.checkout(
+        facts(session, record_),
+        borrower=desk_id,
+        borrower_region=borrower_region,
+        needs_data=needs_data,
+        borrower_loan=None
+        if their_loan is None
+        else loan_facts(their_loan, their_loan.device.serial),
+        until=until,
+        today=local_date(now),
+    )
+
+    if person is None:
+        person = Borrower(
+            desk_id=desk_id,
+            given_name=given,
+            family_name=family,
+            region=borrower_region,
+            account_status=AccountStatus.NONE.value,
+            created_at=now,
+        )
+        session.add(person)
+        session.flush()
+    else:
+        # The desk is the authority on who the person is; a returning borrower who was
+        # pseudonymised gives their names again.
+        person.given_name, person.family_name = given, family
+        person.region = borrower_region
+        person.pseudonymised_at = None
+    account = provide_account(
+        session,
+        person,
+        programme=programme,
+        actor=actor,
+        now=now,
+        hand_over=hand_over_password,
+    )
+    loan = Loan(
+        device_id=record_.id,
+        borrower_id=person.id,
+        checked_out_at=now,
+        agreed_end=until,
+        course_period=course,
+        needs_data=needs_data,
+        region=record_.region,
+        connectivity=record_.connectivity,
+    )
+    session.add(loan)
+    session.flush()
+    record_.state = transition.after.value
+    record_.state_since = now
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=transition.action.value,
+        device_id=record_.id,
+        borrower_id=person.id,
+        loan_id=loan.id,
+        before={"state": transition.before.value, "account": account.before.value},
+        after={
+            "state": transition.after.value,
+            "loan": loan.ref,
+            "borrower": desk_id,
+            "agreed_end": until.isoformat(),
+            "needs_data": needs_data,
+            "account": account.after.value,
+        },
+    )
+    wake(session, "device", record_.serial, transition.action.value, at=now)
+    wake(session, "borrower", desk_id, transition.action.value, at=now)
+    return CheckoutResult(
+        loan=loan.ref,
+        serial=record_.serial,
+        asset_tag=record_.asset_tag,
+        borrower=desk_id,
+        region=loan.region,
+        connectivity=loan.connectivity,
+        needs_data=needs_data,
+        agreed_end=until,
+        account_email=account.email,
+        account_before=account.before.value,
+        new_account=account.new_account,
+        first_password=account.first_password,
+    )
+
+
+def return_device(
+    session: Session,
+    *,
+    device: str,
+    actor: str,
+    condition: Condition = Condition.OK,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeviceChange:
+    """The borrower brought the device back: the loan ends, the device goes to refurbishment
+    (a powerwash is asked for) and the borrower's account is suspended."""
+    check_actor(actor)
+    now = now_or(now)
+    if condition is Condition.LOST:
+        raise InvalidInput(
+            "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`"
+        )
+    record_ = lock_device(session, device)
+    transition = lifecycle.return_device(facts(session, record_))
+    return apply(
+        session,
+        record_,
+        transition,
+        actor=actor,
+        now=now,
+        condition=condition,
+        note=clean_text(note, "note"),
+    )
+
+
+def extend_loan(
+    session: Session,
+    *,
+    until: date,
+    actor: str,
+    device: str | None = None,
+    loan: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Extension:
+    """Agree a later end date for an open loan, named by its device or its id (``L-88``)."""
+    check_actor(actor)
+    now = now_or(now)
+    if (device is None) == (loan is None):
+        raise InvalidInput("name the loan by its device (--serial) or by its id (--loan), not both")
+    if loan is not None:
+        found = queries.find_loan(session, loan)
+        if found.returned_at is not None:
+            raise LoanNotExtended(
+                f"loan {found.ref} ended on {local_date(found.returned_at).isoformat()} "
+                f"({found.return_condition}); only an open loan can be extended"
+            )
+        device = found.device.serial
+    assert device is not None
+    record_ = lock_device(session, device)
+    transition = lifecycle.extend_loan(facts(session, record_), until=until, today=local_date(now))
+    current = queries.open_loan(session, record_.id)
+    assert current is not None  # the lifecycle allowed an extension: the loan is open
+    previous = current.agreed_end
+    current.agreed_end = until
+    why = clean_text(reason, "reason")
+    session.add(
+        LoanExtension(
+            loan_id=current.id,
+            previous_end=previous,
+            new_end=until,
+            extended_at=now,
+            actor=actor,
+            reason=why,
+        )
+    )
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=transition.action.value,
+        device_id=record_.id,
+        borrower_id=current.borrower_id,
+        loan_id=current.id,
+        before={"agreed_end": previous.isoformat()},
+        after={"agreed_end": until.isoformat()},
+        reason=why,
+    )
+    wake(session, "device", record_.serial, transition.action.value, at=now)
+    return Extension(
+        loan=current.ref,
+        serial=record_.serial,
+        borrower=current.borrower.desk_id,
+        previous_end=previous,
+        new_end=until,
+    )
