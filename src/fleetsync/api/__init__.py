@@ -1,0 +1,1 @@
+"""The service API: the loan desk's webhooks, loan status, health and metrics."""

@@ -1,0 +1,83 @@
+"""What every command shares: settings, output, exit codes, error rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from fleetsync.log import configure_logging
+from fleetsync.settings import Settings, load_settings
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ConfigOption",
+    "ExitCode",
+    "JsonOption",
+    "console",
+    "err_console",
+    "fail",
+    "get_settings",
+    "print_json",
+]
+
+
+class ExitCode(IntEnum):
+    DONE = 0
+    FAILED = 1
+    USAGE = 2
+    REFUSED = 3
+    NOT_FOUND = 4
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done, 1 some actions failed, 2 usage or configuration error, "
+    "3 refused (lifecycle rule or safety limit), 4 not found."
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="FLEETSYNC_CONFIG",
+        dir_okay=False,
+        metavar="PATH",
+        show_envvar=False,
+        help=(
+            "Config file (TOML). Default: $FLEETSYNC_CONFIG, else ./config/fleetsync.toml if "
+            "present, else the built-in defaults."
+        ),
+    ),
+]
+"""Every command takes ``config: ConfigOption = None`` and calls ``get_settings(config)``."""
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")
+]
+
+
+def get_settings(config: Path | None) -> Settings:
+    """Load and validate the settings for this command and configure logging from them."""
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout: stable key order, ISO dates, UTF-8."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str, ensure_ascii=False))
+    sys.stdout.write("\n")
+
+
+def fail(message: str, code: ExitCode = ExitCode.FAILED) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(int(code))

@@ -1,0 +1,62 @@
+"""``fleetsync config``: see and check the configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from fleetsync.cli._context import ConfigOption, JsonOption, console, get_settings, print_json
+from fleetsync.google.keyfile import read_key_file
+from fleetsync.log import redact
+from fleetsync.settings import GOOGLE_SCOPES, Settings, config_path
+
+app = typer.Typer(help="See and check fleetsync's configuration.", no_args_is_help=True)
+
+
+def _effective(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json")
+    data["database_url"] = settings.display_database_url
+    return dict(redact(data))
+
+
+@app.command("show")
+def show(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Print the effective settings (file + environment + defaults), secrets redacted."""
+    data = _effective(get_settings(config))
+    if as_json:
+        print_json(data)
+        return
+    source = config_path(config)
+    console.print(f"[bold]config file:[/] {source or '(none: built-in defaults)'}")
+    console.print_json(data=data)
+
+
+@app.command("check")
+def check(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Validate the config file and the service-account key file it names.
+
+    Exits 2 with every problem listed when something is wrong.
+    """
+    settings = get_settings(config)
+    result: dict[str, Any] = {
+        "config_file": str(config_path(config) or ""),
+        "database_url": settings.display_database_url,
+        "google_endpoint": settings.google.endpoint or "https://admin.googleapis.com/ (Google)",
+        "scopes": list(GOOGLE_SCOPES),
+        "key_file": None,
+    }
+    if settings.google.key_file is not None:
+        key = read_key_file(settings.google.key_file)
+        result["key_file"] = {
+            "path": str(settings.google.key_file),
+            "client_email": key.client_email,
+            "client_id": key.client_id,
+            "token_uri": key.token_uri,
+        }
+    if as_json:
+        print_json({"ok": True, **result})
+        return
+    console.print("[green]configuration is valid[/]")
+    for name, value in result.items():
+        console.print(f"  {name}: {value}", highlight=False)

@@ -1,0 +1,436 @@
+"""``fleetsync device``: look devices up, import them, and move them through their lifecycle.
+
+A device is named by its serial or its asset tag, matched exactly (any case), never by prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from fleetsync import services
+from fleetsync.cli._context import (
+    EXIT_CODES_HELP,
+    ConfigOption,
+    JsonOption,
+    console,
+    print_json,
+)
+from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.errors import InvalidInput, InvalidRows
+from fleetsync.domain.inventory import COLUMNS, parse_devices_csv
+from fleetsync.domain.lifecycle import Connectivity, DeviceState
+from fleetsync.ledger import queries
+
+__all__ = ["app"]
+
+
+def _say(*objects: Any) -> None:
+    # Long lines wrap at the terminal's edge, never inside a serial or a password.
+    console.print(*objects, highlight=False, soft_wrap=True)
+
+
+app = typer.Typer(
+    help=(
+        "Look devices up (by serial or asset tag, exactly), import them, and move them through "
+        "their lifecycle: reprovision, ready, lost, found, retire, ict-test.\n\n" + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+)
+
+DeviceRef = Annotated[
+    str,
+    typer.Argument(
+        metavar="SERIAL_OR_ASSET_TAG",
+        help="The device's serial or asset tag, exactly (any case; never a prefix).",
+        show_default=False,
+    ),
+]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        help="Why, for the audit trail. Never a borrower's name: refer to people by desk id.",
+    ),
+]
+
+
+def _render_change(change: services.DeviceChange, as_json: bool) -> None:
+    if as_json:
+        print_json(asdict(change))
+        return
+    tag = f" ({change.asset_tag})" if change.asset_tag else ""
+    parts = [f"device {change.serial}{tag}: {change.before} → {change.after}"]
+    if change.loan:
+        parts.append(f"loan {change.loan} of borrower {change.borrower} ended")
+    if change.account:
+        parts.append(f"account of borrower {change.borrower} {change.account}")
+    if change.powerwash:
+        parts.append(f"powerwash {change.powerwash}")
+    if change.forced:
+        parts.append("forced")
+    _say(escape("; ".join(parts)))
+
+
+# ------------------------------------------------------------------------------------ reading
+@app.command("list")
+def list_devices(
+    state: Annotated[
+        DeviceState | None, typer.Option("--state", help="Only devices in this state.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+    connectivity: Annotated[
+        Connectivity | None, typer.Option("--connectivity", help="Only wifi or 4g devices.")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List devices with their state and current loan, by region and serial."""
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        wanted = (
+            None if region is None else services.Programme.from_settings(settings).region(region)
+        )
+        rows = queries.device_rows(
+            session,
+            state=None if state is None else state.value,
+            region=wanted,
+            connectivity=None if connectivity is None else connectivity.value,
+            today=services.today(),
+        )
+    if as_json:
+        _print_json_lines(rows)
+        return
+    table = Table(
+        "serial",
+        "asset tag",
+        "model",
+        "region",
+        "conn",
+        "state",
+        "since",
+        "loan",
+        "borrower",
+        "until",
+        title=f"{len(rows)} device(s)",
+    )
+    for row in rows:
+        loan = row["current_loan"] or {}
+        until = loan.get("agreed_end") or ""
+        table.add_row(
+            row["serial"],
+            row["asset_tag"] or "",
+            escape(row["model"]),
+            row["region"],
+            row["connectivity"],
+            row["state"],
+            row["state_since"][:10],
+            loan.get("loan") or "",
+            escape(loan.get("borrower") or ""),
+            f"[red]{until}[/]" if loan.get("overdue") else until,
+        )
+    _say(table)
+
+
+def _print_json_lines(rows: list[dict[str, Any]]) -> None:
+    # One object per line: still one JSON array, but encoded by the C encoder (print_json's
+    # indented output goes through the pure-Python one: 0.8 s instead of 0.3 s for 100,000).
+    out = sys.stdout
+    out.write("[\n")
+    for i, row in enumerate(rows):
+        out.write(json.dumps(row, sort_keys=True, ensure_ascii=False))
+        out.write(",\n" if i < len(rows) - 1 else "\n")
+    out.write("]\n")
+
+
+@app.command("show")
+def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Show a device: its state, its current loan, its loans, commands and full history."""
+    today = services.today()
+    with opened_ledger(config) as (_settings, ledger), ledger.read() as session:
+        found = queries.find_device(session, device)
+        current = queries.open_loan(session, found.id)
+        detail: dict[str, Any] = {
+            "serial": found.serial,
+            "asset_tag": found.asset_tag,
+            "model": found.model,
+            "region": found.region,
+            "connectivity": found.connectivity,
+            "state": found.state,
+            "state_since": found.state_since.isoformat(),
+            "google_device_id": found.google_device_id,
+            "current_loan": None,
+            "loans": queries.loan_rows(
+                session, today=today, include_returned=True, device_id=found.id
+            ),
+            "commands": queries.device_commands(session, found.id),
+            "history": queries.device_history(session, found.id),
+        }
+        if current is not None:
+            person = current.borrower
+            detail["current_loan"] = queries.loan_row(
+                current,
+                serial=found.serial,
+                asset_tag=found.asset_tag,
+                borrower=person.desk_id,
+                today=today,
+            ) | {
+                "given_name": person.given_name,
+                "family_name": person.family_name,
+                "account_email": person.account_email,
+                "account_status": person.account_status,
+            }
+    if as_json:
+        print_json(detail)
+        return
+    _render_detail(detail)
+
+
+def _render_detail(d: dict[str, Any]) -> None:
+    _say(
+        f"[bold]{d['serial']}[/]  asset tag {escape(d['asset_tag'] or '-')}  "
+        f"{escape(d['model'])}  {d['region']}  {d['connectivity']}",
+    )
+    _say(f"state: [bold]{d['state']}[/] since {d['state_since'][:16]}")
+    loan = d["current_loan"]
+    if loan:
+        name = escape(f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip())
+        overdue = f" [red]overdue {loan['days_overdue']} day(s)[/]" if loan["overdue"] else ""
+        _say(
+            f"on loan: {loan['loan']} to {escape(loan['borrower'])} ({name}, "
+            f"{escape(loan['account_email'] or 'no account')}) since {loan['checked_out_at'][:10]} "
+            f"until {loan['agreed_end']}{overdue}",
+        )
+    if d["commands"]:
+        table = Table(
+            "command", "why", "loan", "state", "result", "requested", "executed", title="commands"
+        )
+        for c in d["commands"]:
+            table.add_row(
+                c["kind"],
+                c["reason"],
+                c["loan"] or "",
+                c["state"],
+                c["result"] or "",
+                c["requested_at"][:16],
+                (c["executed_at"] or "")[:16],
+            )
+        _say(table)
+    _say("[bold]history[/]")
+    for h in d["history"]:
+        who = " ".join(x for x in (h["loan"], h["borrower"]) if x)
+        line = f"  {h['at'][:16].replace('T', ' ')}  {h['actor']}  {h['action']}"
+        line += f" {who}" if who else ""
+        change = _describe(h["before"], h["after"])
+        line += f": {change}" if change else ""
+        line += f" ({h['reason']})" if h["reason"] else ""
+        _say(escape(line))
+
+
+def _describe(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    before, after = before or {}, after or {}
+    keys = [k for k in after if k not in ("loan", "borrower")]
+    return ", ".join(
+        f"{k}: {before[k]} → {after[k]}" if k in before else f"{k}: {after[k]}" for k in keys
+    )
+
+
+# ------------------------------------------------------------------------------------ import
+@app.command("import")
+def import_devices(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE.csv",
+            help=f"CSV with a header line: {', '.join(COLUMNS)} (, ; or tab separated, UTF-8).",
+        ),
+    ],
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Apply the file's asset tag, model, region and connectivity to devices the "
+            "ledger knows (each change audited). Without it a changed row is an error.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Take devices into the ledger from an inventory file; new devices become spare.
+
+    Every row is checked first: when any row is bad, every problem is listed with its line
+    number, nothing is written, and the exit code is 2. Importing the same file again changes
+    nothing. Devices the file does not mention are left alone, and import never changes a
+    device's lifecycle state.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as 'CSV UTF-8'") from None
+    with opened_ledger(config) as (settings, ledger):
+        try:
+            rows = parse_devices_csv(text, regions=settings.regions)
+            unit = ledger.read() if dry_run else ledger.transaction()
+            with unit as session:
+                report = services.import_devices(session, rows, update=update, actor=cli_actor())
+        except InvalidRows as exc:
+            raise InvalidRows(f"{file}: {exc}", exc.problems) from None
+    result = {
+        "file": str(file),
+        "dry_run": dry_run,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
+    if as_json:
+        print_json(result)
+        return
+    verb = "would import" if dry_run else "imported"
+    _say(
+        f"{file}: {verb} {len(report.added)} new, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged",
+    )
+    for serial, diff in report.updated.items():
+        changes = ", ".join(f"{k} {old} → {new}" for k, (old, new) in diff.items())
+        _say(f"  {serial}: {escape(changes)}")
+
+
+# --------------------------------------------------------------------------------- lifecycle
+@app.command("reprovision")
+def reprovision(
+    device: DeviceRef,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Send a device (back) to refurbishment: Google powerwashes it, then it is checked again.
+
+    From spare or the ICT test pool; again from refurbishment when its last powerwash failed or
+    expired. Exits 3 when the device is on loan, lost or retired.
+    """
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.reprovision(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("ready")
+def ready(
+    device: DeviceRef,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Make it spare although its powerwash has not executed (it was wiped another "
+            "way). Needs --reason. A powerwash Google already has still runs when the device "
+            "next checks in.",
+        ),
+    ] = False,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Refurbishment done: the device becomes spare, once its powerwash has executed.
+
+    Exits 3 while the powerwash has not executed (see `fleetsync device show`), unless --force.
+    """
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.mark_ready(
+            session, device=device, force=force, reason=reason, actor=cli_actor()
+        )
+    _render_change(change, as_json)
+
+
+@app.command("lost")
+def lost(
+    device: DeviceRef,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Mark a device lost: Google disables it. A loan it was on ends (condition 'lost') and the
+    borrower's account is suspended; a replacement device is a new checkout."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.mark_lost(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("found")
+def found(
+    device: DeviceRef,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """A lost device turned up: Google re-enables it, and it goes to refurbishment to be
+    powerwashed before anyone gets it again."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.mark_found(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("retire")
+def retire(
+    device: DeviceRef,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it leaves the programme (required).")
+    ],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Retire a device for good: Google deprovisions it. It never comes back.
+
+    Exits 3 when it is on loan (return it first).
+    """
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.retire(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("ict-test")
+def ict_test(
+    device: DeviceRef,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Move a spare device to the ICT service's test pool. It comes back through
+    `fleetsync device reprovision`."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.assign_ict_test(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("set-region")
+def set_region(
+    device: DeviceRef,
+    region: Annotated[str, typer.Argument(help="The region whose stock it joins.")],
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Move a device to another region's stock. A current loan keeps the region it was made in."""
+    with opened_ledger(config) as (settings, ledger), ledger.transaction() as session:
+        change = services.set_region(
+            session,
+            device=device,
+            region=region,
+            reason=reason,
+            programme=services.Programme.from_settings(settings),
+            actor=cli_actor(),
+        )
+    if as_json:
+        print_json(asdict(change))
+        return
+    _say(f"device {change.serial}: region {change.before} → {change.after}")

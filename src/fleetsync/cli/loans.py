@@ -1,0 +1,347 @@
+"""``fleetsync loan``: lend devices, take them back, extend loans, and see who has what."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from fleetsync import services
+from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
+from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.errors import InvalidInput, NotFound
+from fleetsync.domain.lifecycle import Condition
+from fleetsync.ledger import queries
+
+__all__ = ["app"]
+
+
+def _say(*objects: Any) -> None:
+    # Long lines wrap at the terminal's edge, never inside a serial or a password.
+    console.print(*objects, highlight=False, soft_wrap=True)
+
+
+app = typer.Typer(
+    help=(
+        "Lend devices (checkout), take them back (return), extend loans, and list who has "
+        "what.\n\n" + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+)
+
+SerialOption = Annotated[
+    str,
+    typer.Option(
+        "--serial", help="The device's serial or asset tag, exactly (any case; never a prefix)."
+    ),
+]
+DateOption = Annotated[
+    datetime,
+    typer.Option(
+        "--until",
+        formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
+        help="The agreed last day of the loan.",
+    ),
+]
+
+
+class ReturnCondition(StrEnum):
+    OK = "ok"
+    DAMAGED = "damaged"
+
+
+@app.command("checkout")
+def checkout(
+    serial: SerialOption,
+    borrower_id: Annotated[
+        str, typer.Option("--borrower-id", help="The loan desk's id for the borrower (B-1017).")
+    ],
+    given_name: Annotated[str, typer.Option("--given-name", help="The borrower's given name.")],
+    family_name: Annotated[
+        str, typer.Option("--family-name", help="The borrower's family name ('' if none).")
+    ],
+    region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
+    until: DateOption,
+    needs_data: Annotated[
+        bool,
+        typer.Option("--needs-data", help="The borrower has no internet at home: a 4G device."),
+    ] = False,
+    course: Annotated[
+        str | None, typer.Option("--course", help="The course period the loan is for.")
+    ] = None,
+    hide_password: Annotated[
+        bool,
+        typer.Option(
+            "--hide-password",
+            help="Do not show a new account's first password; keep it sealed for the loan desk "
+            "to collect once.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Lend a spare device to a borrower until the agreed end date.
+
+    A borrower new to the ledger gets a Workspace account (created in Google at the next
+    sync); a returning borrower's suspended account is reactivated. For a new account the
+    FIRST PASSWORD IS PRINTED ONCE, here, for the technician to give to the borrower (who
+    chooses their own at first sign-in); it is never shown again. Use --hide-password to leave
+    it sealed for the loan desk instead.
+
+    Exits 3 when the lifecycle refuses (device not spare, wifi device for a borrower who needs
+    data, device of another region, borrower who already has a device).
+    """
+    with opened_ledger(config) as (settings, ledger), ledger.transaction() as session:
+        result = services.checkout(
+            session,
+            device=serial,
+            borrower=borrower_id,
+            given_name=given_name,
+            family_name=family_name,
+            region=region,
+            until=until.date(),
+            needs_data=needs_data,
+            course_period=course,
+            programme=services.Programme.from_settings(settings),
+            hand_over_password=not hide_password,
+            actor=cli_actor(),
+        )
+    if as_json:
+        print_json(asdict(result))
+        return
+    tag = f" ({result.asset_tag})" if result.asset_tag else ""
+    data = ", 4G" if result.connectivity == "4g" else ""
+    _say(
+        f"lent {result.serial}{tag} to {escape(result.borrower)} until "
+        f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
+    )
+    if result.new_account:
+        _say(
+            f"account: {result.account_email} (new; Google creates it at the next sync)",
+        )
+    elif result.account_before != "active":
+        _say(f"account: {result.account_email} ({result.account_before} → active)")
+    if result.first_password is not None:
+        _say(
+            f"first password: [bold]{escape(result.first_password)}[/]  (give it to the "
+            "borrower now: it is not shown again; they choose their own at first sign-in)",
+        )
+    elif result.new_account:
+        hours = settings.accounts.first_password_ttl_hours
+        _say(
+            f"first password: sealed for the loan desk to collect once (within {hours} h)",
+        )
+
+
+@app.command("return")
+def return_(
+    serial: SerialOption,
+    condition: Annotated[
+        ReturnCondition, typer.Option("--condition", help="The device's condition on return.")
+    ] = ReturnCondition.OK,
+    note: Annotated[
+        str | None,
+        typer.Option("--note", help="What the technician noticed (kept with the loan)."),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Take a device back: the loan ends, the borrower's account is suspended, and the device
+    goes to refurbishment, where Google powerwashes it.
+
+    Exits 3 when the device is not on loan.
+    """
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.return_device(
+            session,
+            device=serial,
+            condition=Condition(condition.value),
+            note=note,
+            actor=cli_actor(),
+        )
+    if as_json:
+        print_json(asdict(change))
+        return
+    account = f"; account {change.account}" if change.account else ""
+    _say(
+        f"returned {change.serial}: loan {change.loan} of {escape(change.borrower or '')} ended "
+        f"({condition.value}){account}; device in refurbishment, powerwash {change.powerwash}",
+    )
+
+
+@app.command("extend")
+def extend(
+    until: DateOption,
+    serial: Annotated[
+        str | None, typer.Option("--serial", help="The device on loan (serial or asset tag).")
+    ] = None,
+    loan: Annotated[str | None, typer.Option("--loan", help="The loan's id, e.g. L-88.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, for the audit trail.")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Agree a later end date for an open loan, named by its device (--serial) or id (--loan).
+
+    Exits 3 when the loan is not open or the new date is not later than the current one.
+    """
+    if (serial is None) == (loan is None):
+        raise InvalidInput("name the loan with --serial or with --loan (one of them)")
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        extension = services.extend_loan(
+            session,
+            device=serial,
+            loan=loan,
+            until=until.date(),
+            reason=reason,
+            actor=cli_actor(),
+        )
+    if as_json:
+        print_json(asdict(extension))
+        return
+    _say(
+        f"loan {extension.loan} ({extension.serial}, {escape(extension.borrower)}) now ends "
+        f"{extension.new_end.isoformat()} (was {extension.previous_end.isoformat()})",
+    )
+
+
+@app.command("list")
+def list_loans(
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open loans past their agreed end.")
+    ] = False,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Only loans made in this region.")
+    ] = None,
+    borrower_id: Annotated[
+        str | None, typer.Option("--borrower-id", help="Only this borrower's loans.")
+    ] = None,
+    include_returned: Annotated[
+        bool, typer.Option("--all", help="Returned loans too, not only open ones.")
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List open loans (or all with --all), earliest agreed end first."""
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        wanted = (
+            None if region is None else services.Programme.from_settings(settings).region(region)
+        )
+        rows = queries.loan_rows(
+            session,
+            today=services.today(),
+            include_returned=include_returned,
+            overdue=overdue,
+            region=wanted,
+            borrower=borrower_id,
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(
+        "loan",
+        "serial",
+        "asset tag",
+        "borrower",
+        "region",
+        "conn",
+        "data",
+        "out",
+        "until",
+        "overdue",
+        "returned",
+        title=f"{len(rows)} loan(s)",
+    )
+    for row in rows:
+        table.add_row(
+            row["loan"],
+            row["serial"],
+            row["asset_tag"] or "",
+            escape(row["borrower"]),
+            row["region"],
+            row["connectivity"],
+            "yes" if row["needs_data"] else "",
+            row["checked_out_at"][:10],
+            row["agreed_end"],
+            f"[red]{row['days_overdue']} d[/]" if row["overdue"] else "",
+            f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
+        )
+    _say(table)
+
+
+@app.command("show")
+def show(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="LOAN_OR_DEVICE",
+            help="A loan id (L-88), or a device's serial or asset tag for its current or "
+            "latest loan.",
+        ),
+    ],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show one loan: device, borrower and account, dates, extensions, how it ended."""
+    today = services.today()
+    with opened_ledger(config) as (_s, ledger), ledger.read() as session:
+        if ref.strip().upper().startswith("L-"):
+            loan = queries.find_loan(session, ref)
+        else:
+            device = queries.find_device(session, ref)
+            loans = device.loans
+            if not loans:
+                raise NotFound(f"device {device.serial} has never been on loan")
+            loan = loans[-1]
+        person = loan.borrower
+        detail: dict[str, Any] = queries.loan_row(
+            loan,
+            serial=loan.device.serial,
+            asset_tag=loan.device.asset_tag,
+            borrower=person.desk_id,
+            today=today,
+        ) | {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "account_email": person.account_email,
+            "account_status": person.account_status,
+            "extensions": queries.loan_extensions(session, loan.id),
+        }
+    if as_json:
+        print_json(detail)
+        return
+    _render_loan(detail, today)
+
+
+def _render_loan(d: dict[str, Any], today: date) -> None:
+    name = escape(f"{d['given_name'] or ''} {d['family_name'] or ''}".strip() or "(pseudonymised)")
+    _say(
+        f"[bold]{d['loan']}[/]: {d['serial']} ({d['asset_tag'] or '-'}) to "
+        f"{escape(d['borrower'])} ({name})",
+    )
+    _say(f"account: {escape(d['account_email'] or 'none')} ({d['account_status']})")
+    data = ", needs data" if d["needs_data"] else ""
+    _say(
+        f"region {d['region']}, {d['connectivity']}{data}; "
+        f"course {escape(d['course_period'] or '-')}",
+    )
+    _say(f"out {d['checked_out_at'][:10]}, agreed end {d['agreed_end']}")
+    for ext in d["extensions"]:
+        _say(
+            f"  extended {ext['at'][:10]} by {escape(ext['actor'])}: {ext['previous_end']} → "
+            f"{ext['new_end']} {escape(ext['reason'] or '')}",
+        )
+    if d["returned_at"]:
+        note = f": {escape(d['return_note'])}" if d["return_note"] else ""
+        _say(f"ended {d['returned_at'][:10]} ({d['condition']}){note}")
+    elif d["overdue"]:
+        _say(
+            f"[red]overdue by {d['days_overdue']} day(s)[/] (today {today.isoformat()})",
+        )

@@ -1,0 +1,1 @@
+"""``fleetsync daemon``: the scheduler and leader election."""

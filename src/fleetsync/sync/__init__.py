@@ -1,0 +1,1 @@
+"""Reconcile: observe Google, plan against the ledger, apply with a journal."""

@@ -1,0 +1,57 @@
+"""Every command explains itself: help text, options with help, --config, and the exit codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import typer
+
+from fleetsync.cli import app
+from tests.cli_runner import run_cli
+
+
+def _walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, command)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found.extend(_walk(sub, (*path, name)))
+    return found
+
+
+ALL_COMMANDS = _walk(typer.main.get_command(app))
+LEAVES = [(p, c) for p, c in ALL_COMMANDS if not hasattr(c, "commands")]
+
+
+def _name(path: tuple[str, ...]) -> str:
+    return " ".join(("fleetsync", *path))
+
+
+@pytest.mark.parametrize(("path", "command"), ALL_COMMANDS, ids=[_name(p) for p, _ in ALL_COMMANDS])
+def test_every_command_has_help(path: tuple[str, ...], command: Any) -> None:
+    assert (command.help or "").strip(), f"`{_name(path)}` has no help text"
+    result = run_cli(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.stdout
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option" and not param.hidden:
+            assert param.help, f"option {param.opts} of `{_name(path)}` has no help text"
+
+
+@pytest.mark.parametrize(("path", "command"), LEAVES, ids=[_name(p) for p, _ in LEAVES])
+def test_every_command_takes_config(path: tuple[str, ...], command: Any) -> None:
+    options = {opt for param in command.params for opt in param.opts}
+    assert "--config" in options, (
+        f"`{_name(path)}` has no --config: add `config: ConfigOption = None`"
+    )
+
+
+def test_top_level_help_documents_exit_codes() -> None:
+    text = " ".join(run_cli("--help").stdout.replace("│", " ").split())
+    assert "3 refused" in text
+    assert "4 not found" in text
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("fleetsync ")

@@ -1,0 +1,238 @@
+"""``fleetsync loan`` (and ``fleetsync db``) end to end on SQLite and on PostgreSQL: exit codes,
+what the technician sees, the first password shown once and stored only sealed."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from fleetsync import services
+from fleetsync.ledger import Ledger, open_ledger
+from fleetsync.ledger.models import Base
+from fleetsync.settings import Settings
+from tests.cli_runner import CliResult, run_cli
+
+Cli = Callable[..., CliResult]
+STOCK = (
+    "serial,asset_tag,model,region,connectivity\n"
+    "5CD1234XYZ,CB-0001,Acer C733,Antwerpen,4g\n"
+    "5CD5678ABC,CB-0002,Acer C733,Antwerpen,wifi\n"
+    "5CD9999QRS,CB-0003,HP 11 G9,Limburg,wifi\n"
+)
+UNTIL = "2099-12-31"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def cli(settings: Settings, tmp_path: Path) -> Cli:
+    env = {
+        "FLEETSYNC_DATABASE_URL": str(settings.database_url),
+        "FLEETSYNC_DATA_DIR": str(settings.data_dir),
+    }
+    stock = tmp_path / "devices.csv"
+    stock.write_text(STOCK)
+    assert run_cli("device", "import", str(stock), env=env).exit_code == 0
+
+    def run(*args: str) -> CliResult:
+        return run_cli(*args, env=env)
+
+    return run
+
+
+@pytest.fixture
+def ledger(settings: Settings, cli: Cli) -> Iterator[Ledger]:
+    with open_ledger(settings) as opened:
+        yield opened
+
+
+def _json(result: CliResult) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def checkout(cli: Cli, *extra: str, serial: str = "CB-0001", borrower: str = "B-1017") -> CliResult:
+    return cli(
+        "loan", "checkout", "--serial", serial, "--borrower-id", borrower, "--given-name", "Ayşe",
+        "--family-name", "Öztürk", "--region", "antwerpen", "--until", UNTIL, *extra,
+    )  # fmt: skip
+
+
+def test_checkout_shows_the_first_password_once_and_stores_it_sealed(
+    cli: Cli, ledger: Ledger
+) -> None:
+    result = checkout(cli, "--needs-data", "--course", "2026 autumn")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0] == f"lent 5CD1234XYZ (CB-0001) to B-1017 until {UNTIL}: loan L-1 (Antwerpen, 4G)"
+    )
+    assert lines[1] == "account: ayse.ozturk@example.org (new; Google creates it at the next sync)"
+    assert lines[2].startswith("first password: ")
+    password = lines[2].split()[2]
+    assert len(password) == 16
+    assert password not in result.stderr
+    # Nowhere in the database in clear text, whatever the table.
+    with ledger.read() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(sa.select(table)):
+                assert password not in json.dumps([str(v) for v in row])
+    # The desk cannot collect it a second time: it was handed over here.
+    shown = _json(cli("loan", "show", "L-1", "--json"))
+    assert (shown["account_email"], shown["account_status"]) == (
+        "ayse.ozturk@example.org",
+        "active",
+    )
+    assert (shown["needs_data"], shown["course_period"]) == (True, "2026 autumn")
+
+
+def test_checkout_can_leave_the_password_for_the_desk(cli: Cli) -> None:
+    result = checkout(cli, "--hide-password", "--json")
+    data = _json(result)
+    assert data["first_password"] is None
+    assert data["new_account"] is True
+    text = checkout(cli, "--hide-password", serial="CB-0002", borrower="B-1018")
+    assert "first password: sealed for the loan desk to collect once (within 72 h)" in text.stdout
+
+
+def test_checkout_audits_the_technician(cli: Cli) -> None:
+    assert checkout(cli).exit_code == 0
+    history = _json(cli("device", "show", "CB-0001", "--json"))["history"]
+    assert history[-1]["actor"] == f"cli:{getpass.getuser()}"
+    assert (history[-1]["action"], history[-1]["loan"], history[-1]["borrower"]) == (
+        "checkout",
+        "L-1",
+        "B-1017",
+    )
+
+
+CHECKOUT_REFUSALS = [
+    ("wifi for data", {"--serial": "CB-0002"}, ["--needs-data"], 3,
+     "needs mobile data but device 5CD5678ABC is wifi-only"),
+    ("other region", {"--serial": "CB-0003"}, [], 3, "device 5CD9999QRS belongs to region Limburg"),
+    ("unknown device", {"--serial": "CB-9999"}, [], 4, "no device has serial or asset tag CB-9999"),
+    ("past date", {"--until": "2020-01-01"}, [], 2, "is not after today"),
+    ("date format", {"--until": "31/12/2026"}, [], 2, "Invalid value for '--until'"),
+    ("unknown region", {"--region": "Gent"}, [], 2, "unknown region 'Gent'"),
+    ("desk id", {"--borrower-id": "B 1"}, [], 2, "is not a loan desk id"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flags", "code", "message"),
+    [c[1:] for c in CHECKOUT_REFUSALS],
+    ids=[c[0] for c in CHECKOUT_REFUSALS],
+)
+def test_checkout_refusals(
+    cli: Cli, overrides: dict[str, str], flags: list[str], code: int, message: str
+) -> None:
+    options = {
+        "--serial": "CB-0001", "--borrower-id": "B-1", "--given-name": "Jan",
+        "--family-name": "Peeters", "--region": "Antwerpen", "--until": UNTIL,
+    } | overrides  # fmt: skip
+    result = cli("loan", "checkout", *[part for pair in options.items() for part in pair], *flags)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_return_then_return_again(cli: Cli) -> None:
+    assert checkout(cli).exit_code == 0
+    returned = cli(
+        "loan", "return", "--serial", "5cd1234xyz", "--condition", "damaged", "--note", "hinge"
+    )
+    assert returned.exit_code == 0
+    assert returned.stdout.strip() == (
+        "returned 5CD1234XYZ: loan L-1 of B-1017 ended (damaged); account suspended; device in "
+        "refurbishment, powerwash requested"
+    )
+    again = cli("loan", "return", "--serial", "5CD1234XYZ")
+    assert again.exit_code == 3
+    assert "is in refurbishment since" in again.stderr
+    assert "it is not on loan, so there is no loan to return" in again.stderr
+    shown = _json(cli("loan", "show", "CB-0001", "--json"))
+    assert (shown["loan"], shown["condition"], shown["return_note"]) == ("L-1", "damaged", "hinge")
+    assert shown["account_status"] == "suspended"
+
+
+def test_extend_by_serial_or_loan(cli: Cli) -> None:
+    assert checkout(cli, "--until", "2099-06-30").exit_code == 0
+    by_serial = cli("loan", "extend", "--serial", "CB-0001", "--until", "2099-09-30")
+    assert by_serial.stdout.strip() == (
+        "loan L-1 (5CD1234XYZ, B-1017) now ends 2099-09-30 (was 2099-06-30)"
+    )
+    by_loan = _json(cli("loan", "extend", "--loan", "L-1", "--until", "2099-12-31",
+                        "--reason", "course extended", "--json"))  # fmt: skip
+    assert (by_loan["previous_end"], by_loan["new_end"]) == ("2099-09-30", "2099-12-31")
+    shown = _json(cli("loan", "show", "L-1", "--json"))
+    assert [(e["new_end"], e["reason"]) for e in shown["extensions"]] == [
+        ("2099-09-30", None),
+        ("2099-12-31", "course extended"),
+    ]
+    shorter = cli("loan", "extend", "--loan", "L-1", "--until", "2099-01-01")
+    assert shorter.exit_code == 3
+    assert "already runs until 2099-12-31; an extension must end later" in shorter.stderr
+    neither = cli("loan", "extend", "--until", "2099-01-01")
+    assert (neither.exit_code, "with --serial or with --loan" in neither.stderr) == (2, True)
+
+
+def test_list_and_overdue(cli: Cli, ledger: Ledger, settings: Settings) -> None:
+    # A loan made two months ago for one month: overdue today.
+    past = datetime.now(UTC) - timedelta(days=60)
+    with ledger.transaction() as session:
+        services.checkout(
+            session, device="CB-0002", borrower="B-2", given_name="Els", family_name="Claes",
+            region="Antwerpen", until=past.date() + timedelta(days=30),
+            programme=services.Programme.from_settings(settings),
+            actor="webhook:antwerpen", now=past,
+        )  # fmt: skip
+    assert checkout(cli).exit_code == 0
+    assert [r["loan"] for r in _json(cli("loan", "list", "--json"))] == ["L-1", "L-2"]
+    [overdue] = _json(cli("loan", "list", "--overdue", "--json"))
+    assert (overdue["loan"], overdue["borrower"], overdue["days_overdue"]) == ("L-1", "B-2", 30)
+    assert _json(cli("loan", "list", "--region", "Limburg", "--json")) == []
+    assert [r["loan"] for r in _json(cli("loan", "list", "--borrower-id", "B-1017", "--json"))] == [
+        "L-2"
+    ]
+    assert cli("loan", "return", "--serial", "CB-0002").exit_code == 0
+    assert [r["loan"] for r in _json(cli("loan", "list", "--json"))] == ["L-2"]
+    assert [r["loan"] for r in _json(cli("loan", "list", "--all", "--json"))] == ["L-1", "L-2"]
+    table = cli("loan", "list", "--all")
+    assert (table.exit_code, "2 loan(s)" in table.stdout) == (0, True)
+
+
+def test_show_an_unknown_loan(cli: Cli) -> None:
+    result = cli("loan", "show", "L-77")
+    assert result.exit_code == 4
+    assert "there is no loan L-77" in result.stderr
+    never = cli("loan", "show", "CB-0003")
+    assert (never.exit_code, "device 5CD9999QRS has never been on loan" in never.stderr) == (
+        4,
+        True,
+    )
+
+
+def test_db_commands(cli: Cli) -> None:
+    current = _json(cli("db", "current", "--json"))
+    assert (current["current"], current["up_to_date"]) == (current["head"], True)
+    upgrade = _json(cli("db", "upgrade", "--json"))
+    assert (upgrade["changed"], upgrade["to"]) == (False, current["head"])
+
+
+def test_db_upgrade_on_an_empty_database(database_url: str, tmp_path: Path) -> None:
+    env = {"FLEETSYNC_DATABASE_URL": database_url, "FLEETSYNC_DATA_DIR": str(tmp_path)}
+    before = _json(run_cli("db", "current", "--json", env=env))
+    assert (before["current"], before["up_to_date"]) == (None, False)
+    result = run_cli("db", "upgrade", env=env)
+    assert result.exit_code == 0
+    assert "migrated from (empty) to 0001" in result.stdout
