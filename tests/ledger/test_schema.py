@@ -31,9 +31,9 @@ def test_open_applies_migrations_once_and_reports_the_version(settings: Settings
     with open_ledger(settings) as first:
         version = schema_version(first.engine)
         assert version.up_to_date
-        assert version.current == "0001"
+        assert version.current == version.head
     with open_ledger(settings) as second:
-        assert schema_version(second.engine).current == "0001"
+        assert schema_version(second.engine).up_to_date
 
 
 def test_open_without_upgrade_leaves_an_empty_database_alone(settings: Settings) -> None:
@@ -62,7 +62,7 @@ def test_replicas_starting_together_migrate_once(settings: Settings) -> None:
     assert errors == []
     engine = create_ledger_engine(settings.effective_database_url)
     try:
-        assert schema_version(engine).current == "0001"
+        assert schema_version(engine).up_to_date
     finally:
         engine.dispose()
 

@@ -99,6 +99,12 @@ class CommandState(StrEnum):
     the others are Google's own states, filled in by the reconciler."""
 
     REQUESTED = "REQUESTED"
+    #: The reconciler is sending it to Google right now. Found after a crash, it means Google
+    #: may or may not have it: it becomes UNKNOWN and is never sent again blindly.
+    ISSUING = "ISSUING"
+    #: Google may or may not have it (the call's outcome was lost). Settled by watching the
+    #: device: a powerwashed device enrols itself again.
+    UNKNOWN = "UNKNOWN"
     PENDING = "PENDING"
     SENT_TO_CLIENT = "SENT_TO_CLIENT"
     ACKED_BY_CLIENT = "ACKED_BY_CLIENT"
@@ -115,6 +121,8 @@ class CommandState(StrEnum):
 _OUTSTANDING = frozenset(
     {
         CommandState.REQUESTED,
+        CommandState.ISSUING,
+        CommandState.UNKNOWN,
         CommandState.PENDING,
         CommandState.SENT_TO_CLIENT,
         CommandState.ACKED_BY_CLIENT,
@@ -195,6 +203,11 @@ class Powerwash:
             text = f"was asked for{on} but is not issued to Google yet"
         elif self.state is CommandState.EXECUTED_BY_CLIENT:
             text = f"executed{on} with result {self.result or 'unknown'}"
+        elif self.state in (CommandState.ISSUING, CommandState.UNKNOWN):
+            text = (
+                f"was sent to Google{on} but the answer was lost; fleetsync watches the device "
+                "for its re-enrolment"
+            )
         else:
             text = f"is {self.state.value}" + (f" (issued{on})" if on else "")
         return text + (f": {self.error}" if self.error else "")

@@ -33,6 +33,9 @@ __all__ = [
     "LoanExtension",
     "OutboxEntry",
     "PendingCredential",
+    "PolicyState",
+    "SyncJournalEntry",
+    "SyncRun",
     "UtcDateTime",
     "loan_ref",
 ]
@@ -106,6 +109,12 @@ class Device(Base):
     state: Mapped[str] = mapped_column(sa.String(20), index=True)
     state_since: Mapped[datetime]
     created_at: Mapped[datetime]
+    #: What Google last confirmed about the device (read by a sync, or a change it made): the
+    #: loan desk's status page compares it with what the ledger wants. Never the truth.
+    google_org_unit: Mapped[str | None] = mapped_column(sa.String(255))
+    google_status: Mapped[str | None] = mapped_column(sa.String(24))
+    google_annotated_user: Mapped[str | None] = mapped_column(sa.String(255))
+    google_checked_at: Mapped[datetime | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="device", order_by="Loan.id")
 
@@ -127,6 +136,11 @@ class Borrower(Base):
     account_status: Mapped[str] = mapped_column(sa.String(12), default=AccountStatus.NONE.value)
     account_status_since: Mapped[datetime | None]
     google_user_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: What Google last confirmed about the account (see ``Device.google_org_unit``); ``None``
+    #: while Google has no account for this borrower.
+    google_suspended: Mapped[bool | None]
+    google_org_unit: Mapped[str | None] = mapped_column(sa.String(255))
+    google_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     pseudonymised_at: Mapped[datetime | None]
 
@@ -291,3 +305,67 @@ class IssuedUsername(Base):
 
     digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     issued_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    """One reconcile: full (scheduled or ``fleetsync sync``) or targeted (after a ledger change)."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('full', 'targeted')", name="kind"),
+        sa.CheckConstraint(
+            "status IN ('running', 'converged', 'failed', 'refused', 'planned', 'crashed')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime | None]
+    #: ``running`` until it ends; ``crashed`` when a later run found it unfinished.
+    status: Mapped[str] = mapped_column(sa.String(10))
+    dry_run: Mapped[bool]
+    forced: Mapped[bool]
+    #: Actions planned / done / failed per kind, Google calls, what the safety check said.
+    summary: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SyncJournalEntry(Base):
+    """One planned action of a run: its intent is written before Google is called and its
+    outcome after, so a crash leaves a record of exactly what may have happened."""
+
+    __tablename__ = "sync_journal"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "state IN ('intent', 'done', 'failed', 'unknown', 'skipped')", name="state"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("sync_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    #: What it acts on, as people name it: a serial, an account address, an org unit path.
+    target: Mapped[str] = mapped_column(sa.String(255), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    #: The action as planned (never a secret: passwords are not part of any action).
+    detail: Mapped[dict[str, Any] | None]
+    state: Mapped[str] = mapped_column(sa.String(10))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class PolicyState(Base):
+    """Whether the standard policies of one org unit and namespace were found in place."""
+
+    __tablename__ = "policy_state"
+    __table_args__ = (sa.UniqueConstraint("org_unit", "namespace"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit: Mapped[str] = mapped_column(sa.String(255))
+    namespace: Mapped[str] = mapped_column(sa.String(100))
+    in_place: Mapped[bool]
+    checked_at: Mapped[datetime]
