@@ -8,11 +8,12 @@ must fit comfortably in memory.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "Observation",
     "ObservedAccount",
     "ObservedCommand",
     "ObservedDevice",
@@ -83,3 +84,28 @@ class ObservedPolicy:
     value: Mapping[str, Any]
     additional_keys: tuple[tuple[str, str], ...] = ()
     source_org_unit_path: str | None = None
+
+
+PolicySlot = tuple[str, str, tuple[tuple[str, str], ...]]
+"""(org unit path, schema, additional target keys)."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything one observe read, for the planner.
+
+    A *complete* observation listed every device of the customer and every account under the
+    students' org unit: what it does not contain does not exist, and devices the ledger does not
+    know can be reported. A targeted one read only the devices and accounts it was asked about.
+    """
+
+    devices: Mapping[str, ObservedDevice]
+    """By Google's device id."""
+    accounts: Mapping[str, ObservedAccount]
+    """By address, lower case."""
+    org_units: Mapping[str, ObservedOrgUnit]
+    """By path."""
+    policies: Mapping[PolicySlot, ObservedPolicy] = field(default_factory=dict)
+    #: The org units whose policies were resolved (the others' are unknown, not absent).
+    policy_org_units: frozenset[str] = frozenset()
+    complete: bool = True
