@@ -114,6 +114,31 @@ class Directory:
         )
         return parse(DeviceWire, self._session.execute(request), method=request.methodId).observed()
 
+    def get_devices(self, device_ids: Sequence[str]) -> dict[str, ObservedDevice | None]:
+        """Several devices by id, in HTTP batches (reads: the query quota only). ``None`` for a
+        device Google does not have; a device whose read failed for good is left out."""
+        items = [
+            (
+                device_id,
+                self._api.chromeosdevices().get(
+                    customerId=self._customer,
+                    deviceId=device_id,
+                    projection="BASIC",
+                    fields=DEVICE_FIELDS,
+                ),
+            )
+            for device_id in device_ids
+        ]
+        outcome = self._session.execute_batch(items)
+        found: dict[str, ObservedDevice | None] = {
+            key: parse(DeviceWire, answer, method="directory.chromeosdevices.get").observed()
+            for key, answer in outcome.results.items()
+        }
+        for key, error in outcome.errors.items():
+            if isinstance(error, GoogleNotFound):
+                found[key] = None
+        return found
+
     def move_devices(self, org_unit_path: str, device_ids: Sequence[str]) -> None:
         """Move up to 50 devices into an org unit. Google barely checks the ids: read back."""
         _chunk_limit(device_ids, "moveDevicesToOu")
@@ -207,6 +232,27 @@ class Directory:
         answer = parse(CommandWire, self._session.execute(request), method=request.methodId)
         return answer.observed(device_id)
 
+    def get_commands(self, commands: Sequence[tuple[str, str]]) -> BatchOutcome[tuple[str, str]]:
+        """Several commands, (device id, command id) each, in HTTP batches; answers are
+        :class:`ObservedCommand`."""
+        items = [
+            (
+                (device_id, command_id),
+                self._api.customer()
+                .devices()
+                .chromeos()
+                .commands()
+                .get(customerId=self._customer, deviceId=device_id, commandId=command_id),
+            )
+            for device_id, command_id in commands
+        ]
+        outcome = self._session.execute_batch(items)
+        results = {
+            key: parse(CommandWire, answer, method="directory.commands.get").observed(key[0])
+            for key, answer in outcome.results.items()
+        }
+        return BatchOutcome(results, outcome.errors)
+
     # -------------------------------------------------------------------------- users
     def iter_accounts(
         self, org_unit_path: str, *, page_size: int = MAX_USER_PAGE
@@ -277,9 +323,10 @@ class Directory:
             )
         return self._session.execute_batch(items)
 
-    def delete_accounts(self, emails: Sequence[str]) -> BatchOutcome[str]:
-        """Delete accounts. A repeated delete answers notFound: the caller treats it as done."""
-        items = [(email, self._api.users().delete(userKey=email)) for email in emails]
+    def delete_accounts(self, user_keys: Sequence[str]) -> BatchOutcome[str]:
+        """Delete accounts, each named by Google's user id (or address). A repeated delete
+        answers notFound: the caller treats it as done."""
+        items = [(key, self._api.users().delete(userKey=key)) for key in user_keys]
         return self._session.execute_batch(items)
 
     # ---------------------------------------------------------------------- org units

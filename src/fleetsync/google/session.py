@@ -59,9 +59,14 @@ class GoogleSession:
         self.settings = settings
         self.throttle = throttle or Throttle(settings.quota, sleep=sleep)
         self.batch_size = batch_size
+        #: Calls sent to Google by this session (a batch counts each call it carries, as Google's
+        #: quotas do; retries count again).
+        self.calls = 0
         self._sleep = sleep
         self._credentials = load_credentials(settings)
+        self._calls_lock = threading.Lock()
         self._local = threading.local()
+        self._connections: list[google_auth_httplib2.AuthorizedHttp] = []
         options = {"api_endpoint": settings.endpoint} if settings.endpoint else None
         self.directory: Any = build(
             "admin",
@@ -92,7 +97,17 @@ class GoogleSession:
                 self._credentials, http=httplib2.Http(timeout=self.settings.timeout_seconds)
             )
             self._local.http = http
+            with self._calls_lock:
+                self._connections.append(http)
         return http
+
+    def close(self) -> None:
+        """Close every connection this session opened (in any thread)."""
+        with self._calls_lock:
+            connections, self._connections = self._connections, []
+        for http in connections:
+            http.close()
+        self._local = threading.local()
 
     def check_token(self) -> None:
         """Exchange a token now (``config check --online``): raises a clear GoogleAuthError."""
@@ -105,6 +120,10 @@ class GoogleSession:
                 raise
             raise mapped from exc
 
+    def _count(self, calls: int) -> None:
+        with self._calls_lock:
+            self.calls += calls
+
     # ---------------------------------------------------------------- single calls
     def execute(
         self, request: HttpRequest, *, quota: Quota | None = None, idempotent: bool = True
@@ -114,6 +133,7 @@ class GoogleSession:
 
         def attempt() -> Any:
             with self.throttle.slot(quota):
+                self._count(1)
                 try:
                     result = request.execute(http=self.http(), num_retries=0)
                 except HttpError as exc:
@@ -216,6 +236,7 @@ class GoogleSession:
                 requests[request_id] = request
                 batch.add(request, request_id=request_id)
             with self.throttle.slot(quota, calls=len(chunk)):
+                self._count(len(chunk))
                 batch.execute(http=self.http())
             return [answers[str(index)] for index in range(len(chunk))]
 
