@@ -1,0 +1,388 @@
+"""What the reconciler writes back into the ledger (actor ``sync``): the Google ids it found, the
+devices it adopted, the accounts it created or deleted, and the life of each powerwash.
+
+A powerwash is issued at most once per request. The request row moves REQUESTED → ISSUING
+(committed *before* Google is called) → PENDING with Google's command id. A crash or a lost
+answer leaves it ISSUING / UNKNOWN: Google may have it, so it is never sent again blindly; the
+command tracker settles it by watching the device re-enrol (a powerwash with forced re-enrolment
+makes the device enrol itself again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
+from fleetsync.ledger import queries
+from fleetsync.ledger.audit import record
+from fleetsync.ledger.credentials import generate_password, open_password, seal_password
+from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, PendingCredential
+from fleetsync.services.programme import Programme
+
+__all__ = [
+    "SYNC",
+    "Adoption",
+    "account_created",
+    "account_deleted",
+    "adopt_devices",
+    "begin_powerwash",
+    "command_update",
+    "first_password_for",
+    "link_devices",
+    "powerwash_issued",
+    "powerwash_lost",
+    "request_powerwash_again",
+    "settle_interrupted_powerwashes",
+]
+
+SYNC = "sync"
+
+
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    serial: str
+    device_id: str
+    model: str
+    region: str
+    connectivity: str
+    asset_tag: str | None
+
+
+# ------------------------------------------------------------------------------- devices
+def link_devices(session: Session, links: Sequence[tuple[str, str]], *, now: datetime) -> int:
+    """Record Google's id for ledger devices found by exact serial: (serial, device id)."""
+    linked = 0
+    for serial, device_id in links:
+        device = session.scalars(
+            sa.select(Device).where(Device.serial == serial, Device.google_device_id.is_(None))
+        ).first()
+        if device is None:
+            continue
+        device.google_device_id = device_id
+        record(
+            session,
+            at=now,
+            actor=SYNC,
+            action="link",
+            device_id=device.id,
+            after={"google_device_id": device_id},
+            reason="found in Google by its exact serial",
+        )
+        linked += 1
+    return linked
+
+
+def adopt_devices(session: Session, adopted: Sequence[Adoption], *, now: datetime) -> int:
+    """Take devices Google has in fleetsync's org units into the ledger, as spare."""
+    if not adopted:
+        return 0
+    known = set(
+        session.scalars(
+            sa.select(Device.serial).where(Device.serial.in_(a.serial for a in adopted))
+        )
+    )
+    fresh = [a for a in adopted if a.serial not in known]
+    if not fresh:
+        return 0
+    spare = DeviceState.SPARE.value
+    ids = session.scalars(
+        sa.insert(Device).returning(Device.id, sort_by_parameter_order=True),
+        [
+            {
+                "serial": a.serial,
+                "asset_tag": a.asset_tag,
+                "model": a.model,
+                "region": a.region,
+                "connectivity": a.connectivity,
+                "google_device_id": a.device_id,
+                "state": spare,
+                "state_since": now,
+                "created_at": now,
+            }
+            for a in fresh
+        ],
+    ).all()
+    session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "at": now,
+                "actor": SYNC,
+                "action": "adopt",
+                "device_id": device_id,
+                "after": {
+                    "state": spare,
+                    "asset_tag": a.asset_tag,
+                    "model": a.model,
+                    "region": a.region,
+                    "connectivity": a.connectivity,
+                    "google_device_id": a.device_id,
+                },
+                "reason": "found in a managed org unit (sync --adopt)",
+            }
+            for device_id, a in zip(ids, fresh, strict=True)
+        ],
+    )
+    return len(fresh)
+
+
+# ------------------------------------------------------------------------------ accounts
+def first_password_for(
+    session: Session, borrower: str, *, programme: Programme, now: datetime
+) -> str:
+    """The password to create the borrower's account with: the first password sealed at
+    checkout, or (when it expired uncollected) a new one sealed for the desk the same way."""
+    person = queries.find_borrower(session, borrower, lock=True)
+    assert person is not None
+    assert person.account_email is not None
+    credential = session.scalars(
+        sa.select(PendingCredential)
+        .where(
+            PendingCredential.borrower_id == person.id,
+            PendingCredential.account_email == person.account_email,
+            PendingCredential.expires_at > now,
+        )
+        .order_by(PendingCredential.id.desc())
+        .limit(1)
+    ).first()
+    if credential is not None:
+        return open_password(programme.key, credential.sealed_password)
+    password = generate_password(programme.accounts.password_length)
+    session.add(
+        PendingCredential(
+            borrower_id=person.id,
+            account_email=person.account_email,
+            sealed_password=seal_password(programme.key, password),
+            created_at=now,
+            expires_at=now + timedelta(hours=programme.accounts.first_password_ttl_hours),
+        )
+    )
+    return password
+
+
+def account_created(
+    session: Session, borrower: str, *, user_id: str, org_unit: str, now: datetime
+) -> None:
+    person = queries.find_borrower(session, borrower, lock=True)
+    if person is None:
+        return
+    person.google_user_id = user_id
+    person.google_suspended = False
+    person.google_org_unit = org_unit
+    person.google_checked_at = now
+    session.execute(
+        sa.update(PendingCredential)
+        .where(PendingCredential.borrower_id == person.id, PendingCredential.used_at.is_(None))
+        .values(used_at=now)
+    )
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="account_created",
+        borrower_id=person.id,
+        after={"account": AccountStatus.ACTIVE.value, "google_user_id": user_id},
+    )
+
+
+def account_deleted(session: Session, borrower: str, *, now: datetime) -> None:
+    person = queries.find_borrower(session, borrower, lock=True)
+    if person is None or person.account_status == AccountStatus.ACTIVE.value:
+        return  # checked out again meanwhile: the new account is another matter
+    before = person.account_status
+    person.account_status = AccountStatus.DELETED.value
+    person.account_status_since = now
+    person.google_user_id = None
+    person.google_suspended = None
+    person.google_org_unit = None
+    person.google_checked_at = now
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="account_deleted",
+        borrower_id=person.id,
+        before={"account": before},
+        after={"account": AccountStatus.DELETED.value},
+        reason="the retention period after the return has passed",
+    )
+
+
+# ----------------------------------------------------------------------------- powerwash
+def begin_powerwash(session: Session, request_id: int, *, device_id: str, now: datetime) -> bool:
+    """Mark a powerwash request ISSUING, if the ledger still wants it sent to this Google
+    device: the request is REQUESTED and its device, Google's ``device_id``, in refurbishment."""
+    command = session.get(DeviceCommand, request_id, with_for_update=True)
+    if command is None or command.state != CommandState.REQUESTED.value:
+        return False
+    device = session.get(Device, command.device_id, with_for_update=True)
+    if (
+        device is None
+        or device.state != DeviceState.IN_REFURBISHMENT.value
+        or device.google_device_id != device_id
+    ):
+        return False
+    command.state = CommandState.ISSUING.value
+    command.issued_at = now
+    command.updated_at = now
+    return True
+
+
+def powerwash_issued(session: Session, request_id: int, *, command_id: str, now: datetime) -> None:
+    command = session.get(DeviceCommand, request_id, with_for_update=True)
+    assert command is not None
+    command.google_command_id = command_id
+    command.state = CommandState.PENDING.value
+    command.updated_at = now
+    command.error = None
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="powerwash_issued",
+        device_id=command.device_id,
+        loan_id=command.loan_id,
+        after={"command": command_id, "state": CommandState.PENDING.value},
+    )
+
+
+def powerwash_lost(
+    session: Session, request_id: int, *, error: str | None, now: datetime, sent: bool
+) -> None:
+    """Sending failed. ``sent=False``: Google refused it, so it may be sent again later;
+    ``sent=True``: the outcome is unknown, so it is never sent again blindly."""
+    command = session.get(DeviceCommand, request_id, with_for_update=True)
+    assert command is not None
+    command.state = (CommandState.UNKNOWN if sent else CommandState.REQUESTED).value
+    command.error = error
+    command.updated_at = now
+    if sent:
+        record(
+            session,
+            at=now,
+            actor=SYNC,
+            action="powerwash_unknown",
+            device_id=command.device_id,
+            after={"state": CommandState.UNKNOWN.value},
+            reason=error,
+        )
+
+
+def settle_interrupted_powerwashes(session: Session, *, now: datetime) -> int:
+    """A powerwash left ISSUING by a process that died: its outcome is unknown."""
+    stuck = session.scalars(
+        sa.select(DeviceCommand).where(DeviceCommand.state == CommandState.ISSUING.value)
+    ).all()
+    for command in stuck:
+        command.state = CommandState.UNKNOWN.value
+        command.error = "the process sending it stopped before Google's answer was recorded"
+        command.updated_at = now
+        record(
+            session,
+            at=now,
+            actor=SYNC,
+            action="powerwash_unknown",
+            device_id=command.device_id,
+            after={"state": CommandState.UNKNOWN.value},
+            reason=command.error,
+        )
+    return len(stuck)
+
+
+def command_update(
+    session: Session,
+    command: DeviceCommand,
+    *,
+    state: CommandState,
+    now: datetime,
+    result: str | None = None,
+    executed_at: datetime | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record what Google (or the device's re-enrolment) says of a command; True if it changed."""
+    if command.state == state.value and command.result == result:
+        return False
+    before = command.state
+    command.state = state.value
+    command.result = result
+    command.executed_at = executed_at
+    command.error = error or None
+    command.updated_at = now
+    if state in (CommandState.EXECUTED_BY_CLIENT, CommandState.EXPIRED, CommandState.CANCELLED):
+        record(
+            session,
+            at=now,
+            actor=SYNC,
+            action=f"{command.kind.lower()}_{state.value.lower()}",
+            device_id=command.device_id,
+            loan_id=command.loan_id,
+            before={"state": before},
+            after={"state": state.value, **({"result": result} if result else {})},
+            reason=error or None,
+        )
+    return True
+
+
+def request_powerwash_again(
+    session: Session, command: DeviceCommand, *, now: datetime, why: str
+) -> bool:
+    """The device's powerwash expired or failed: ask for a new one, if the device still waits
+    for it in refurbishment and this was its latest."""
+    device = session.get(Device, command.device_id, with_for_update=True)
+    latest = queries.latest_powerwash(session, command.device_id)
+    if device is None or device.state != DeviceState.IN_REFURBISHMENT.value:
+        return False
+    if latest is None or latest.id != command.id:
+        return False
+    session.add(
+        DeviceCommand(
+            device_id=command.device_id,
+            kind=command.kind,
+            reason="reissue",
+            loan_id=command.loan_id,
+            state=CommandState.REQUESTED.value,
+            requested_at=now,
+            requested_by=SYNC,
+            updated_at=now,
+        )
+    )
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="powerwash_requested",
+        device_id=command.device_id,
+        after={"state": CommandState.REQUESTED.value},
+        reason=why,
+    )
+    return True
+
+
+def open_commands(session: Session) -> Iterable[tuple[DeviceCommand, Device]]:
+    """Commands Google has (or may have) and that may still execute, with their device."""
+    states = [
+        CommandState.PENDING.value,
+        CommandState.SENT_TO_CLIENT.value,
+        CommandState.ACKED_BY_CLIENT.value,
+        CommandState.UNKNOWN.value,
+    ]
+    rows = session.execute(
+        sa.select(DeviceCommand, Device)
+        .join(Device, Device.id == DeviceCommand.device_id)
+        .where(DeviceCommand.state.in_(states))
+        .order_by(DeviceCommand.id)
+    ).all()
+    return [(command, device) for command, device in rows]
+
+
+def borrowers_by_desk_id(session: Session, desk_ids: Iterable[str]) -> dict[str, Borrower]:
+    wanted = list(desk_ids)
+    if not wanted:
+        return {}
+    found = session.scalars(sa.select(Borrower).where(Borrower.desk_id.in_(wanted))).all()
+    return {b.desk_id: b for b in found}
