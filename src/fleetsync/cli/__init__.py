@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from fleetsync import __version__
 from fleetsync.cli._context import EXIT_CODES_HELP, ExitCode, fail
 from fleetsync.domain.errors import InvalidInput, NotFound, Refused
+from fleetsync.google.errors import GoogleAuthError, GoogleError
 from fleetsync.settings import ConfigError
 
 __all__ = ["app", "main"]
@@ -27,8 +28,10 @@ class _FleetsyncGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, InvalidInput) as exc:
+        except (ConfigError, InvalidInput, GoogleAuthError) as exc:
             fail(str(exc), ExitCode.USAGE)
+        except GoogleError as exc:
+            fail(f"Google: {exc}", ExitCode.FAILED)
         except Refused as exc:
             fail(str(exc), ExitCode.REFUSED)
         except NotFound as exc:
@@ -72,11 +75,14 @@ def _register() -> None:
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
+    from fleetsync.cli import sync as sync_cli
 
     app.add_typer(config_cli.app, name="config")
     app.add_typer(devices_cli.app, name="device")
     app.add_typer(loans_cli.app, name="loan")
     app.add_typer(db_cli.app, name="db")
+    app.command("sync")(sync_cli.sync_command)
+    app.command("plan")(sync_cli.plan_command)
 
 
 _register()

@@ -1,0 +1,584 @@
+"""Apply: carry a plan out through the Google adapters, phase by phase, with the journal.
+
+Per phase, the intent of its actions is journaled, Google is called (batched where Google
+allows), and each action's outcome is journaled. A failed action is recorded and the run goes on;
+actions that depend on it fail in turn or wait for the next run, which plans from what Google then
+shows. Before any irreversible call, the ledger is asked once more whether it still wants it: a
+checkout that happened since the plan was made wins.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from fleetsync.domain.actions import (
+    Action,
+    AdoptDevice,
+    AnnotateDevice,
+    CreateAccount,
+    DeleteAccount,
+    DeprovisionDevices,
+    DisableDevices,
+    EnsureOrgUnit,
+    IssuePowerwash,
+    LinkDevice,
+    MoveAccount,
+    MoveDevices,
+    Phase,
+    ReenableDevices,
+    SetPolicy,
+    SuspendAccount,
+    UnsuspendAccount,
+)
+from fleetsync.domain.desired import DeviceStatus
+from fleetsync.domain.lifecycle import AccountStatus, DeviceState
+from fleetsync.domain.observed import Observation, ObservedOrgUnit
+from fleetsync.domain.plan import Plan
+from fleetsync.google import Google
+from fleetsync.google.directory import MAX_DEVICE_PAGE
+from fleetsync.google.errors import (
+    GoogleDuplicate,
+    GoogleError,
+    GoogleNotFound,
+    GoogleOutcomeUnknown,
+)
+from fleetsync.google.policy import PolicyWrite
+from fleetsync.ledger import Ledger
+from fleetsync.ledger.models import Borrower, Device
+from fleetsync.log import get_logger
+from fleetsync.services import reconciled
+from fleetsync.services.programme import Programme
+from fleetsync.sync.journal import Journal, now
+from fleetsync.sync.observe import Progress
+
+__all__ = ["ApplyReport", "Failure", "apply_plan"]
+
+log = get_logger(__name__)
+A = TypeVar("A", bound=Action)
+
+_STATUS_ACTION = {
+    DisableDevices: "DISABLE",
+    ReenableDevices: "REENABLE",
+    DeprovisionDevices: "DEPROVISION",
+}
+#: What the ledger must still say of a device for its status change to go ahead.
+_STATUS_NEEDS = {
+    DisableDevices: {DeviceState.LOST.value},
+    DeprovisionDevices: {DeviceState.RETIRED.value},
+    ReenableDevices: {
+        s.value for s in DeviceState if s not in (DeviceState.LOST, DeviceState.RETIRED)
+    },
+}
+_DEPROVISION_REASON = "DEPROVISION_REASON_RETIRING_DEVICE"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: str
+    target: str
+    error: str
+
+
+@dataclass
+class ApplyReport:
+    done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failures: list[Failure] = field(default_factory=list)
+    #: Outcome unknown (a lost answer): settled by a later run, never repeated blindly.
+    unknown: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.unknown
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "done": dict(sorted(self.done.items())),
+            "skipped": dict(sorted(self.skipped.items())),
+            "failed": [_failure(f) for f in self.failures],
+            "unknown": [_failure(f) for f in self.unknown],
+        }
+
+
+def _failure(failure: Failure) -> dict[str, str]:
+    return {"kind": failure.kind, "target": failure.target, "error": failure.error}
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    ledger: Ledger,
+    google: Google,
+    programme: Programme,
+    journal: Journal,
+    observation: Observation,
+    progress: Progress | None = None,
+) -> ApplyReport:
+    applier = _Applier(ledger, google, programme, journal, observation, progress)
+    by_phase: dict[Phase, list[Action]] = defaultdict(list)
+    for action in plan.actions:
+        by_phase[action.phase].append(action)
+    for phase in sorted(by_phase):
+        applier.phase(phase, by_phase[phase])
+    return applier.report
+
+
+class _Applier:
+    def __init__(
+        self,
+        ledger: Ledger,
+        google: Google,
+        programme: Programme,
+        journal: Journal,
+        observation: Observation,
+        progress: Progress | None,
+    ) -> None:
+        self.ledger = ledger
+        self.google = google
+        self.programme = programme
+        self.journal = journal
+        self.org_units: dict[str, ObservedOrgUnit] = dict(observation.org_units)
+        self.ou_sizes = Counter(d.org_unit_path for d in observation.devices.values())
+        self.progress = progress
+        self.report = ApplyReport()
+        self._done_count = 0
+        self._total = 0
+
+    # ------------------------------------------------------------------ bookkeeping
+    def phase(self, phase: Phase, actions: list[Action]) -> None:
+        self._total = len(actions)
+        self._done_count = 0
+        handlers: dict[Phase, Callable[[list[Action]], None]] = {
+            Phase.LEDGER: self._ledger,
+            Phase.ORG_UNITS: self._org_units,
+            Phase.ACCOUNTS: self._accounts,
+            Phase.MOVES: self._moves,
+            Phase.ANNOTATIONS: self._annotations,
+            Phase.STATUS: self._status,
+            Phase.POLICIES: self._policies,
+            Phase.COMMANDS: self._commands,
+        }
+        handlers[phase](actions)
+
+    def _tick(self, label: str, n: int = 1) -> None:
+        self._done_count += n
+        if self.progress is not None:
+            self.progress(label, self._done_count, self._total)
+
+    def _settle(
+        self,
+        actions: Sequence[Action],
+        entries: Sequence[int],
+        state: str,
+        error: str | None = None,
+    ) -> None:
+        self.journal.outcome(entries, state, error)
+        for action in actions:
+            if state == "done":
+                self.report.done[action.kind] += action.weight
+            elif state == "skipped":
+                self.report.skipped[action.kind] += action.weight
+            else:
+                failure = Failure(action.kind, action.target, error or state)
+                (self.report.unknown if state == "unknown" else self.report.failures).append(
+                    failure
+                )
+                log.warning(
+                    "sync.action_failed" if state == "failed" else "sync.action_unknown",
+                    kind=action.kind,
+                    target=action.target,
+                    error=error,
+                )
+        self._tick(f"applying {actions[0].kind.replace('_', ' ')}" if actions else "", len(actions))
+
+    def _each(
+        self, actions: Iterable[A], call: Callable[[A], str | None], *, label: str = ""
+    ) -> None:
+        """Journal and run actions one by one; ``call`` returns None when done, else
+        ``"skipped"``; a GoogleError fails the action."""
+        for action in actions:
+            [entry] = self.journal.intend([action])
+            try:
+                result = call(action)
+            except GoogleOutcomeUnknown as exc:
+                self._settle([action], [entry], "unknown", str(exc))
+                continue
+            except GoogleError as exc:
+                self._settle([action], [entry], "failed", str(exc))
+                continue
+            self._settle([action], [entry], result or "done")
+
+    # ---------------------------------------------------------------------- ledger
+    def _ledger(self, actions: list[Action]) -> None:
+        entries = self.journal.intend(actions)
+        links = [
+            (a.device.serial, a.device.device_id) for a in actions if isinstance(a, LinkDevice)
+        ]
+        adoptions = [
+            reconciled.Adoption(
+                serial=a.device.serial,
+                device_id=a.device.device_id,
+                model=a.model,
+                region=a.region,
+                connectivity=a.connectivity,
+                asset_tag=a.asset_tag,
+            )
+            for a in actions
+            if isinstance(a, AdoptDevice)
+        ]
+        at = now()
+        with self.ledger.transaction() as session:
+            reconciled.link_devices(session, links, now=at)
+            reconciled.adopt_devices(session, adoptions, now=at)
+        self._settle(actions, entries, "done")
+
+    # ------------------------------------------------------------------- org units
+    def _org_units(self, actions: list[Action]) -> None:
+        def create(action: EnsureOrgUnit) -> None:
+            try:
+                unit = self.google.directory.create_org_unit(action.path)
+            except GoogleDuplicate:
+                self.org_units.update({u.path: u for u in self.google.directory.list_org_units()})
+                return
+            self.org_units[unit.path] = unit
+
+        self._each((a for a in actions if isinstance(a, EnsureOrgUnit)), create)
+
+    # -------------------------------------------------------------------- accounts
+    def _accounts(self, actions: list[Action]) -> None:
+        self._each((a for a in actions if isinstance(a, CreateAccount)), self._create_account)
+        patches = [
+            a for a in actions if isinstance(a, SuspendAccount | UnsuspendAccount | MoveAccount)
+        ]
+        if patches:
+            self._patch_accounts(patches)
+        deletes = [a for a in actions if isinstance(a, DeleteAccount)]
+        if deletes:
+            self._delete_accounts(deletes)
+
+    def _create_account(self, action: CreateAccount) -> str | None:
+        at = now()
+        with self.ledger.transaction() as session:
+            password = reconciled.first_password_for(
+                session, action.borrower, programme=self.programme, now=at
+            )
+        try:
+            account = self.google.directory.create_account(
+                email=action.email,
+                given_name=action.given_name or action.family_name,
+                family_name=action.family_name or action.given_name,
+                password=password,
+                org_unit_path=action.org_unit,
+                borrower_id=action.borrower,
+                change_password_at_next_login=self.programme.accounts.change_password_at_next_login,
+            )
+        except (GoogleDuplicate, GoogleOutcomeUnknown) as exc:
+            # It exists: from an earlier attempt whose answer was lost, or someone else's.
+            existing = self.google.directory.get_account(action.email)
+            if existing is None or existing.borrower_id != action.borrower:
+                if isinstance(exc, GoogleOutcomeUnknown):
+                    raise
+                raise GoogleDuplicate(
+                    f"the address {action.email} is taken by an account that is not borrower "
+                    f"{action.borrower}'s",
+                    method=exc.method,
+                    status=exc.status,
+                    reason=exc.reason,
+                ) from exc
+            account = existing
+        with self.ledger.transaction() as session:
+            reconciled.account_created(
+                session,
+                action.borrower,
+                user_id=account.user_id,
+                org_unit=account.org_unit_path,
+                now=now(),
+            )
+        return None
+
+    def _ledger_accounts(self, borrowers: Iterable[str]) -> dict[str, Borrower]:
+        with self.ledger.read() as session:
+            found = reconciled.borrowers_by_desk_id(session, borrowers)
+            for person in found.values():
+                session.expunge(person)
+            return found
+
+    def _patch_accounts(
+        self, actions: list[SuspendAccount | UnsuspendAccount | MoveAccount]
+    ) -> None:
+        ledger = self._ledger_accounts(a.borrower for a in actions)
+        bodies: dict[str, dict[str, Any]] = defaultdict(dict)
+        going: dict[str, list[tuple[Action, int]]] = defaultdict(list)
+        entries = self.journal.intend(actions)
+        for action, entry in zip(actions, entries, strict=True):
+            person = ledger.get(action.borrower)
+            status = person.account_status if person is not None else None
+            if isinstance(action, SuspendAccount) and status != AccountStatus.SUSPENDED.value:
+                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                continue
+            if isinstance(action, SuspendAccount):
+                bodies[action.email]["suspended"] = True
+            elif isinstance(action, UnsuspendAccount):
+                bodies[action.email]["suspended"] = False
+            else:
+                bodies[action.email]["orgUnitPath"] = action.org_unit
+            going[action.email].append((action, entry))
+        if not bodies:
+            return
+        outcome = self.google.directory.update_accounts(bodies)
+        at = now()
+        with self.ledger.transaction() as session:
+            for email, body in bodies.items():
+                if email in outcome.results:
+                    person = session.scalars(
+                        sa.select(Borrower).where(Borrower.account_email == email)
+                    ).first()
+                    if person is not None:
+                        if "suspended" in body:
+                            person.google_suspended = body["suspended"]
+                        if "orgUnitPath" in body:
+                            person.google_org_unit = body["orgUnitPath"]
+                        person.google_checked_at = at
+        for email, pairs in going.items():
+            error = outcome.errors.get(email)
+            self._settle(
+                [a for a, _ in pairs],
+                [e for _, e in pairs],
+                "done" if error is None else "failed",
+                None if error is None else str(error),
+            )
+
+    def _delete_accounts(self, actions: list[DeleteAccount]) -> None:
+        ledger = self._ledger_accounts(a.borrower for a in actions)
+        entries = self.journal.intend(actions)
+        going: dict[str, tuple[DeleteAccount, int]] = {}
+        for action, entry in zip(actions, entries, strict=True):
+            person = ledger.get(action.borrower)
+            if person is None or person.account_status == AccountStatus.ACTIVE.value:
+                self._settle([action], [entry], "skipped", "the borrower has an account again")
+                continue
+            going[action.user_id or action.email] = (action, entry)
+        outcome = self.google.directory.delete_accounts(list(going))
+        for key, (action, entry) in going.items():
+            error = outcome.errors.get(key)
+            if error is not None and not isinstance(error, GoogleNotFound):
+                self._settle([action], [entry], "failed", str(error))
+                continue
+            with self.ledger.transaction() as session:
+                reconciled.account_deleted(session, action.borrower, now=now())
+            self._settle([action], [entry], "done")
+
+    # --------------------------------------------------------------------- devices
+    def _moves(self, actions: list[Action]) -> None:
+        moves = [a for a in actions if isinstance(a, MoveDevices)]
+        moved: list[tuple[MoveDevices, int]] = []
+        for action in moves:
+            [entry] = self.journal.intend([action])
+            try:
+                self.google.directory.move_devices(
+                    action.org_unit, [d.device_id for d in action.devices]
+                )
+            except GoogleError as exc:
+                self._settle([action], [entry], "failed", str(exc))
+                continue
+            moved.append((action, entry))
+        if not moved:
+            return
+        seen = self._read_back(moved)
+        at = now()
+        outcomes: list[tuple[MoveDevices, int, list[str]]] = []
+        with self.ledger.transaction() as session:
+            for action, entry in moved:
+                wrong = [
+                    d.serial for d in action.devices if seen.get(d.device_id) != action.org_unit
+                ]
+                self._confirm_devices(
+                    session,
+                    {
+                        d.device_id: {"google_org_unit": action.org_unit, "google_checked_at": at}
+                        for d in action.devices
+                        if d.serial not in wrong
+                    },
+                )
+                outcomes.append((action, entry, wrong))
+        for action, entry, wrong in outcomes:
+            if wrong:
+                error = f"Google did not move {', '.join(wrong)} to {action.org_unit}"
+                self._settle([action], [entry], "failed", error)
+            else:
+                self._settle([action], [entry], "done")
+
+    def _read_back(self, moved: list[tuple[MoveDevices, int]]) -> dict[str, str | None]:
+        """Where the moved devices are now, by device id. Google barely checks the ids of a
+        move, so it is read back: per target org unit, by listing it (300 a page) or by getting
+        each device, whichever takes fewer calls."""
+        by_unit: dict[str, list[str]] = defaultdict(list)
+        for action, _ in moved:
+            by_unit[action.org_unit].extend(d.device_id for d in action.devices)
+        where: dict[str, str | None] = {}
+        singles: list[str] = []
+        for unit, ids in by_unit.items():
+            pages = -(-(self.ou_sizes[unit] + len(ids)) // MAX_DEVICE_PAGE)
+            if pages < len(ids):
+                present = {
+                    d.device_id for d in self.google.directory.iter_devices(org_unit_path=unit)
+                }
+                where.update({i: unit if i in present else None for i in ids})
+            else:
+                singles.extend(ids)
+        if singles:
+            for device_id, device in self.google.directory.get_devices(singles).items():
+                where[device_id] = None if device is None else device.org_unit_path
+        return where
+
+    @staticmethod
+    def _confirm_devices(session: Any, changes: dict[str, dict[str, Any]]) -> None:
+        for device_id, values in changes.items():
+            session.execute(
+                sa.update(Device).where(Device.google_device_id == device_id).values(values)
+            )
+
+    def _annotations(self, actions: list[Action]) -> None:
+        annotate = [a for a in actions if isinstance(a, AnnotateDevice)]
+        entries = self.journal.intend(annotate)
+        outcome = self.google.directory.annotate_devices(
+            {a.device.device_id: dict(a.changes) for a in annotate}
+        )
+        at = now()
+        with self.ledger.transaction() as session:
+            self._confirm_devices(
+                session,
+                {
+                    a.device.device_id: {
+                        "google_annotated_user": dict(a.changes)["annotatedUser"],
+                        "google_checked_at": at,
+                    }
+                    for a in annotate
+                    if a.device.device_id in outcome.results and "annotatedUser" in dict(a.changes)
+                },
+            )
+        for action, entry in zip(annotate, entries, strict=True):
+            error = outcome.errors.get(action.device.device_id)
+            self._settle(
+                [action],
+                [entry],
+                "done" if error is None else "failed",
+                None if error is None else str(error),
+            )
+
+    def _status(self, actions: list[Action]) -> None:
+        groups = [
+            a
+            for a in actions
+            if isinstance(a, DisableDevices | ReenableDevices | DeprovisionDevices)
+        ]
+        for action in groups:
+            [entry] = self.journal.intend([action])
+            kind = type(action)
+            with self.ledger.read() as session:
+                states = dict(
+                    session.execute(
+                        sa.select(Device.google_device_id, Device.state).where(
+                            Device.google_device_id.in_([d.device_id for d in action.devices])
+                        )
+                    ).all()
+                )
+            allowed = [d for d in action.devices if states.get(d.device_id) in _STATUS_NEEDS[kind]]
+            if not allowed:
+                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                continue
+            try:
+                results = self.google.directory.change_status(
+                    [d.device_id for d in allowed],
+                    _STATUS_ACTION[kind],  # type: ignore[arg-type]
+                    deprovision_reason=_DEPROVISION_REASON if kind is DeprovisionDevices else None,
+                )
+            except GoogleError as exc:
+                self._settle([action], [entry], "failed", str(exc))
+                continue
+            new_status = {
+                DisableDevices: DeviceStatus.DISABLED,
+                ReenableDevices: DeviceStatus.ACTIVE,
+                DeprovisionDevices: DeviceStatus.DEPROVISIONED,
+            }[kind].value
+            at = now()
+            with self.ledger.transaction() as session:
+                self._confirm_devices(
+                    session,
+                    {
+                        device_id: {"google_status": new_status, "google_checked_at": at}
+                        for device_id, error in results.items()
+                        if error is None
+                    },
+                )
+            errors = {
+                ref.serial: results.get(ref.device_id)
+                for ref in allowed
+                if results.get(ref.device_id) is not None
+            }
+            if errors:
+                listed = "; ".join(f"{s}: {e}" for s, e in sorted(errors.items()))
+                self._settle([action], [entry], "failed", listed)
+            else:
+                self._settle([action], [entry], "done")
+
+    # -------------------------------------------------------------------- policies
+    def _policies(self, actions: list[Action]) -> None:
+        def modify(action: SetPolicy) -> None:
+            unit = self.org_units.get(action.org_unit)
+            if unit is None:
+                raise GoogleNotFound(f"org unit {action.org_unit} does not exist in Google")
+            self.google.policy.modify(
+                unit.org_unit_id,
+                [
+                    PolicyWrite(
+                        schema=v.schema,
+                        value=v.value,
+                        update_mask=v.update_mask,
+                        additional_keys=v.additional_keys,
+                    )
+                    for v in action.values
+                ],
+            )
+
+        self._each((a for a in actions if isinstance(a, SetPolicy)), modify)
+
+    # -------------------------------------------------------------------- commands
+    def _commands(self, actions: list[Action]) -> None:
+        self._each((a for a in actions if isinstance(a, IssuePowerwash)), self._powerwash)
+
+    def _powerwash(self, action: IssuePowerwash) -> str | None:
+        # The intent is in the ledger before Google hears of it: a crash from here on leaves the
+        # request ISSUING, which is never sent again blindly.
+        with self.ledger.transaction() as session:
+            wanted = reconciled.begin_powerwash(
+                session, action.request_id, device_id=action.device.device_id, now=now()
+            )
+        if not wanted:
+            return "skipped"
+        try:
+            command_id = self.google.directory.issue_command(
+                action.device.device_id, "REMOTE_POWERWASH"
+            )
+        except GoogleOutcomeUnknown as exc:
+            with self.ledger.transaction() as session:
+                reconciled.powerwash_lost(
+                    session, action.request_id, error=str(exc), now=now(), sent=True
+                )
+            raise
+        except GoogleError as exc:
+            with self.ledger.transaction() as session:
+                reconciled.powerwash_lost(
+                    session, action.request_id, error=str(exc), now=now(), sent=False
+                )
+            raise
+        with self.ledger.transaction() as session:
+            reconciled.powerwash_issued(
+                session, action.request_id, command_id=command_id, now=now()
+            )
+        return None

@@ -1,0 +1,116 @@
+"""The settings as the planner reads them: the org-unit layout, the safety limits and the
+standard policies, expanded per region and turned into Chrome Policy values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fleetsync.domain.actions import PolicyValue
+from fleetsync.domain.desired import Layout
+from fleetsync.domain.lifecycle import DeviceState
+from fleetsync.domain.plan import DesiredPolicies
+from fleetsync.domain.safety import Limit
+from fleetsync.settings import Bookmark, OrgUnitPolicy, Settings
+
+__all__ = [
+    "APPS_SCHEMA",
+    "BOOKMARKS_SCHEMA",
+    "layout_of",
+    "limits_of",
+    "policies_of",
+    "required_org_units",
+]
+
+BOOKMARKS_SCHEMA = "chrome.users.ManagedBookmarksSetting"
+APPS_SCHEMA = "chrome.users.apps.InstallType"
+
+
+def layout_of(settings: Settings) -> Layout:
+    units = settings.org_units
+    return Layout(
+        device_org_units={
+            DeviceState.SPARE: units.spare,
+            DeviceState.ON_LOAN: units.on_loan,
+            DeviceState.IN_REFURBISHMENT: units.in_refurbishment,
+            DeviceState.LOST: units.lost,
+            DeviceState.RETIRED: units.retired,
+            DeviceState.ICT_TEST: units.ict_test,
+        },
+        students=units.students,
+        adopt_from=tuple(units.adopt_from),
+    )
+
+
+def limits_of(settings: Settings) -> dict[str, Limit]:
+    safety = settings.safety
+    return {
+        name: Limit(max_count=limit.max_count, max_share=limit.max_share)
+        for name, limit in (
+            ("suspensions", safety.suspensions),
+            ("deletions", safety.deletions),
+            ("powerwashes", safety.powerwashes),
+            ("disables", safety.disables),
+            ("deprovisions", safety.deprovisions),
+        )
+    }
+
+
+def required_org_units(settings: Settings) -> frozenset[str]:
+    """Every state's org unit and every region's students' org unit exist, even when empty."""
+    layout = layout_of(settings)
+    return frozenset(
+        {
+            *layout.device_org_units.values(),
+            *(layout.students_org_unit(region) for region in settings.regions),
+        }
+    )
+
+
+def _bookmark(bookmark: Bookmark) -> dict[str, Any]:
+    if bookmark.entries is not None:
+        return {
+            "folder": {
+                "name": bookmark.name,
+                "entries": [_bookmark(entry) for entry in bookmark.entries],
+            }
+        }
+    return {"link": {"name": bookmark.name, "url": bookmark.url}}
+
+
+def _values(policy: OrgUnitPolicy) -> tuple[PolicyValue, ...]:
+    values: list[PolicyValue] = []
+    if policy.bookmarks:
+        values.append(
+            PolicyValue.of(
+                BOOKMARKS_SCHEMA,
+                {
+                    "managedBookmarks": {
+                        "toplevelName": policy.bookmarks_folder,
+                        "bookmarks": [_bookmark(b) for b in policy.bookmarks],
+                    }
+                },
+            )
+        )
+    values.extend(
+        PolicyValue.of(APPS_SCHEMA, {"appInstallType": app.install_type}, (("app_id", app.app_id),))
+        for app in policy.apps
+    )
+    return tuple(values)
+
+
+def policies_of(
+    settings: Settings, regions: Sequence[str] | None = None
+) -> tuple[DesiredPolicies, ...]:
+    """The standard policies per org unit, ``{region}`` expanded for each region."""
+    regions = tuple(regions if regions is not None else settings.regions)
+    found: dict[str, DesiredPolicies] = {}
+    for policy in settings.policies:
+        units = (
+            [policy.org_unit.replace("{region}", region) for region in regions]
+            if "{region}" in policy.org_unit
+            else [policy.org_unit]
+        )
+        for unit in units:
+            found[unit] = DesiredPolicies(org_unit=unit, values=_values(policy))
+    return tuple(found[unit] for unit in sorted(found))

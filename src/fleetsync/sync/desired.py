@@ -1,0 +1,194 @@
+"""The ledger's facts, read for the planner: every device with its open loan and waiting
+powerwash (one query), every borrower with an account (one query)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.desired import (
+    LedgerBorrower,
+    LedgerDevice,
+    LedgerLoan,
+    desired_account,
+    desired_device,
+)
+from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
+from fleetsync.domain.plan import Desired
+from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan, loan_ref
+from fleetsync.ledger.queries import POWERWASH
+from fleetsync.settings import Settings
+from fleetsync.sync.config import layout_of, policies_of, required_org_units
+
+__all__ = ["Scope", "load_desired", "scope_of_borrowers"]
+
+
+class Scope:
+    """What a targeted reconcile looks at: devices by serial, borrowers by desk id."""
+
+    def __init__(self, devices: Collection[str] = (), borrowers: Collection[str] = ()) -> None:
+        self.devices = frozenset(s.strip().upper() for s in devices)
+        self.borrowers = frozenset(b.strip() for b in borrowers)
+
+    def __bool__(self) -> bool:
+        return bool(self.devices or self.borrowers)
+
+
+def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]:
+    waiting = (
+        sa.select(DeviceCommand.device_id, sa.func.max(DeviceCommand.id).label("request_id"))
+        .where(
+            DeviceCommand.kind == POWERWASH,
+            DeviceCommand.state == CommandState.REQUESTED.value,
+        )
+        .group_by(DeviceCommand.device_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            Device.serial,
+            Device.asset_tag,
+            Device.region,
+            Device.state,
+            Device.google_device_id,
+            Loan.id,
+            Loan.agreed_end,
+            Borrower.desk_id,
+            Borrower.account_email,
+            waiting.c.request_id,
+        )
+        .outerjoin(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
+        .outerjoin(Borrower, Borrower.id == Loan.borrower_id)
+        .outerjoin(waiting, waiting.c.device_id == Device.id)
+        .order_by(Device.serial)
+    )
+    if scope is not None:
+        stmt = stmt.where(Device.serial.in_(scope.devices))
+    devices = []
+    for (
+        serial,
+        tag,
+        region,
+        state,
+        google_id,
+        loan_id,
+        end,
+        desk,
+        email,
+        request,
+    ) in session.execute(stmt):
+        loan = None
+        if loan_id is not None:
+            loan = LedgerLoan(
+                ref=loan_ref(loan_id), borrower=desk, account_email=email, agreed_end=end
+            )
+        devices.append(
+            LedgerDevice(
+                serial=serial,
+                asset_tag=tag,
+                region=region,
+                state=DeviceState(state),
+                google_device_id=google_id,
+                loan=loan,
+                powerwash_request=request,
+            )
+        )
+    return devices
+
+
+def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorrower]:
+    stmt = (
+        sa.select(Borrower)
+        .where(Borrower.account_status != AccountStatus.NONE.value)
+        .order_by(Borrower.desk_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(Borrower.desk_id.in_(scope.borrowers))
+    return [
+        LedgerBorrower(
+            desk_id=b.desk_id,
+            account_email=b.account_email,
+            given_name=b.given_name or "",
+            family_name=b.family_name or "",
+            region=b.region,
+            account_status=AccountStatus(b.account_status),
+            account_status_since=b.account_status_since,
+            google_user_id=b.google_user_id,
+        )
+        for b in session.scalars(stmt)
+    ]
+
+
+def scope_of_borrowers(session: Session, scope: Scope) -> Scope:
+    """A targeted scope widened to the borrowers of its devices' open loans: a checkout that
+    names a device also concerns the borrower's account."""
+    if not scope.devices:
+        return scope
+    desk_ids = session.scalars(
+        sa.select(Borrower.desk_id)
+        .join(Loan, Loan.borrower_id == Borrower.id)
+        .join(Device, Device.id == Loan.device_id)
+        .where(Device.serial.in_(scope.devices), Loan.returned_at.is_(None))
+    ).all()
+    return Scope(scope.devices, scope.borrowers | set(desk_ids))
+
+
+def load_desired(
+    session: Session, settings: Settings, *, now: datetime, scope: Scope | None = None
+) -> Desired:
+    """What Google should look like, for the whole ledger or for ``scope``."""
+    layout = layout_of(settings)
+    delete_after = timedelta(days=settings.accounts.delete_after_days)
+    devices = _ledger_devices(session, scope)
+    borrowers = _ledger_borrowers(session, scope)
+    accounts = tuple(
+        account
+        for account in (
+            desired_account(b, layout, now=now, delete_after=delete_after) for b in borrowers
+        )
+        if account is not None
+    )
+    retired = DeviceState.RETIRED.value
+    if scope is None:
+        known_serials = frozenset(d.serial for d in devices)
+        known_tags = frozenset(d.asset_tag for d in devices if d.asset_tag)
+        managed_devices = sum(1 for d in devices if d.state is not DeviceState.RETIRED)
+        managed_accounts = sum(
+            1
+            for b in borrowers
+            if b.account_status in (AccountStatus.ACTIVE, AccountStatus.SUSPENDED)
+        )
+    else:
+        # A targeted plan never looks for strangers; the limits' shares still refer to all.
+        known_serials = known_tags = frozenset()
+        managed_devices = (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(Device).where(Device.state != retired)
+            )
+            or 0
+        )
+        managed_accounts = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Borrower)
+                .where(
+                    Borrower.account_status.in_(
+                        [AccountStatus.ACTIVE.value, AccountStatus.SUSPENDED.value]
+                    )
+                )
+            )
+            or 0
+        )
+    return Desired(
+        devices=tuple(desired_device(d, layout) for d in devices),
+        accounts=accounts,
+        policies=policies_of(settings) if scope is None else (),
+        org_units=required_org_units(settings),
+        known_serials=known_serials,
+        known_asset_tags=known_tags,
+        managed_devices=managed_devices,
+        managed_accounts=managed_accounts,
+    )

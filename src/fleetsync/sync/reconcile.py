@@ -1,0 +1,277 @@
+"""Reconcile: observe Google, plan against the ledger, apply with the journal.
+
+A full reconcile (``fleetsync sync``, the daemon's schedule) follows open device commands, reads
+all of Google that fleetsync manages and plans for the whole ledger. A targeted one (after a
+checkout, a return, a technician's action) reads and plans only the devices and borrowers it is
+given, with the same planner and the same apply. Both hold the ledger's reconcile lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from fleetsync.domain.plan import Plan, PlanConfig, plan
+from fleetsync.google import Google
+from fleetsync.ledger import Ledger
+from fleetsync.ledger.models import OutboxEntry
+from fleetsync.log import get_logger
+from fleetsync.metrics import OUTBOX_DEPTH, RECONCILE_DURATION
+from fleetsync.services.programme import Programme
+from fleetsync.settings import Settings
+from fleetsync.sync.apply import ApplyReport, apply_plan
+from fleetsync.sync.config import layout_of, limits_of
+from fleetsync.sync.confirmed import remember_observation, remember_policies
+from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
+from fleetsync.sync.journal import Journal, now
+from fleetsync.sync.lock import SyncBusy, reconciler_lock
+from fleetsync.sync.observe import Progress, observe_full, observe_targeted
+from fleetsync.sync.track import TrackReport, track_commands
+
+__all__ = ["SyncReport", "drain_outbox", "reconcile"]
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SyncReport:
+    kind: str
+    plan: Plan
+    #: ``planned`` (dry run), ``refused`` (safety limits), ``converged``, ``failed``.
+    status: str
+    run_id: int | None = None
+    applied: ApplyReport | None = None
+    tracked: TrackReport | None = None
+    google_calls: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "run": self.run_id,
+            "plan": self.plan.to_json(),
+            "applied": None if self.applied is None else self.applied.to_json(),
+            "commands": None if self.tracked is None else self.tracked.to_json(),
+            "google_calls": self.google_calls,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def reconcile(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    google: Google | None = None,
+    programme: Programme | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    adopt: bool = False,
+    devices: Collection[str] = (),
+    borrowers: Collection[str] = (),
+    actor: str = "sync",
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Make Google follow the ledger (or, with ``dry_run``, say what that would take).
+
+    Raises :class:`~fleetsync.sync.lock.SyncBusy` when another reconcile holds the lock.
+    """
+    if google is None:
+        with Google.connect(settings) as own:
+            return reconcile(
+                ledger,
+                settings,
+                google=own,
+                programme=programme,
+                dry_run=dry_run,
+                force=force,
+                adopt=adopt,
+                devices=devices,
+                borrowers=borrowers,
+                actor=actor,
+                progress=progress,
+            )
+    programme = programme or Programme.from_settings(settings)
+    scope = Scope(devices, borrowers)
+    kind = "targeted" if scope else "full"
+    started = time.monotonic()
+    calls_before = google.calls
+    lock = contextlib.nullcontext() if dry_run else reconciler_lock(ledger)
+    with lock:
+        journal = None if dry_run else Journal.start(ledger, kind=kind, actor=actor, forced=force)
+        try:
+            report = _run(
+                ledger, settings, google, programme, journal, scope, dry_run, force, adopt, progress
+            )
+        except BaseException as exc:
+            if journal is not None:
+                journal.finish("failed", {}, error=f"{type(exc).__name__}: {exc}")
+            RECONCILE_DURATION.labels(kind=kind, outcome="error").observe(
+                time.monotonic() - started
+            )
+            raise
+        report.seconds = time.monotonic() - started
+        report.google_calls = google.calls - calls_before
+        if journal is not None:
+            journal.finish(report.status, _summary(report))
+        RECONCILE_DURATION.labels(kind=kind, outcome=report.status).observe(report.seconds)
+    log.info(
+        "sync.done",
+        kind=kind,
+        status=report.status,
+        actions=len(report.plan.actions),
+        google_calls=report.google_calls,
+        seconds=round(report.seconds, 2),
+    )
+    return report
+
+
+def _run(
+    ledger: Ledger,
+    settings: Settings,
+    google: Google,
+    programme: Programme,
+    journal: Journal | None,
+    scope: Scope,
+    dry_run: bool,
+    force: bool,
+    adopt: bool,
+    progress: Progress | None,
+) -> SyncReport:
+    kind = "targeted" if scope else "full"
+    tracked = None
+    if journal is not None and not scope:
+        tracked = track_commands(ledger, google, settings)
+    layout = layout_of(settings)
+    with ledger.read() as session:
+        if scope:
+            scope = scope_of_borrowers(session, scope)
+        desired = load_desired(session, settings, now=now(), scope=scope or None)
+    if scope:
+        observation = observe_targeted(google, desired.devices, desired.accounts)
+    else:
+        observation = observe_full(google, layout, desired.policies, progress=_or_quiet(progress))
+    if not dry_run:
+        remember_observation(ledger, observation, now=now())
+    config = PlanConfig(
+        layout=layout,
+        limits=limits_of(settings),
+        regions=settings.regions,
+        adopt=adopt,
+        force=force,
+    )
+    the_plan = plan(desired, observation, config)
+    report = SyncReport(kind=kind, plan=the_plan, status="planned", tracked=tracked)
+    if journal is None:
+        return report
+    report.run_id = journal.run_id
+    if the_plan.refused:
+        report.status = "refused"
+        log.warning("sync.refused", why=the_plan.safety.describe())
+        return report
+    applied = apply_plan(
+        the_plan,
+        ledger=ledger,
+        google=google,
+        programme=programme,
+        journal=journal,
+        observation=observation,
+        progress=progress,
+    )
+    report.applied = applied
+    report.status = "converged" if applied.ok else "failed"
+    if desired.policies:
+        failed = {f.target for f in applied.failures if f.kind == "set_policy"}
+        remember_policies(ledger, desired.policies, the_plan, failed, now=now())
+    return report
+
+
+def _or_quiet(progress: Progress | None) -> Progress:
+    if progress is not None:
+        return progress
+    return lambda _what, _done, _total: None
+
+
+def _summary(report: SyncReport) -> dict[str, Any]:
+    return {
+        "planned": report.plan.summary(),
+        "findings": len(report.plan.findings),
+        "safety": report.plan.safety.to_json(),
+        "applied": None if report.applied is None else report.applied.to_json(),
+        "commands": None if report.tracked is None else report.tracked.to_json(),
+        "google_calls": report.google_calls,
+        "seconds": round(report.seconds, 3),
+    }
+
+
+# ------------------------------------------------------------------------------- outbox
+def _pending(ledger: Ledger, limit: int) -> list[tuple[int, str, str]]:
+    """The oldest pending entries: (id, kind, key)."""
+    with ledger.read() as session:
+        rows = session.execute(
+            sa.select(OutboxEntry.id, OutboxEntry.entity_kind, OutboxEntry.entity_key)
+            .where(OutboxEntry.done_at.is_(None))
+            .order_by(OutboxEntry.id)
+            .limit(limit)
+        ).all()
+    return [(row_id, kind, key) for row_id, kind, key in rows]
+
+
+def outbox_depth(ledger: Ledger) -> int:
+    with ledger.read() as session:
+        depth = session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxEntry).where(OutboxEntry.done_at.is_(None))
+        )
+    OUTBOX_DEPTH.set(depth or 0)
+    return depth or 0
+
+
+def drain_outbox(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    google: Google | None = None,
+    programme: Programme | None = None,
+    limit: int = 200,
+) -> int:
+    """Run a targeted reconcile for the devices and borrowers waiting in the outbox and mark
+    their entries done. Returns how many entries were handled.
+
+    Entries stay pending when Google fails or another reconcile holds the lock: the next drain
+    (or the next full reconcile, which covers everything) takes them up. A crash between a ledger
+    change and its reconcile loses nothing, because the entry was written with the change.
+    """
+    entries = _pending(ledger, limit)
+    if not entries:
+        outbox_depth(ledger)
+        return 0
+    try:
+        report = reconcile(
+            ledger,
+            settings,
+            google=google,
+            programme=programme,
+            devices={key for _, kind, key in entries if kind == "device"},
+            borrowers={key for _, kind, key in entries if kind == "borrower"},
+        )
+    except SyncBusy:
+        return 0
+    if report.status == "refused":
+        # Stays pending; the full reconcile reports what exceeded the limits.
+        log.warning("sync.outbox_refused", why=report.plan.safety.describe())
+        return 0
+    # Done even when some actions failed: they are in the journal, and the next full reconcile
+    # plans them again from what Google shows then.
+    with ledger.transaction() as session:
+        session.execute(
+            sa.update(OutboxEntry)
+            .where(OutboxEntry.id.in_([row_id for row_id, _, _ in entries]))
+            .values(done_at=now())
+        )
+    outbox_depth(ledger)
+    return len(entries)
