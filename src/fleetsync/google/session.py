@@ -24,6 +24,7 @@ from fleetsync.google.auth import load_credentials
 from fleetsync.google.errors import GoogleError, from_exception
 from fleetsync.google.retry import backoff_seconds, call_with_retry, classify
 from fleetsync.google.throttle import Quota, Throttle
+from fleetsync.google.transport import OneShotHttp
 from fleetsync.log import get_logger
 from fleetsync.metrics import GOOGLE_CALLS, GOOGLE_RETRIES
 from fleetsync.settings import GoogleSettings
@@ -101,6 +102,12 @@ class GoogleSession:
                 self._connections.append(http)
         return http
 
+    def one_shot_http(self) -> google_auth_httplib2.AuthorizedHttp:
+        """A connection that sends each request exactly once (see ``transport.py``)."""
+        return google_auth_httplib2.AuthorizedHttp(
+            self._credentials, http=OneShotHttp(timeout=self.settings.timeout_seconds)
+        )
+
     def close(self) -> None:
         """Close every connection this session opened (in any thread)."""
         with self._calls_lock:
@@ -131,11 +138,13 @@ class GoogleSession:
         """Send one call through the throttle and the retry layer; return Google's JSON."""
         method = str(getattr(request, "methodId", "") or "unknown")
 
+        http = self.http() if idempotent else self.one_shot_http()
+
         def attempt() -> Any:
             with self.throttle.slot(quota):
                 self._count(1)
                 try:
-                    result = request.execute(http=self.http(), num_retries=0)
+                    result = request.execute(http=http, num_retries=0)
                 except HttpError as exc:
                     GOOGLE_CALLS.labels(method=method, status=str(exc.resp.status)).inc()
                     raise
