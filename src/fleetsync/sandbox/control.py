@@ -154,7 +154,8 @@ class SandboxControl:
         count: int = 1,
         reason: str | None = None,
     ) -> None:
-        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``."""
+        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``.
+        ``status=0``: they take effect, then the connection drops (the answer is lost)."""
         body: dict[str, Any] = {"method": method, "status": status, "count": count}
         if reason:
             body["reason"] = reason

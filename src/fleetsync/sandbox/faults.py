@@ -170,6 +170,11 @@ class ConcurrencyGate:
 
 
 # ------------------------------------------------------------------------------ faults
+#: A planned "failure" with this status is no answer at all: the call takes effect, then the
+#: connection drops (what a caller sees as a lost answer).
+DROP_AFTER_PROCESSING = 0
+
+
 @dataclass
 class PlannedFailure:
     method: str | None
@@ -249,14 +254,27 @@ class FaultInjector:
         with self._lock:
             return self._random.random() < self.faults.drop_rate
 
+    def _take(self, method_id: str, *, drop: bool) -> PlannedFailure | None:
+        for planned in self.faults.planned:
+            if (planned.status == DROP_AFTER_PROCESSING) != drop:
+                continue
+            if planned.remaining > 0 and planned.method in (None, method_id):
+                planned.remaining -= 1
+                if planned.remaining == 0:
+                    self.faults.planned.remove(planned)
+                return planned
+        return None
+
+    def drop_after(self, method_id: str) -> bool:
+        """Whether a planned drop takes this call's answer away (it has taken effect)."""
+        with self._lock:
+            return self._take(method_id, drop=True) is not None
+
     def error_for(self, method_id: str) -> ApiError | None:
         with self._lock:
-            for planned in self.faults.planned:
-                if planned.remaining > 0 and planned.method in (None, method_id):
-                    planned.remaining -= 1
-                    if planned.remaining == 0:
-                        self.faults.planned.remove(planned)
-                    return _failure(planned.status, planned.reason)
+            planned = self._take(method_id, drop=False)
+            if planned is not None:
+                return _failure(planned.status, planned.reason)
             if self.faults.error_rate > 0 and self._random.random() < self.faults.error_rate:
                 return _failure(self._random.choice(self.faults.error_statuses), "backendError")
         return None

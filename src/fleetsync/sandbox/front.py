@@ -36,6 +36,8 @@ class Reply:
     body: bytes = b""
     content_type: str = _JSON
     headers: dict[str, str] = field(default_factory=dict)
+    #: The call took effect but its answer is lost: the connection drops instead.
+    drop: bool = False
 
 
 def _json(data: Any) -> bytes:
@@ -190,11 +192,12 @@ class Front:
         )
         with tenant.lock:
             result = handler(call)
+        drop = self.faults.drop_after(route.method_id)
         if result is None:
-            return principal.subject, Reply(204)
+            return principal.subject, Reply(204, drop=drop)
         if mask is not None and not call.mask_applied:
             result = apply_mask(mask, result)
-        return principal.subject, Reply(200, _json(result))
+        return principal.subject, Reply(200, _json(result), drop=drop)
 
     # ------------------------------------------------------------------------ batch
     def batch(self, content_type: str, headers: dict[str, str], body: bytes) -> Reply:

@@ -85,6 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = front.call(self.command, path, headers, body)
         finally:
             front.gate.leave()
+        dropping = dropping or reply.drop
         front.log.count_http(batch=is_batch, dropped=dropping)
         if dropping:
             self._drop()

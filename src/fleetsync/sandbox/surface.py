@@ -14,7 +14,8 @@ delegated scopes, bulk seeding. JSON in, JSON out, snake_case keys. ``control.py
                                                 "command_outcome"}
     POST /_sandbox/devices/checkin             {"device_ids": [...] | "all": true}
     GET  /_sandbox/devices/<id>                the device with its presence and commands
-    GET|PATCH /_sandbox/faults                 POST /_sandbox/faults/fail-next {"method", ...}
+    GET|PATCH /_sandbox/faults                 POST /_sandbox/faults/fail-next {"method", "status"}
+                                               (status 0: it takes effect, its answer is lost)
     GET|PATCH /_sandbox/quotas                 GET|PATCH /_sandbox/behaviour
     GET|PUT /_sandbox/scopes                   {"scopes": [...]}
     POST /_sandbox/seed/devices                {"count": N, "org_unit_path": "/..."}
