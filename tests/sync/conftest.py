@@ -40,8 +40,13 @@ POLICIES = [
         ],
     }
 ]  # fmt: skip
-#: Quick retries: the sandbox's injected faults are retried in milliseconds, not seconds.
-FAST_RETRIES = {"retry": {"initial_backoff_seconds": 0.005, "max_backoff_seconds": 0.05}}
+#: Quick retries (the sandbox's injected faults are retried in milliseconds, not seconds), and
+#: quotas a test never waits for: the throttle is tested on its own (tests/google), and the
+#: benchmarks run against Google's real Education quotas.
+FAST_GOOGLE = {
+    "retry": {"initial_backoff_seconds": 0.005, "max_backoff_seconds": 0.05},
+    "quota": {"device_writes_per_minute": 100_000, "policy_writes_per_minute": 100_000},
+}
 
 
 @dataclass
@@ -147,7 +152,7 @@ class Fleet:
 def make_fleet(
     sandbox: RunningSandbox, directory: Path, database_url: str, **overrides: Any
 ) -> Iterator[Fleet]:
-    config = {"database_url": database_url, "policies": POLICIES, "google": FAST_RETRIES}
+    config = {"database_url": database_url, "policies": POLICIES, "google": FAST_GOOGLE}
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}  # type: ignore[dict-item]

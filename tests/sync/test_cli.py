@@ -1,0 +1,93 @@
+"""``fleetsync sync`` and ``fleetsync plan`` as a technician or a script runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fleetsync import services
+from tests.cli_runner import run_cli
+from tests.sync.conftest import ACTOR, Fleet
+
+
+def _cli(fleet: Fleet, *args: str) -> tuple[int, str, str]:
+    result = run_cli(*args, "--config", str(fleet.config_path))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_shows_what_would_change_and_changes_nothing(fleet: Fleet) -> None:
+    code, out, _ = _cli(fleet, "plan", "--adopt")
+    assert code == 0
+    assert "adopt device" in out
+    assert "move devices" in out
+    assert "… and" in out  # 1,000 adoptions are summarised, not listed one by one
+    assert "dry run: nothing was changed" in out
+    assert fleet.sandbox.control.calls("directory.chromeosdevices.moveDevicesToOu") == 0
+    assert fleet.serials() == []
+
+
+def test_sync_json_is_the_whole_report_for_scripts(fleet: Fleet) -> None:
+    code, out, _ = _cli(fleet, "sync", "--adopt", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["status"] == "converged"
+    assert report["plan"]["summary"]["adopt_device"] == 1000
+    assert report["applied"]["done"]["adopt_device"] == 1000
+    assert report["applied"]["failed"] == []
+    assert report["google_calls"] > 0
+    first = report["plan"]["actions"][0]
+    assert set(first) >= {"kind", "target", "reason"}
+
+    code, out, _ = _cli(fleet, "sync", "--json")
+    assert (code, json.loads(out)["plan"]["actions"]) == (0, [])
+
+
+def test_sync_says_so_when_google_already_matches(adopted: Fleet) -> None:
+    code, out, _ = _cli(adopted, "sync")
+    assert code == 0
+    assert "Google matches the ledger: no action planned." in out
+    assert "full sync converged" in out
+
+
+def test_a_plan_over_the_limits_exits_3_and_names_the_limit(adopted: Fleet) -> None:
+    for serial in adopted.serials()[:30]:
+        with adopted.ledger.transaction() as session:
+            services.mark_lost(session, device=serial, actor=ACTOR)
+    code, out, _ = _cli(adopted, "sync")
+    assert code == 3
+    assert "disables: 30 planned, at most 25 allowed" in out
+    assert "--force" in out
+    assert "nothing was changed" in out
+
+    code, _, _ = _cli(adopted, "sync", "--force")
+    assert code == 0
+
+
+def test_failed_actions_exit_1_and_are_listed(adopted: Fleet) -> None:
+    [serial] = adopted.serials()[:1]
+    adopted.checkout(serial, "B-1")
+    adopted.sandbox.control.fail_next(
+        "directory.chromeosdevices.moveDevicesToOu", status=400, reason="invalid"
+    )
+    code, out, _ = _cli(adopted, "sync")
+    assert code == 1
+    assert "1 failed" in out
+    assert "✗ move_devices /Chromebooks/On loan" in out
+
+
+def test_a_targeted_sync_names_devices_by_serial(adopted: Fleet) -> None:
+    first, second = adopted.serials()[:2]
+    adopted.checkout(first, "B-1")
+    adopted.checkout(second, "B-2")
+    code, out, _ = _cli(adopted, "sync", "--device", first.lower(), "--json")
+    assert code == 0
+    assert json.loads(out)["kind"] == "targeted"
+    assert adopted.device(first)["orgUnitPath"] == "/Chromebooks/On loan"
+    assert adopted.device(second)["orgUnitPath"] == "/Chromebooks/Spare"
+
+
+def test_without_a_service_account_the_error_says_what_to_configure(tmp_path: Path) -> None:
+    result = run_cli("sync")
+    assert result.exit_code == 2
+    assert "no service-account key configured" in result.stderr
+    assert "fleetsync sandbox serve --write-config" in result.stderr

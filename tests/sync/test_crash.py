@@ -1,0 +1,83 @@
+"""A ``fleetsync sync`` killed with SIGKILL in the middle of its powerwashes: the next runs
+resume from the journal and Google's state, and every returned device ends up powerwashed
+exactly once and spare again — nothing repeated, nothing lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from fleetsync.ledger.models import Device, SyncRun
+from tests.sync.conftest import Fleet
+
+RETURNS = 30
+
+
+def _powerwashes_in_google(fleet: Fleet, serials: list[str]) -> int:
+    return sum(len(fleet.commands(serial)) for serial in serials)
+
+
+@pytest.mark.parametrize("kill_after", [1, 15], ids=["first-powerwash", "mid-way"])
+def test_a_sync_killed_mid_apply_resumes_without_repeating_or_losing_a_powerwash(
+    adopted: Fleet, kill_after: int
+) -> None:
+    serials = adopted.serials()[:RETURNS]
+    for number, serial in enumerate(serials):
+        adopted.checkout(serial, f"B-{number}")
+    assert adopted.sync(force=True).status == "converged"
+    for serial in serials:
+        adopted.return_device(serial)
+    # Every call takes a little while, so the kill lands inside the run.
+    adopted.sandbox.control.faults(latency_ms=15)
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fleetsync",
+            "sync",
+            "--force",
+            "--config",
+            str(adopted.config_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while _powerwashes_in_google(adopted, serials) < kill_after:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, "the sync never started its powerwashes"
+        time.sleep(0.01)
+    process.kill()
+    process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+    adopted.sandbox.control.clear_faults()
+    assert _powerwashes_in_google(adopted, serials) < RETURNS
+
+    resumed = adopted.sync(force=True)
+    assert resumed.status in ("converged", "failed")  # a lost answer is reported, not resent
+    with adopted.ledger.read() as session:
+        statuses = session.scalars(sa.select(SyncRun.status).order_by(SyncRun.id)).all()
+    assert "crashed" in statuses
+
+    # The devices come online, execute what they got; what never reached Google is asked for
+    # again once the devices have checked in without enrolling again.
+    adopted.sandbox.control.online([adopted.google_id(s) for s in serials])
+    adopted.sandbox.control.advance(hours=2)
+    adopted.sync(force=True)
+    adopted.sandbox.control.advance(minutes=10)
+    adopted.sync(force=True)
+
+    for serial in serials:
+        commands = adopted.commands(serial)
+        assert len(commands) == 1, f"{serial}: {len(commands)} powerwashes"
+        assert adopted.device(serial)["orgUnitPath"] == "/Chromebooks/Spare"
+    with adopted.ledger.read() as session:
+        states = set(session.scalars(sa.select(Device.state).where(Device.serial.in_(serials))))
+    assert states == {"spare"}
+    assert adopted.sync().plan.actions == ()
