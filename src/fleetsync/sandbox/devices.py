@@ -68,9 +68,11 @@ class Device:
         return str(self.data["deviceId"])
 
 
-def _etag(device_id: str, version: int) -> str:
-    digest = hashlib.sha1(f"{device_id}/{version}".encode(), usedforsecurity=False).hexdigest()
-    return f'"{digest[:27]}"'
+def _etag(device_id: str, previous: str) -> str:
+    # Chained from the previous etag, so it survives a save and a restart (``--state``) and a
+    # device never gets back an etag it had before.
+    text = f"{device_id}/{previous}"
+    return f'"{hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:27]}"'
 
 
 class DeviceFleet:
@@ -80,7 +82,6 @@ class DeviceFleet:
         self.members: OrgUnitMembers[int] = OrgUnitMembers()
         self._serials: list[tuple[str, int]] = []
         self._assets: dict[str, set[int]] = {}
-        self._versions: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self.devices)
@@ -113,7 +114,7 @@ class DeviceFleet:
         data["orgUnitPath"] = ou.path
         data["orgUnitId"] = ou.ou_id
         data.setdefault("kind", "admin#directory#chromeosdevice")
-        data["etag"] = _etag(device.device_id, 0)
+        data.setdefault("etag", _etag(device.device_id, ""))
         self.devices.append(device)
         self.by_id[device.device_id] = device
         asset = str(data.get("annotatedAssetId") or "").upper()
@@ -128,9 +129,7 @@ class DeviceFleet:
         return device
 
     def changed(self, device: Device) -> None:
-        version = self._versions.get(device.seq, 0) + 1
-        self._versions[device.seq] = version
-        device.data["etag"] = _etag(device.device_id, version)
+        device.data["etag"] = _etag(device.device_id, str(device.data.get("etag", "")))
 
     def move(self, device: Device, ou: OrgUnit) -> None:
         if device.ou_id != ou.ou_id:

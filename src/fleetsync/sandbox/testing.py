@@ -145,12 +145,15 @@ def running_sandbox(
     faults: Faults | None = None,
     quotas: Quotas | None = None,
     tenant: Tenant | None = None,
+    state_file: Path | None = None,
 ) -> Iterator[RunningSandbox]:
-    """A sandbox serving in a thread on a free port; stopped (connections closed) on exit."""
+    """A sandbox serving in a thread on a free port; stopped (connections closed) on exit.
+
+    With ``state_file`` the tenant is saved there on exit (and on ``control.save()``)."""
     with tempfile.TemporaryDirectory(prefix="fleetsync-sandbox-") as scratch:
         where = directory or Path(scratch)
         tenant = tenant or seeded_tenant(fleet, domain=domain, account=shared_account())
-        server = SandboxServer(tenant, faults=faults, quotas=quotas).start()
+        server = SandboxServer(tenant, faults=faults, quotas=quotas, state_file=state_file).start()
         try:
             key_file = write_key_file(tenant, server.token_uri, where / "service-account.json")
             running = RunningSandbox(server=server, key_file=key_file, directory_path=where)
