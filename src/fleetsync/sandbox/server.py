@@ -194,7 +194,8 @@ class SandboxServer:
     def serve_forever(self) -> None:
         if self._autosaver is not None:
             self._autosaver.start()
-        self._httpd.serve_forever(poll_interval=0.05)
+        # stop() waits for the next poll: short, as a test run starts and stops hundreds.
+        self._httpd.serve_forever(poll_interval=0.01)
 
     def stop(self) -> None:
         """Stop answering, close every connection, and save the state (if it has a file)."""
