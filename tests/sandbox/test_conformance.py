@@ -21,6 +21,7 @@ from fleetsync.sandbox.routes import IMPLEMENTED
 from fleetsync.sandbox.seed import STAGING
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
+from tests.sandbox.conftest import policy_target
 
 CUSTOMER = "my_customer"
 POLICY_CUSTOMER = "customers/my_customer"
@@ -46,12 +47,6 @@ class World:
 
     def device(self, device_id: str | None = None) -> dict[str, Any]:
         return self.tenant.devices.by_id[device_id or self.device_id].data
-
-    def target(self, ou_id: str, **keys: str) -> dict[str, Any]:
-        key: dict[str, Any] = {"targetResource": f"orgunits/{ou_id}"}
-        if keys:
-            key["additionalTargetKeys"] = keys
-        return key
 
 
 @pytest.fixture
@@ -305,7 +300,7 @@ def policies_batch_modify(w: World) -> None:
         body={
             "requests": [
                 {
-                    "policyTargetKey": w.target(w.students_id, app_id=FORCED_APP),
+                    "policyTargetKey": policy_target(w.students_id, app_id=FORCED_APP),
                     "policyValue": {
                         "policySchema": "chrome.users.apps.InstallType",
                         "value": {"appInstallType": "FORCED"},
@@ -326,7 +321,7 @@ def policies_batch_inherit(w: World) -> None:
         body={
             "requests": [
                 {
-                    "policyTargetKey": w.target(w.students_id, app_id=FORCED_APP),
+                    "policyTargetKey": policy_target(w.students_id, app_id=FORCED_APP),
                     "policySchema": "chrome.users.apps.*",
                 }
             ]
@@ -344,7 +339,7 @@ def policies_resolve(w: World) -> None:
             customer=POLICY_CUSTOMER,
             body={
                 "policySchemaFilter": "chrome.users.apps.*",
-                "policyTargetKey": w.target(w.antwerpen_id),
+                "policyTargetKey": policy_target(w.antwerpen_id),
             },
         )
         .execute()
@@ -471,7 +466,7 @@ def test_a_chrome_policy_batch(world: World) -> None:
                 body={
                     "requests": [
                         {
-                            "policyTargetKey": world.target(ou_id, app_id=FORCED_APP),
+                            "policyTargetKey": policy_target(ou_id, app_id=FORCED_APP),
                             "policyValue": {
                                 "policySchema": "chrome.users.apps.InstallType",
                                 "value": {"appInstallType": "ALLOWED"},

@@ -18,7 +18,7 @@ from googleapiclient.errors import HttpError
 from fleetsync.google.errors import GoogleRateLimited, GoogleUnavailable
 from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
-from tests.sandbox.conftest import refusal
+from tests.sandbox.conftest import policy_target, refusal
 
 CUSTOMER = "my_customer"
 POLICY_CUSTOMER = "customers/my_customer"
@@ -50,10 +50,7 @@ def move(s: RunningSandbox) -> Any:
 
 def force_meet(s: RunningSandbox) -> Any:
     request = {
-        "policyTargetKey": {
-            "targetResource": f"orgunits/{s.tenant.orgunits.get('/Students').ou_id}",
-            "additionalTargetKeys": {"app_id": MEET},
-        },
+        "policyTargetKey": policy_target(s.tenant.orgunits.get("/Students").ou_id, app_id=MEET),
         "policyValue": {
             "policySchema": "chrome.users.apps.InstallType",
             "value": {"appInstallType": "FORCED"},
@@ -67,7 +64,7 @@ def force_meet(s: RunningSandbox) -> Any:
 def resolve_apps(s: RunningSandbox) -> Any:
     body = {
         "policySchemaFilter": "chrome.users.apps.*",
-        "policyTargetKey": {"targetResource": f"orgunits/{s.tenant.orgunits.root.ou_id}"},
+        "policyTargetKey": policy_target(s.tenant.orgunits.root.ou_id),
     }
     return s.policy().customers().policies().resolve(customer=POLICY_CUSTOMER, body=body).execute()
 
@@ -77,6 +74,18 @@ def with_token(directory: Any) -> Any:
     connection it never closes (a ResourceWarning, an error here): batches start with one."""
     directory.chromeosdevices().list(customerId=CUSTOMER, maxResults=1).execute()
     return directory
+
+
+def batch_of_gets(sandbox: RunningSandbox, directory: Any, count: int) -> list[int]:
+    """The status of each part of one batch of ``count`` device gets, in order."""
+    statuses: list[int] = []
+    batch = sandbox.batch(
+        callback=lambda _id, _answer, error: statuses.append(error.status_code if error else 200)
+    )
+    for device in sandbox.tenant.devices.devices[:count]:
+        batch.add(directory.chromeosdevices().get(customerId=CUSTOMER, deviceId=device.device_id))
+    batch.execute()
+    return statuses
 
 
 # ----------------------------------------------------------------------------------- quotas
@@ -137,14 +146,7 @@ def test_each_part_of_a_batch_counts_against_the_quota(
 ) -> None:
     with_token(agency)
     agency_sandbox.control.quotas(queries_per_minute=3)
-    statuses: list[int] = []
-    batch = agency_sandbox.batch(
-        callback=lambda _id, _answer, error: statuses.append(error.status_code if error else 200)
-    )
-    for device in agency_sandbox.tenant.devices.devices[:5]:
-        batch.add(agency.chromeosdevices().get(customerId=CUSTOMER, deviceId=device.device_id))
-    batch.execute()
-    assert statuses == [200, 200, 200, 403, 403]
+    assert batch_of_gets(agency_sandbox, agency, 5) == [200, 200, 200, 403, 403]
 
 
 # ----------------------------------------------------------------------------------- faults
@@ -222,14 +224,7 @@ def test_a_dropped_connection(
 def test_faults_hit_batch_parts_one_by_one(agency_sandbox: RunningSandbox, agency: Any) -> None:
     with_token(agency)
     agency_sandbox.control.fail_next("directory.chromeosdevices.get", count=1)
-    statuses: list[int] = []
-    batch = agency_sandbox.batch(
-        callback=lambda _id, _answer, error: statuses.append(error.status_code if error else 200)
-    )
-    for device in agency_sandbox.tenant.devices.devices[:3]:
-        batch.add(agency.chromeosdevices().get(customerId=CUSTOMER, deviceId=device.device_id))
-    batch.execute()
-    assert statuses == [503, 200, 200]
+    assert batch_of_gets(agency_sandbox, agency, 3) == [503, 200, 200]
 
 
 def test_the_concurrency_limit_refuses_at_once_with_429(agency_sandbox: RunningSandbox) -> None:

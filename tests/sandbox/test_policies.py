@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fleetsync.sandbox.testing import RunningSandbox
+from tests.sandbox.conftest import policy_target
 
 CUSTOMER = "customers/my_customer"
 MEET = "web:https://meet.google.com/"
@@ -24,10 +25,7 @@ class Tree:
     ids: dict[str, str]
 
     def key(self, ou: str, app: str | None = None) -> dict[str, Any]:
-        key: dict[str, Any] = {"targetResource": f"orgunits/{self.ids[ou]}"}
-        if app is not None:
-            key["additionalTargetKeys"] = {"app_id": app}
-        return key
+        return policy_target(self.ids[ou], **({"app_id": app} if app else {}))
 
     def modify(self, ou: str, schema: str, value: dict[str, Any], app: str | None = None) -> None:
         request = {

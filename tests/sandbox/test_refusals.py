@@ -20,6 +20,7 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
+from tests.sandbox.conftest import policy_target
 
 CUSTOMER = "my_customer"
 POLICY_CUSTOMER = "customers/my_customer"
@@ -51,12 +52,6 @@ class Ctx:
 
     def chromeos(self) -> Any:
         return self.directory.customer().devices().chromeos()
-
-    def key(self, ou_id: str, **keys: str) -> dict[str, Any]:
-        key: dict[str, Any] = {"targetResource": f"orgunits/{ou_id}"}
-        if keys:
-            key["additionalTargetKeys"] = keys
-        return key
 
 
 @pytest.fixture
@@ -301,7 +296,7 @@ def _modify(*requests: tuple[str, str, dict[str, str], dict[str, Any]]) -> Any:
         body = {
             "requests": [
                 {
-                    "policyTargetKey": c.key(ou_ids.get(ou, ou), **keys),
+                    "policyTargetKey": policy_target(ou_ids.get(ou, ou), **keys),
                     "policyValue": {"policySchema": schema, "value": value},
                     "updateMask": ",".join(value),
                 }
@@ -318,7 +313,7 @@ def _inherit(*requests: tuple[str, dict[str, str]]) -> Any:
     def call(c: Ctx) -> Any:
         body = {
             "requests": [
-                {"policyTargetKey": c.key(c.students, **keys), "policySchema": schema}
+                {"policyTargetKey": policy_target(c.students, **keys), "policySchema": schema}
                 for schema, keys in requests
             ]
         }
@@ -330,7 +325,7 @@ def _inherit(*requests: tuple[str, dict[str, str]]) -> Any:
 
 def _resolve(**body: Any) -> Any:
     def call(c: Ctx) -> Any:
-        full = {"policyTargetKey": c.key(c.students), **body}
+        full = {"policyTargetKey": policy_target(c.students), **body}
         policies = c.policy.customers().policies()
         return policies.resolve(customer=POLICY_CUSTOMER, body=full).execute()
 
@@ -365,7 +360,7 @@ POLICY_REFUSALS = [
       body={"requests": []}).execute(), 400, "INVALID_ARGUMENT", "at least one",
       id="no-requests"),
     D(lambda c: c.policy.customers().policies().orgunits().batchModify(customer=POLICY_CUSTOMER,
-      body={"requests": [{"policyTargetKey": c.key(c.students, **APP), "policyValue":
+      body={"requests": [{"policyTargetKey": policy_target(c.students, **APP), "policyValue":
       {"policySchema": INSTALL, "value": FORCED}}]}).execute(), 400, "INVALID_ARGUMENT",
       "updateMask is required", id="no-update-mask"),
     D(_resolve(policySchemaFilter="chrome.*.InstallType"), 400, "INVALID_ARGUMENT",
