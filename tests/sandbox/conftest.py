@@ -28,3 +28,11 @@ def refusal(exc: BaseException) -> GoogleError:
     mapped = from_exception(exc)
     assert mapped is not None
     return mapped
+
+
+def policy_target(ou_id: str, **keys: str) -> dict[str, Any]:
+    """A Chrome Policy ``policyTargetKey`` for an org unit (its id, without ``id:``)."""
+    key: dict[str, Any] = {"targetResource": f"orgunits/{ou_id}"}
+    if keys:
+        key["additionalTargetKeys"] = keys
+    return key

@@ -1,25 +1,31 @@
-"""The token endpoint and bearer tokens: what Google grants, and what it refuses."""
+"""The token endpoint and bearer tokens: what Google grants, and what it refuses (tables of
+named cases, part of the refusal suite with ``test_refusals.py``)."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import google_auth_httplib2
 import pytest
+from google.auth import crypt, jwt
 from google.auth.exceptions import RefreshError
 from google.oauth2 import service_account
-from googleapiclient.errors import HttpError
 
-from fleetsync.google.errors import GoogleAuthError, GooglePermissionDenied, from_exception
+from fleetsync.google.errors import GoogleAuthError, from_exception
 from fleetsync.sandbox.auth import ServiceAccount
 from fleetsync.sandbox.testing import RunningSandbox
 from fleetsync.settings import GOOGLE_SCOPES
-from tests.sandbox.conftest import refusal
 
 AUTH = "https://www.googleapis.com/auth/"
 DEVICES = "admin/directory/v1/customer/my_customer/devices/chromeos"
+POLICY_SCHEMAS = "v1/customers/my_customer/policySchemas"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 def test_the_key_file_is_a_google_key_whose_token_uri_is_the_sandbox(
@@ -43,103 +49,269 @@ def test_a_real_token_exchange_grants_an_hour_long_bearer_token(sandbox: Running
     assert sandbox.control.counters()["tokenRequests"] == 1
 
 
-@pytest.mark.parametrize(
-    ("change", "error", "description"),
-    [
-        pytest.param(
-            {"scopes": [*GOOGLE_SCOPES, AUTH + "admin.directory.group"]},
-            "unauthorized_client",
-            "not authorized for any of the scopes requested",
-            id="scope-not-delegated",
-        ),
-        pytest.param(
-            {"subject": "nobody@example.org"},
-            "invalid_grant",
-            "Invalid email or User ID",
-            id="unknown-subject",
-        ),
-    ],
-)
-def test_token_refusals(
-    sandbox: RunningSandbox, change: dict[str, Any], error: str, description: str
-) -> None:
-    credentials = sandbox.credentials(**change)
-    with pytest.raises(RefreshError) as caught:
-        credentials.refresh(google_auth_httplib2.Request(sandbox.raw_http()))
-    assert caught.value.args[1]["error"] == error
-    assert description in caught.value.args[1]["error_description"]
-    mapped = from_exception(caught.value)
-    assert isinstance(mapped, GoogleAuthError)
-    assert mapped.reason == error
-
-
-def test_a_delegation_withdrawn_in_the_admin_console_refuses_the_token(
-    sandbox: RunningSandbox,
-) -> None:
-    sandbox.control.delegated_scopes([AUTH + "admin.directory.user"])
-    with pytest.raises(RefreshError) as caught:
-        sandbox.directory().chromeosdevices().list(customerId="my_customer").execute()
-    assert caught.value.args[1]["error"] == "unauthorized_client"
-
-
-def test_a_key_signed_by_someone_else_is_refused(sandbox: RunningSandbox, tmp_path: Any) -> None:
+# --------------------------------------------------------------------- token endpoint refusals
+def _forged_key(sandbox: RunningSandbox, tmp_path: Path) -> service_account.Credentials:
+    """A key file naming the tenant's service account, signed by a key that is not its own."""
     forged = ServiceAccount.generate().key_file(sandbox.url + "token")
     key = json.loads(sandbox.key_file.read_text())
     forged["client_email"], forged["private_key_id"] = key["client_email"], key["private_key_id"]
     path = tmp_path / "forged.json"
     path.write_text(json.dumps(forged))
-    credentials = service_account.Credentials.from_service_account_file(
-        str(path), scopes=list(GOOGLE_SCOPES), subject=sandbox.admin
+    credentials: service_account.Credentials = (
+        service_account.Credentials.from_service_account_file(
+            str(path), scopes=list(GOOGLE_SCOPES), subject=sandbox.admin
+        )
     )
-    with pytest.raises(RefreshError) as caught:
-        credentials.refresh(google_auth_httplib2.Request(sandbox.raw_http()))
-    assert caught.value.args[1] == {
-        "error": "invalid_grant",
-        "error_description": "Invalid JWT Signature.",
-    }
+    return credentials
+
+
+def _suspended_admin(sandbox: RunningSandbox, tmp_path: Path) -> service_account.Credentials:
+    sandbox.directory().users().insert(
+        body={
+            "primaryEmail": "old.admin@example.org",
+            "name": {"givenName": "Old", "familyName": "Admin"},
+            "password": "correct horse battery",
+            "suspended": True,
+        }
+    ).execute()
+    return sandbox.credentials(subject="old.admin@example.org")
+
+
+def _withdrawn(sandbox: RunningSandbox, tmp_path: Path) -> service_account.Credentials:
+    sandbox.control.delegated_scopes([AUTH + "admin.directory.user"])  # in the Admin console
+    return sandbox.credentials()
 
 
 @pytest.mark.parametrize(
-    ("headers", "reason"),
+    ("credentials", "error", "description"),
     [
-        pytest.param({}, "required", id="no-token"),
-        pytest.param({"Authorization": "Bearer ya29.made-up"}, "authError", id="unknown-token"),
+        pytest.param(
+            lambda s, _: s.credentials(scopes=[*GOOGLE_SCOPES, AUTH + "admin.directory.group"]),
+            "unauthorized_client", "not authorized for any of the scopes requested",
+            id="a-scope-not-delegated",
+        ),
+        pytest.param(
+            _withdrawn, "unauthorized_client", "not authorized for any of the scopes",
+            id="delegation-withdrawn",
+        ),
+        pytest.param(
+            lambda s, _: s.credentials(subject="nobody@example.org"), "invalid_grant",
+            "Invalid email or User ID", id="unknown-subject",
+        ),
+        pytest.param(
+            _suspended_admin, "invalid_grant", "Invalid email or User ID",
+            id="suspended-subject",
+        ),
+        pytest.param(_forged_key, "invalid_grant", "Invalid JWT Signature.", id="bad-signature"),
     ],
-)
-def test_calls_without_a_valid_token_are_401(
-    sandbox: RunningSandbox, headers: dict[str, str], reason: str
+)  # fmt: skip
+def test_google_auth_is_refused_a_token(
+    sandbox: RunningSandbox,
+    tmp_path: Path,
+    credentials: Callable[[RunningSandbox, Path], service_account.Credentials],
+    error: str,
+    description: str,
 ) -> None:
-    response, content = sandbox.raw_http().request(sandbox.url + DEVICES, "GET", headers=headers)
-    assert response.status == 401
-    body = json.loads(content)
-    assert body["error"]["errors"][0]["reason"] == reason
-    assert body["error"]["status"] == "UNAUTHENTICATED"
+    refused = credentials(sandbox, tmp_path)
+    asked = sandbox.control.counters()["tokenRequests"]
+    with pytest.raises(RefreshError) as caught:
+        refused.refresh(google_auth_httplib2.Request(sandbox.raw_http()))
+    body = caught.value.args[1]
+    assert set(body) == {"error", "error_description"}
+    assert body["error"] == error
+    assert description in body["error_description"]
+    mapped = from_exception(caught.value)
+    assert isinstance(mapped, GoogleAuthError)
+    assert mapped.reason == error
+    assert sandbox.control.counters()["tokenRequests"] == asked + 1
 
 
-def test_a_token_without_the_method_scope_is_403(sandbox: RunningSandbox) -> None:
-    users_only = sandbox.directory(scopes=[AUTH + "admin.directory.user"])
-    with pytest.raises(HttpError) as caught:
-        users_only.chromeosdevices().list(customerId="my_customer").execute()
-    mapped = refusal(caught.value)
-    assert caught.value.status_code == 403
-    assert mapped.reason == "insufficientPermissions"
-    assert isinstance(mapped, GooglePermissionDenied)
+def _post_token(sandbox: RunningSandbox, form: str) -> tuple[int, dict[str, Any]]:
+    response, content = sandbox.raw_http().request(
+        sandbox.token_uri,
+        "POST",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return response.status, json.loads(content)
 
 
-def test_a_user_who_is_no_admin_gets_a_token_but_no_access(sandbox: RunningSandbox) -> None:
-    directory = sandbox.directory()
-    directory.users().insert(
+def _signed(sandbox: RunningSandbox, **claims: Any) -> str:
+    """A JWT signed with the tenant's own key, with these claims changed (None drops one)."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": json.loads(sandbox.key_file.read_text())["client_email"],
+        "aud": "https://oauth2.googleapis.com/token",
+        "scope": " ".join(GOOGLE_SCOPES),
+        "sub": sandbox.admin,
+        "iat": now,
+        "exp": now + 3600,
+    }
+    for name, value in claims.items():
+        if value is None:
+            payload.pop(name)
+        else:
+            payload[name] = value
+    signer = crypt.RSASigner.from_service_account_file(str(sandbox.key_file))
+    return str(jwt.encode(signer, payload).decode())
+
+
+HOUR = 3600
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "error", "description"),
+    [
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(
+                s, scope=" ".join([*GOOGLE_SCOPES, AUTH + "admin.directory.group"]))},
+            401, "unauthorized_client", "not authorized for any of the scopes",
+            id="a-scope-not-delegated",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, sub="x@example.org")},
+            400, "invalid_grant", "Invalid email or User ID", id="unknown-subject",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, sub=None)}, 401,
+            "unauthorized_client", "no 'sub'", id="no-subject-no-delegation",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, aud="https://x.test/")},
+            400, "invalid_grant", "Failed audience check", id="wrong-audience",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(
+                s, iat=int(time.time()) - 3 * HOUR, exp=int(time.time()) - 2 * HOUR)},
+            400, "invalid_grant", "Token must be a short-lived token", id="expired",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(
+                s, exp=int(time.time()) + 2 * HOUR)},
+            400, "invalid_grant", "Token must be a short-lived token", id="lives-too-long",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER,
+                       "assertion": _signed(s, iss="someone@else.iam.gserviceaccount.com")},
+            400, "invalid_grant", "account not found", id="another-issuer",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, scope=None)},
+            400, "invalid_scope", "Invalid OAuth scope", id="no-scope",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": "client_credentials", "assertion": _signed(s)},
+            400, "unsupported_grant_type", "Invalid grant_type", id="another-grant-type",
+        ),
+        pytest.param(
+            lambda s: {"grant_type": JWT_BEARER, "assertion": "not.a-jwt"},
+            400, "invalid_grant", "Invalid JWT", id="not-a-jwt",
+        ),
+    ],
+)  # fmt: skip
+def test_the_token_endpoint_refuses_a_bad_assertion(
+    sandbox: RunningSandbox,
+    form: Callable[[RunningSandbox], dict[str, str]],
+    status: int,
+    error: str,
+    description: str,
+) -> None:
+    got, body = _post_token(sandbox, urlencode(form(sandbox)))
+    assert got == status
+    assert body["error"] == error
+    assert description in body["error_description"]
+
+
+def test_the_assertion_google_auth_makes_is_granted(sandbox: RunningSandbox) -> None:
+    status, body = _post_token(
+        sandbox, urlencode({"grant_type": JWT_BEARER, "assertion": _signed(sandbox)})
+    )
+    assert status == 200
+    assert body["token_type"] == "Bearer"
+
+
+# ------------------------------------------------------------------------- API call refusals
+def _users_only(s: RunningSandbox) -> Any:
+    return s.http(scopes=[AUTH + "admin.directory.user"]).request(s.url + DEVICES, "GET")
+
+
+def _read_only_write(s: RunningSandbox) -> Any:
+    readonly = AUTH + "admin.directory.device.chromeos.readonly"
+    s.control.delegated_scopes([*GOOGLE_SCOPES, readonly])
+    http = s.http(scopes=[readonly])
+    listed, _ = http.request(s.url + DEVICES, "GET")
+    assert listed.status == 200, "the read-only scope reads"
+    device_id = s.tenant.devices.devices[0].device_id
+    return http.request(
+        s.url + f"{DEVICES}/{device_id}",
+        "PATCH",
+        json.dumps({"notes": "x"}),
+        {"Content-Type": "application/json"},
+    )
+
+
+def _teacher(s: RunningSandbox) -> Any:
+    s.directory().users().insert(
         body={
             "primaryEmail": "teacher@example.org",
             "name": {"givenName": "Tea", "familyName": "Cher"},
             "password": "correct horse battery",
         }
     ).execute()
-    as_teacher = sandbox.directory(subject="teacher@example.org")
-    with pytest.raises(HttpError) as caught:
-        as_teacher.chromeosdevices().list(customerId="my_customer").execute()
-    assert caught.value.status_code == 403
-    assert refusal(caught.value).reason == "forbidden"
+    # Google grants the token (delegation may impersonate anyone in the domain); the API refuses.
+    return s.http(subject="teacher@example.org").request(s.url + DEVICES, "GET")
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "reason", "api"),
+    [
+        pytest.param(
+            lambda s: s.raw_http().request(s.url + DEVICES, "GET"), 401, "required", "admin",
+            id="no-token",
+        ),
+        pytest.param(
+            lambda s: s.raw_http().request(
+                s.url + DEVICES, "GET", headers={"Authorization": "Bearer ya29.made-up"}
+            ), 401, "authError", "admin", id="unknown-token",
+        ),
+        pytest.param(
+            lambda s: s.raw_http().request(s.url + POLICY_SCHEMAS, "GET"), 401,
+            "UNAUTHENTICATED", "chromepolicy", id="no-token-chrome-policy",
+        ),
+        pytest.param(
+            _users_only, 403, "insufficientPermissions", "admin", id="token-without-the-scope"
+        ),
+        pytest.param(
+            _read_only_write, 403, "insufficientPermissions", "admin",
+            id="read-only-scope-for-a-write",
+        ),
+        pytest.param(
+            lambda s: s.http(scopes=[AUTH + "admin.directory.user"]).request(
+                s.url + POLICY_SCHEMAS, "GET"), 403, "PERMISSION_DENIED", "chromepolicy",
+            id="token-without-the-policy-scope",
+        ),
+        pytest.param(_teacher, 403, "forbidden", "admin", id="a-subject-who-is-no-admin"),
+    ],
+)  # fmt: skip
+def test_an_api_call_needs_a_token_with_the_method_scope_for_an_admin(
+    sandbox: RunningSandbox,
+    call: Callable[[RunningSandbox], tuple[Any, bytes]],
+    status: int,
+    reason: str,
+    api: str,
+) -> None:
+    sandbox.tenant.orgunits.ensure_path("/Chromebooks")
+    sandbox.control.seed_devices(1)
+    response, content = call(sandbox)
+    assert response.status == status
+    error = json.loads(content)["error"]
+    assert error["code"] == status
+    if api == "admin":
+        assert error["errors"][0]["reason"] == reason
+    else:
+        assert error["status"] == reason
+    if status == 401:
+        assert response["www-authenticate"].startswith("Bearer")
 
 
 def test_revoked_tokens_are_refreshed_by_the_client(sandbox: RunningSandbox) -> None:

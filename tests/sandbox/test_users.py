@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from fleetsync.google.errors import GoogleDuplicate, GoogleUserNotReady
+from fleetsync.google.errors import GoogleUserNotReady
 from fleetsync.google.wire import USER_FIELDS, UserPage, UserWire
 from fleetsync.sandbox.testing import RunningSandbox
 from tests.sandbox.conftest import refusal
@@ -65,17 +65,6 @@ def test_insert_as_fleetsync_does_and_read_back(students: RunningSandbox, direct
     assert directory.users().get(userKey=created["id"]).execute()["primaryEmail"] == (
         "amira.haddad@example.org"
     )
-
-
-def test_insert_of_a_taken_address_is_409_duplicate(
-    students: RunningSandbox, directory: Any
-) -> None:
-    directory.users().insert(body=new_user("omar@example.org")).execute()
-    with pytest.raises(HttpError) as caught:
-        directory.users().insert(body=new_user("OMAR@example.org")).execute()
-    assert caught.value.status_code == 409
-    assert isinstance(refusal(caught.value), GoogleDuplicate)
-    assert refusal(caught.value).reason == "duplicate"
 
 
 def test_list_by_org_unit_matches_the_subtree(students: RunningSandbox, directory: Any) -> None:

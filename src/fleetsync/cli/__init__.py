@@ -75,12 +75,14 @@ def _register() -> None:
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
+    from fleetsync.cli import sandbox as sandbox_cli
     from fleetsync.cli import sync as sync_cli
 
     app.add_typer(config_cli.app, name="config")
     app.add_typer(devices_cli.app, name="device")
     app.add_typer(loans_cli.app, name="loan")
     app.add_typer(db_cli.app, name="db")
+    app.add_typer(sandbox_cli.app, name="sandbox")
     app.command("sync")(sync_cli.sync_command)
     app.command("plan")(sync_cli.plan_command)
 

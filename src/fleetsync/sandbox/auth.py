@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -101,9 +102,7 @@ class ServiceAccount:
         )
 
     def public_key(self) -> rsa.RSAPublicKey:
-        key = serialization.load_pem_private_key(self.private_key_pem.encode("ascii"), None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return key.public_key()
+        return _public_key(self.private_key_pem)
 
     def key_file(self, token_uri: str) -> dict[str, str]:
         """The JSON key file Google's Cloud console would hand out, its token_uri replaced."""
@@ -123,6 +122,15 @@ class ServiceAccount:
             ),
             "universe_domain": "googleapis.com",
         }
+
+
+@lru_cache(maxsize=32)
+def _public_key(pem: str) -> rsa.RSAPublicKey:
+    # Loading a private key checks it (about 80 ms); a test run starts hundreds of sandboxes
+    # that share one key.
+    key = serialization.load_pem_private_key(pem.encode("ascii"), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key.public_key()
 
 
 @dataclass(frozen=True)

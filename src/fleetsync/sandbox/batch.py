@@ -80,7 +80,10 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchPart]:
         pieces = request_line.split(" ")
         if len(pieces) < 2:
             raise ApiError(400, "invalid", f"Batch part {index + 1} has no request line.")
-        content_id = str(part.get("Content-ID") or f"<{index + 1}>").strip()
+        # A long Content-ID (googleapiclient's "<uuid + request id>") arrives folded over two
+        # lines; the answer must carry it unfolded or the client cannot match it.
+        raw_id = str(part.get("Content-ID") or f"<{index + 1}>")
+        content_id = raw_id.replace("\r\n", "").replace("\n", "").strip()
         parts.append(
             BatchPart(
                 content_id=content_id,

@@ -202,8 +202,11 @@ def set_presence(
     if online is True and device.data.get("status") == "DEPROVISIONED":
         raise ValueError(f"device {device.device_id} is deprovisioned and cannot come online")
     if online is True and not presence.online:
+        # Coming online is a check-in. It happens while the device still counts as offline:
+        # otherwise the check-ins it would have made while away get invented, and a command
+        # issued then would look delivered (even executed) at a time the device was off.
+        check_in(presence, device.data, now, tenant.behaviour)
         presence.online = True
-        check_in(presence, device.data, now, tenant.behaviour)  # coming online is a check-in
     elif online is False:
         presence.online = False
     tenant.touch()

@@ -4,6 +4,10 @@ The key file is a service-account key as Google's Cloud console hands it out, it
 replaced by the sandbox's. The config names the endpoint, the key, the customer, the admin to act
 as, and an SQLite ledger next to the config file; it is validated with fleetsync's own settings
 loader before this returns, so a config the sandbox writes always loads.
+
+Given a ``base`` (the settings of a real deployment), the written config is that one with only
+the Google connection and the ledger replaced: ICT rehearses its own org units, policies and
+safety limits against the sandbox, and never touches the production ledger while doing so.
 """
 
 from __future__ import annotations
@@ -42,7 +46,13 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def config_document(
-    tenant: Tenant, *, url: str, key_file: Path, directory: Path, **overrides: Any
+    tenant: Tenant,
+    *,
+    url: str,
+    key_file: Path,
+    directory: Path,
+    base: Mapping[str, Any] | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """The settings (as TOML-ready data) of a fleetsync that runs against this sandbox."""
     directory = directory.resolve()
@@ -57,13 +67,21 @@ def config_document(
         },
         "accounts": {"domain": tenant.domain},
     }
-    return _merge(document, overrides)
+    return _merge(_merge(dict(base or {}), document), overrides)
 
 
-def write_config(tenant: Tenant, path: Path, *, url: str, key_file: Path, **overrides: Any) -> Path:
+def write_config(
+    tenant: Tenant,
+    path: Path,
+    *,
+    url: str,
+    key_file: Path,
+    base: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> Path:
     """Write a fleetsync config for this sandbox, and check that fleetsync can load it."""
     document = config_document(
-        tenant, url=url, key_file=key_file, directory=path.parent, **overrides
+        tenant, url=url, key_file=key_file, directory=path.parent, base=base, **overrides
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (

@@ -106,7 +106,16 @@ def _target(tenant: Tenant, request: dict[str, Any], at: str) -> tuple[OrgUnit, 
             "invalid",
             f"{at}: targetResource must be an org unit (orgunits/<id>), got {resource!r}.",
         )
-    unit = tenant.orgunits.by_id.get(resource.removeprefix("orgunits/").removeprefix("id:"))
+    ou_id = resource.removeprefix("orgunits/")
+    if ou_id.startswith("id:"):
+        # The Directory API's "id:" prefix is not part of the id here (GOOGLE_API_NOTES.md).
+        raise ApiError(
+            400,
+            "invalid",
+            f"{at}: invalid targetResource {resource!r}: an org unit id here has no 'id:' "
+            f"prefix (orgunits/{ou_id.removeprefix('id:')}).",
+        )
+    unit = tenant.orgunits.by_id.get(ou_id)
     if unit is None:
         raise ApiError(400, "invalid", f"{at}: org unit {resource!r} does not exist.")
     extra = key.get("additionalTargetKeys") or {}

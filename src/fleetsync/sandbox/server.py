@@ -62,9 +62,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _google(self, sandbox: SandboxServer, path: str, body: bytes) -> None:
         front = sandbox.front
-        delay = front.faults.latency()
-        if delay:
-            time.sleep(delay)
         dropping = front.faults.drop()
         if dropping and not front.faults.faults.drop_after_processing:
             front.log.count_http(dropped=True)
@@ -79,6 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error_reply(error, api_of(path.lstrip("/"))))
             return
         try:
+            # A slow backend holds its slot: latency counts against the concurrency limit.
+            delay = front.faults.latency()
+            if delay:
+                time.sleep(delay)
             if is_batch and self.command == "POST":
                 reply = front.batch(headers.get("content-type", ""), headers, body)
             else:
@@ -194,7 +195,8 @@ class SandboxServer:
     def serve_forever(self) -> None:
         if self._autosaver is not None:
             self._autosaver.start()
-        self._httpd.serve_forever(poll_interval=0.05)
+        # stop() waits for the next poll: short, as a test run starts and stops hundreds.
+        self._httpd.serve_forever(poll_interval=0.01)
 
     def stop(self) -> None:
         """Stop answering, close every connection, and save the state (if it has a file)."""
