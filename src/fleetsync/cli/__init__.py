@@ -77,6 +77,7 @@ def _register() -> None:
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
     from fleetsync.cli import sandbox as sandbox_cli
+    from fleetsync.cli import status as status_cli
     from fleetsync.cli import sync as sync_cli
 
     app.add_typer(config_cli.app, name="config")
@@ -86,6 +87,7 @@ def _register() -> None:
     app.add_typer(sandbox_cli.app, name="sandbox")
     app.command("sync")(sync_cli.sync_command)
     app.command("plan")(sync_cli.plan_command)
+    app.command("status")(status_cli.status_command)
 
 
 _register()

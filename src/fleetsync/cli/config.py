@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from fleetsync.cli._context import ConfigOption, JsonOption, console, get_settings, print_json
+from fleetsync.cli._context import (
+    ConfigOption,
+    ExitCode,
+    JsonOption,
+    console,
+    get_settings,
+    print_json,
+)
+from fleetsync.google.checks import check_online
 from fleetsync.google.keyfile import read_key_file
 from fleetsync.log import redact
 from fleetsync.settings import GOOGLE_SCOPES, Settings, config_path
@@ -33,10 +42,22 @@ def show(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 
 
 @app.command("check")
-def check(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def check(
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Also exchange a token for each scope and make one read-only call per API, "
+            "naming any scope the service account is not authorised for.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
     """Validate the config file and the service-account key file it names.
 
-    Exits 2 with every problem listed when something is wrong.
+    Exits 2 with every problem listed when something is wrong (with --online: when Google
+    refuses a scope or a call).
     """
     settings = get_settings(config)
     result: dict[str, Any] = {
@@ -54,9 +75,23 @@ def check(as_json: JsonOption = False, config: ConfigOption = None) -> None:
             "client_id": key.client_id,
             "token_uri": key.token_uri,
         }
+    checks = check_online(settings) if online else []
+    ok = all(c.ok for c in checks)
+    if online:
+        result["online"] = [
+            {"scope": c.scope, "call": c.call, "ok": c.ok, "error": c.error} for c in checks
+        ]
     if as_json:
-        print_json({"ok": True, **result})
-        return
-    console.print("[green]configuration is valid[/]")
-    for name, value in result.items():
-        console.print(f"  {name}: {value}", highlight=False)
+        print_json({"ok": ok, **result})
+    else:
+        console.print("[green]configuration is valid[/]")
+        for name, value in result.items():
+            if name != "online":
+                console.print(f"  {name}: {value}", highlight=False)
+        for item in checks:
+            mark = "[green]✓[/]" if item.ok else "[red]✗[/]"
+            console.print(f"  {mark} {item.scope} ({item.call})", highlight=False)
+            if item.error:
+                console.print(f"      {escape(item.error)}", highlight=False)
+    if not ok:
+        raise typer.Exit(int(ExitCode.USAGE))

@@ -36,6 +36,7 @@ from fleetsync.sync.track import TrackReport, track_commands
 __all__ = ["SyncReport", "drain_outbox", "reconcile"]
 
 log = get_logger(__name__)
+_FINDINGS_KEPT = 100
 
 
 @dataclass
@@ -200,7 +201,13 @@ def _or_quiet(progress: Progress | None) -> Progress:
 def _summary(report: SyncReport) -> dict[str, Any]:
     return {
         "planned": report.plan.summary(),
-        "findings": len(report.plan.findings),
+        # What a person should look at (`fleetsync status` shows it), capped: a fleet whose
+        # devices are all unknown would otherwise write them all into every run.
+        "findings_count": len(report.plan.findings),
+        "findings": [
+            {"kind": f.kind, "target": f.target, "message": f.message}
+            for f in report.plan.findings[:_FINDINGS_KEPT]
+        ],
         "safety": report.plan.safety.to_json(),
         "applied": None if report.applied is None else report.applied.to_json(),
         "commands": None if report.tracked is None else report.tracked.to_json(),

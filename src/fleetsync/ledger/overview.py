@@ -1,0 +1,202 @@
+"""The state of the programme at a glance (``fleetsync status``): the fleet by state and region,
+the device commands still on their way, the last reconciles, and what needs a person. From the
+ledger alone: no Google call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.lifecycle import CommandState, DeviceState
+from fleetsync.ledger.models import (
+    Device,
+    DeviceCommand,
+    Loan,
+    OutboxEntry,
+    SyncJournalEntry,
+    SyncRun,
+)
+from fleetsync.ledger.queries import POWERWASH
+
+__all__ = ["Attention", "Overview", "overview"]
+
+#: APScheduler's job table (the daemon's job store is the ledger's database).
+_JOBS = sa.table("apscheduler_jobs", sa.column("id"), sa.column("next_run_time"))
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """Something that needs a person."""
+
+    kind: str
+    target: str
+    message: str
+
+
+@dataclass
+class Overview:
+    fleet: dict[str, dict[str, int]] = field(default_factory=dict)
+    commands: dict[str, int] = field(default_factory=dict)
+    last_full: dict[str, Any] | None = None
+    last_targeted: dict[str, Any] | None = None
+    next_reconcile: datetime | None = None
+    outbox_pending: int = 0
+    outbox_oldest: datetime | None = None
+    overdue_loans: int = 0
+    attention: list[Attention] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fleet": self.fleet,
+            "commands": self.commands,
+            "last_full_reconcile": self.last_full,
+            "last_targeted_reconcile": self.last_targeted,
+            "next_reconcile": None
+            if self.next_reconcile is None
+            else self.next_reconcile.isoformat(),
+            "outbox": {
+                "pending": self.outbox_pending,
+                "oldest": None if self.outbox_oldest is None else self.outbox_oldest.isoformat(),
+            },
+            "overdue_loans": self.overdue_loans,
+            "attention": [
+                {"kind": a.kind, "target": a.target, "message": a.message} for a in self.attention
+            ],
+        }
+
+
+def _run(run: SyncRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    summary = run.summary or {}
+    return {
+        "run": run.id,
+        "status": run.status,
+        "started": run.started_at.isoformat(),
+        "finished": None if run.finished_at is None else run.finished_at.isoformat(),
+        "actor": run.actor,
+        "planned": summary.get("planned", {}),
+        "google_calls": summary.get("google_calls"),
+        "error": run.error,
+    }
+
+
+def overview(session: Session, *, today: date, now: datetime | None = None) -> Overview:
+    now = now or datetime.now(UTC)
+    result = Overview()
+    for state, region, count in session.execute(
+        sa.select(Device.state, Device.region, sa.func.count())
+        .group_by(Device.state, Device.region)
+        .order_by(Device.region, Device.state)
+    ):
+        result.fleet.setdefault(region, {})[state] = count
+    result.commands = dict(
+        session.execute(
+            sa.select(DeviceCommand.state, sa.func.count())
+            .where(DeviceCommand.state.in_([s.value for s in CommandState if s.outstanding]))
+            .group_by(DeviceCommand.state)
+        ).all()
+    )
+    runs = {
+        kind: session.scalars(
+            sa.select(SyncRun).where(SyncRun.kind == kind).order_by(SyncRun.id.desc()).limit(1)
+        ).first()
+        for kind in ("full", "targeted")
+    }
+    result.last_full, result.last_targeted = _run(runs["full"]), _run(runs["targeted"])
+    result.next_reconcile = _next_reconcile(session)
+    pending = sa.select(sa.func.count(), sa.func.min(OutboxEntry.created_at)).where(
+        OutboxEntry.done_at.is_(None)
+    )
+    result.outbox_pending, result.outbox_oldest = session.execute(pending).one()
+    result.overdue_loans = (
+        session.scalar(
+            sa.select(sa.func.count()).where(Loan.returned_at.is_(None), Loan.agreed_end < today)
+        )
+        or 0
+    )
+    result.attention = _attention(session, runs["full"], now)
+    return result
+
+
+def _next_reconcile(session: Session) -> datetime | None:
+    try:
+        with session.begin_nested():
+            epoch = session.scalar(
+                sa.select(_JOBS.c.next_run_time).where(_JOBS.c.id == "reconcile")
+            )
+    except sa.exc.DatabaseError:
+        return None  # no daemon ever ran on this ledger: no job table yet
+    return None if epoch is None else datetime.fromtimestamp(float(epoch), UTC)
+
+
+def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> list[Attention]:
+    found: list[Attention] = []
+    if last_full is not None:
+        summary = last_full.summary or {}
+        if last_full.status == "refused":
+            why = (summary.get("safety") or {}).get("breaches", [])
+            listed = ", ".join(f"{b['limit']} {b['planned']}/{b['allowed']}" for b in why)
+            found.append(
+                Attention(
+                    "refused",
+                    f"run {last_full.id}",
+                    f"the last full reconcile was refused by the safety limits ({listed}); "
+                    "read `fleetsync plan`, then `fleetsync sync --force` if it is right",
+                )
+            )
+        findings = summary.get("findings")
+        for item in findings if isinstance(findings, list) else []:
+            found.append(Attention(item["kind"], item["target"], item["message"]))
+        failed = session.execute(
+            sa.select(SyncJournalEntry.kind, SyncJournalEntry.target, SyncJournalEntry.error)
+            .where(
+                SyncJournalEntry.run_id == last_full.id,
+                SyncJournalEntry.state.in_(["failed", "unknown"]),
+            )
+            .order_by(SyncJournalEntry.id)
+        ).all()
+        for kind, target, error in failed:
+            found.append(Attention(f"failed_{kind}", target, error or "failed"))
+    # Powerwashes that will not settle by themselves.
+    latest = (
+        sa.select(DeviceCommand.device_id, sa.func.max(DeviceCommand.id).label("id"))
+        .where(DeviceCommand.kind == POWERWASH)
+        .group_by(DeviceCommand.device_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Device.serial, DeviceCommand.state, DeviceCommand.result, DeviceCommand.error,
+                  DeviceCommand.updated_at)
+        .join(latest, latest.c.device_id == Device.id)
+        .join(DeviceCommand, DeviceCommand.id == latest.c.id)
+        .where(Device.state == DeviceState.IN_REFURBISHMENT.value)
+        .order_by(Device.serial)
+    ).all()  # fmt: skip
+    for serial, state, result, error, updated in rows:
+        if state in (CommandState.EXPIRED.value, CommandState.CANCELLED.value) or (
+            state == CommandState.EXECUTED_BY_CLIENT.value and result != "SUCCESS"
+        ):
+            found.append(
+                Attention(
+                    "powerwash_failed",
+                    serial,
+                    f"device {serial}'s powerwash ended {state} {result or ''}: {error or ''}; "
+                    f"ask for another with `fleetsync device reprovision {serial}`",
+                )
+            )
+        elif state == CommandState.UNKNOWN.value and now - updated > timedelta(days=1):
+            found.append(
+                Attention(
+                    "powerwash_unknown",
+                    serial,
+                    f"device {serial}'s powerwash was sent but Google's answer was lost, and the "
+                    "device has not checked in since; if it was wiped another way, `fleetsync "
+                    f"device ready {serial} --force --reason ...`",
+                )
+            )
+    return found

@@ -1,0 +1,84 @@
+"""Retention: the borrowers are vulnerable people, and their personal data must not outlive its
+purpose.
+
+- A borrower's Workspace account is deleted ``accounts.delete_after_days`` after the return: the
+  reconciler plans that (the ledger only says when the account was suspended).
+- ``accounts.pseudonymise_after_days`` after their last loan ended, a borrower's names, account
+  address and the free-text notes of their loans are erased from the ledger. What remains is the
+  loan desk's id for them (pseudonymous), their region and the loans' dates: enough for the
+  programme's figures, nothing that names a person. A borrower whose account still exists waits
+  until it is deleted. The audit trail never held personal data, so it stays whole.
+- First passwords nobody collected are deleted when they expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.lifecycle import AccountStatus
+from fleetsync.ledger.audit import record
+from fleetsync.ledger.models import Borrower, Loan
+from fleetsync.services._effects import check_actor, now_or
+from fleetsync.services.accounts import purge_credentials
+
+__all__ = ["RetentionReport", "apply_retention"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    pseudonymised: tuple[str, ...]
+    credentials_purged: int
+
+
+def apply_retention(
+    session: Session,
+    *,
+    pseudonymise_after: timedelta,
+    actor: str = "sync",
+    now: datetime | None = None,
+) -> RetentionReport:
+    check_actor(actor)
+    now = now_or(now)
+    last_end = (
+        sa.select(Loan.borrower_id, sa.func.max(Loan.returned_at).label("ended"))
+        .group_by(Loan.borrower_id)
+        .subquery()
+    )
+    still_open = sa.select(Loan.id).where(
+        Loan.borrower_id == Borrower.id, Loan.returned_at.is_(None)
+    )
+    due = session.scalars(
+        sa.select(Borrower)
+        .join(last_end, last_end.c.borrower_id == Borrower.id)
+        .where(
+            Borrower.pseudonymised_at.is_(None),
+            last_end.c.ended <= now - pseudonymise_after,
+            ~sa.exists(still_open),
+            Borrower.account_status.in_([AccountStatus.NONE.value, AccountStatus.DELETED.value]),
+        )
+        .order_by(Borrower.id)
+        .with_for_update(of=Borrower)
+    ).all()
+    for person in due:
+        person.given_name = None
+        person.family_name = None
+        person.account_email = None
+        person.pseudonymised_at = now
+        session.execute(
+            sa.update(Loan).where(Loan.borrower_id == person.id).values(return_note=None)
+        )
+        record(
+            session,
+            at=now,
+            actor=actor,
+            action="pseudonymise",
+            borrower_id=person.id,
+            reason=f"the legal retention of {pseudonymise_after.days} days after the last "
+            "loan has passed",
+        )
+    purged = purge_credentials(session, now=now)
+    return RetentionReport(pseudonymised=tuple(p.desk_id for p in due), credentials_purged=purged)
