@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fleetsync import services
@@ -107,7 +108,8 @@ def _write(text: str, out: Path | None, *, bom: bool = False) -> None:
         raise InvalidInput(
             f"cannot write the report to {out}: {exc.strerror}; choose another --out"
         ) from None
-    console.print(f"wrote {out} ({len(text.encode()):,} bytes)", highlight=False)
+    size = out.stat().st_size
+    console.print(escape(f"wrote {out} ({size:,} bytes)"), highlight=False, soft_wrap=True)
 
 
 def _write_table(table: Table, out: Path | None) -> None:
