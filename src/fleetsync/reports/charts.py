@@ -95,7 +95,7 @@ def stacked_bars(
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y(base + value):.1f}" width="{bar:.1f}" '
                     f'height="{y(base) - y(base + value):.1f}" fill="{s.colour}">'
-                    f"<title>{escape(category)}, {escape(s.name)}: {value} {escape(unit)}</title>"
+                    f"<title>{escape(category)}, {escape(s.name)}, {escape(unit)}: {value}</title>"
                     "</rect>"
                 )
             base += value
@@ -121,6 +121,6 @@ def stacked_bars(
             f'<g class="legend"><rect x="{lx}" y="12" width="12" height="12" fill="{s.colour}"/>'
             f'<text x="{lx + 17}" y="22">{escape(s.name)}</text></g>'
         )
-        lx += 24 + 7 * len(s.name)
+        lx += 28 + 7 * len(s.name)
     parts.append("</svg>")
     return "\n".join(parts)

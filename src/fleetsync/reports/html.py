@@ -40,13 +40,14 @@ figure { margin: 16px 0; break-inside: avoid; page-break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 svg.chart { width: 100%; max-width: 760px; height: auto; display: block; }
 svg .grid { stroke: #e3e3e3; } svg .axis { stroke: #333; }
-svg text { font: 11px system-ui, "DejaVu Sans", sans-serif; fill: #1a1a1a; }
+svg text { font: 12px system-ui, "DejaVu Sans", sans-serif; fill: #1a1a1a; }
 svg .total { font-weight: 600; } svg .axis-label { fill: #555; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; }
 thead th { border-bottom: 2px solid #333; vertical-align: bottom; font-size: 12px; }
-td.n, th.n { text-align: right; } th[scope=row] { text-align: left; font-weight: normal; }
+th, td { text-align: left; white-space: nowrap; }
+td.n, th.n { text-align: right; } th[scope=row] { font-weight: normal; }
 tr.total td, tr.total th { font-weight: 700; background: #f3f3f3; }
 dl.terms dt { font-weight: 600; margin-top: 6px; } dl.terms dd { margin-left: 16px; }
 footer { color: #555; margin-top: 28px; font-size: 12px; }
@@ -54,10 +55,13 @@ footer { color: #555; margin-top: 28px; font-size: 12px; }
   @page { size: A4 landscape; margin: 12mm; }
   body { margin: 0; max-width: none; font-size: 10pt; }
   h2 { break-after: avoid; page-break-after: avoid; }
+  svg.chart { max-width: 640px; }
+  thead th { white-space: normal; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; page-break-inside: avoid; }
   tr.total td, tr.total th { background: none; }
   .cards div { border-color: #999; }
+  footer { break-before: avoid; page-break-before: avoid; }
 }
 """
 
