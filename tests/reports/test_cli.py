@@ -90,7 +90,7 @@ def test_an_empty_ledger_reports_zeros(settings: Settings, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 1 + 6 + 1  # header, the six default regions, the total
-    assert lines[-1] == "all,2025-01-01,2025-01-31,all,0,0,0,0,0,0,,0,,0,0"
+    assert lines[-1] == "all,2025-01-01,2025-01-31,all,0,0,0,0,0,,0,,0,0"
     fleet = cli(settings, "report", "fleet", "--format", "json")
     assert fleet.exit_code == 0, fleet.output
     assert json.loads(fleet.stdout)["rows"][-1] == {

@@ -112,7 +112,7 @@ def test_json_says_what_the_report_covers(cli: Cli) -> None:
     limburg = [r for r in expected_rows() if r["region"] == "Limburg"]
     assert from_json({"rows": rows}, LOAN_KEYS) == limburg
     # Counts are JSON integers, averages numbers with one decimal, nothing null.
-    assert rows[4]["loans_started"] == 2
+    assert rows[4]["devices_lent"] == 2
     assert rows[4]["avg_agreed_days"] == 68.5
     assert rows[4]["avg_actual_days"] is None
     assert list(rows[0]) == sorted(rows[0])

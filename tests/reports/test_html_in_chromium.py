@@ -75,7 +75,8 @@ def assert_not_blank(image: Image.Image, colours: Counter[Any]) -> None:
 
 
 def chart(measured: dict[str, Any], ident: str) -> dict[str, Any]:
-    (found,) = [c for c in measured["charts"] if c["id"] == ident]
+    charts: list[dict[str, Any]] = measured["charts"]
+    (found,) = [c for c in charts if c["id"] == ident]
     assert found["box"]["width"] > 600, f"chart {ident} is not drawn at a readable size"
     assert found["box"]["height"] > 250
     assert found["outside"] == [], f"chart {ident} has text outside it"

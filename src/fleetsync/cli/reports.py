@@ -166,7 +166,7 @@ def loans(
     title: TitleOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Loans per month and region: devices lent (wifi / 4G), loans started and ended, the
+    """Loans per month and region: devices lent (loans started; wifi / 4G), loans ended, the
     average agreed and actual loan period, open and overdue loans at the end of each period.
 
     A loan counts in the month of its checkout; dates are the server's local dates. Exits 2 on

@@ -1,20 +1,22 @@
 """Programme figures, aggregated by the database: loans counted into report periods and regions,
 devices counted by state, region and connectivity.
 
-Every function here is a few GROUP BY queries whose answer has one row per period and region (a
-few hundred rows for a ledger of millions of loans); no loan row ever comes back to Python. The
-same SQL runs on SQLite and PostgreSQL. Time zones stay out of SQL: the caller gives the period
-boundaries as UTC instants and as local dates, and the UTC offsets in force, with which SQL turns
-an instant into a local day number (see :mod:`fleetsync.reports.calendar`).
+Each function is one GROUP BY query whose answer has a row per combination of region and
+periods (a few thousand rows for a ledger of millions of loans): no loan row comes back to
+Python. The same SQL runs on SQLite and PostgreSQL. Time zones stay out of SQL: the caller
+gives the periods as local dates and the server's UTC offsets in force, with which SQL turns an
+instant into the local day number people mean (see :mod:`fleetsync.reports.calendar`).
 
-A loan falls in *bucket* ``k`` when the instant or date looked at lies in the k-th period;
-``BEFORE`` (-1) is everything earlier, ``AFTER`` (the number of periods) everything later.
+A day falls in *bucket* ``k`` when it lies in the k-th period; ``BEFORE`` (-1) is every day
+earlier, the number of periods (``AFTER``) every day later.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,19 +30,20 @@ from fleetsync.ledger.models import Device, Loan, LoanExtension
 
 __all__ = [
     "BEFORE",
-    "Cohort",
-    "Lent",
+    "Fate",
+    "LateExtensions",
+    "LoanGroup",
     "Window",
-    "cohorts",
     "devices_by_state",
-    "devices_lent",
-    "endings",
-    "open_at_start",
-    "overdue_changes",
+    "late_extensions",
+    "loan_groups",
 ]
 
 BEFORE = -1
 _SECONDS_PER_DAY = 86_400
+_EPOCH = date(1970, 1, 1)
+#: unixepoch() is SQLite's fastest way from a stored time to seconds (3.38 and later).
+_UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
 
 
 class _EpochSeconds(FunctionElement[int]):
@@ -59,8 +62,11 @@ class _DayNumber(FunctionElement[int]):
 
 @compiles(_EpochSeconds, "sqlite")
 def _epoch_sqlite(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC times as text; strftime('%s') parses them and floors to the second.
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # SQLite keeps UTC times as text; both functions parse it and floor to the second.
+    column = compiler.process(element.clauses, **kw)
+    if _UNIXEPOCH:
+        return f"unixepoch({column})"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 @compiles(_EpochSeconds, "postgresql")
@@ -100,40 +106,67 @@ class Window:
         if not self.offsets:
             raise ValueError("a window needs the UTC offset in force")
 
+    @property
+    def days(self) -> tuple[int, ...]:
+        return tuple((d - _EPOCH).days for d in self.dates)
+
+
+class Fate:
+    """How a loan stands now: the ``fate`` of a :class:`LoanGroup`."""
+
+    OPEN = 0
+    RETURNED = 1
+    LOST = 2
+
 
 @dataclass(frozen=True, slots=True)
-class Cohort:
-    """The loans checked out in one period and region."""
+class LoanGroup:
+    """Loans alike in every way the loan report counts them."""
 
-    started: int
-    #: Sum over them of (latest agreed end - checkout date), in days.
+    region: str
+    four_g: bool
+    fate: int
+    #: The bucket of the checkout date (``BEFORE``: checked out before the window).
+    out: int
+    #: The bucket of the return date (meaningless while the loan is open).
+    end: int
+    #: The bucket of the first day after the latest agreed end date.
+    due: int
+    loans: int
+    #: For loans checked out in the window: the sum of (latest agreed end - checkout date), and
+    #: for the returned ones (not lost) the sum of (return date - checkout date), in days.
     agreed_days: int
-    #: How many of them came back (lost ones did not), and the sum of their (return - checkout).
-    returned: int
     actual_days: int
 
 
 @dataclass(frozen=True, slots=True)
-class Lent:
-    """Distinct devices among loans checked out: all of them, and by connectivity at checkout."""
+class LateExtensions:
+    """Extensions agreed after the loan was already overdue: the loans were overdue from the
+    first day after the earlier agreed end (bucket ``start``) to the day before the extension
+    (bucket ``stop``: the day of the extension)."""
 
-    devices: int
-    wifi: int
-    four_g: int
-
-
-Key = tuple[int, str]
-
-
-def _bucket_instant(column: Any, window: Window) -> sa.ColumnElement[int]:
-    whens = [(column < start, k - 1) for k, start in enumerate(window.starts)]
-    return sa.case(*whens, else_=len(window.starts) - 1)
+    region: str
+    start: int
+    stop: int
+    extensions: int
 
 
-def _bucket_day_after(column: Any, window: Window) -> sa.ColumnElement[int]:
-    """The bucket of the day after the date in ``column``."""
-    whens = [(column < first - timedelta(days=1), k - 1) for k, first in enumerate(window.dates)]
-    return sa.case(*whens, else_=len(window.dates) - 1)
+def _bucket(day: Any, bounds: Sequence[int]) -> sa.ColumnElement[int]:
+    """The bucket of a local day number: a balanced tree of comparisons, so each row makes four
+    or five of them whatever the number of periods (SQLite evaluates every one, row by row)."""
+
+    def between(lo: int, hi: int) -> Any:  # day is known to lie in bounds[lo] .. bounds[hi]
+        if hi - lo == 1:
+            return sa.literal(lo)
+        mid = (lo + hi) // 2
+        return sa.case((day < bounds[mid], between(lo, mid)), else_=between(mid, hi))
+
+    last = len(bounds) - 1
+    return sa.case(
+        (day < bounds[0], sa.literal(BEFORE)),
+        (day >= bounds[last], sa.literal(last)),
+        else_=between(0, last),
+    )
 
 
 def _local_day(column: Any, window: Window) -> sa.ColumnElement[int]:
@@ -154,176 +187,124 @@ def _in_region(window: Window) -> sa.ColumnElement[bool]:
     return sa.true() if window.region is None else Loan.region == window.region
 
 
-def _checked_out_in(window: Window) -> sa.ColumnElement[bool]:
-    co = Loan.checked_out_at
-    return sa.and_(co >= window.starts[0], co < window.starts[-1], _in_region(window))
+def _fenced(stmt: sa.Select[*tuple[Any, ...]]) -> sa.Subquery:
+    # OFFSET 0 keeps both databases from merging the subquery into the one around it, which
+    # would compute each of its expressions again wherever the outer query names it.
+    return stmt.offset(0).subquery()
 
 
-def cohorts(session: Session, window: Window) -> dict[Key, Cohort]:
-    """Loans checked out in each period and region, with the sums behind their averages."""
-    start_day = _local_day(Loan.checked_out_at, window)
-    came_back = sa.and_(
-        Loan.returned_at.is_not(None), Loan.return_condition != Condition.LOST.value
-    )
-    # Bucket in a subquery and group outside: PostgreSQL cannot tell that a GROUP BY expression
-    # with bound parameters is the one selected.
-    inner = (
+def _rows(session: Session, stmt: sa.Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def loan_groups(session: Session, window: Window) -> list[LoanGroup]:
+    """Every loan that touches the window (checked out before its end and not returned before
+    its start), counted by region, connectivity, fate and the buckets of its checkout, return
+    and first overdue day."""
+    returned = Loan.returned_at
+    days = window.days
+    dated = _fenced(
         sa.select(
-            _bucket_instant(Loan.checked_out_at, window).label("k"),
             Loan.region.label("region"),
-            (_DayNumber(Loan.agreed_end) - start_day).label("agreed"),
-            sa.case((came_back, 1), else_=0).label("back"),
-            sa.case((came_back, _local_day(Loan.returned_at, window) - start_day)).label("actual"),
-        )
-        .where(_checked_out_in(window))
-        .subquery()
-    )
-    stmt = sa.select(
-        inner.c.k,
-        inner.c.region,
-        sa.func.count(),
-        sa.func.coalesce(sa.func.sum(inner.c.agreed), 0),
-        sa.func.coalesce(sa.func.sum(inner.c.back), 0),
-        sa.func.coalesce(sa.func.sum(inner.c.actual), 0),
-    ).group_by(inner.c.k, inner.c.region)
-    return {
-        (int(k), region): Cohort(int(started), int(agreed), int(back), int(actual))
-        for k, region, started, agreed, back, actual in session.execute(stmt)
-    }
-
-
-def devices_lent(
-    session: Session, window: Window, *, by_period: bool, by_region: bool
-) -> dict[tuple[int | None, str | None], Lent]:
-    """Distinct devices among the loans checked out, per period and/or region (``None``: all
-    of them together). Not additive: a device lent twice counts once in each group it is in."""
-    inner = (
-        sa.select(
-            _bucket_instant(Loan.checked_out_at, window).label("k"),
-            Loan.region.label("region"),
-            Loan.device_id.label("device_id"),
-            Loan.connectivity.label("connectivity"),
-        )
-        .where(_checked_out_in(window))
-        .subquery()
-    )
-    keys = [c for c, wanted in ((inner.c.k, by_period), (inner.c.region, by_region)) if wanted]
-
-    def distinct_with(connectivity: Connectivity) -> Any:
-        device = sa.case((inner.c.connectivity == connectivity.value, inner.c.device_id))
-        return sa.func.count(sa.distinct(device))
-
-    stmt = sa.select(
-        *keys,
-        sa.func.count(sa.distinct(inner.c.device_id)),
-        distinct_with(Connectivity.WIFI),
-        distinct_with(Connectivity.FOUR_G),
-    ).group_by(*keys)
-    found = {}
-    for row in session.execute(stmt):
-        values = list(row)
-        k = int(values.pop(0)) if by_period else None
-        region = values.pop(0) if by_region else None
-        found[(k, region)] = Lent(*(int(v) for v in values))
-    return found
-
-
-def endings(session: Session, window: Window) -> dict[Key, tuple[int, int]]:
-    """Loans that ended in each period (by the region they were made in): (ended, of them lost)."""
-    ended = Loan.returned_at
-    inner = (
-        sa.select(
-            _bucket_instant(ended, window).label("k"),
-            Loan.region.label("region"),
-            sa.case((Loan.return_condition == Condition.LOST.value, 1), else_=0).label("lost"),
-        )
-        .where(ended >= window.starts[0], ended < window.starts[-1], _in_region(window))
-        .subquery()
-    )
-    stmt = sa.select(
-        inner.c.k, inner.c.region, sa.func.count(), sa.func.sum(inner.c.lost)
-    ).group_by(inner.c.k, inner.c.region)
-    return {
-        (int(k), region): (int(count), int(lost))
-        for k, region, count, lost in session.execute(stmt)
-    }
-
-
-def open_at_start(session: Session, window: Window) -> dict[str, int]:
-    """Loans open when the first period begins, per region."""
-    start = window.starts[0]
-    stmt = (
-        sa.select(Loan.region, sa.func.count())
-        .where(
-            Loan.checked_out_at < start,
-            sa.or_(Loan.returned_at.is_(None), Loan.returned_at >= start),
+            sa.case((Loan.connectivity == Connectivity.FOUR_G.value, 1), else_=0).label("four_g"),
+            sa.case(
+                (returned.is_(None), Fate.OPEN),
+                (Loan.return_condition == Condition.LOST.value, Fate.LOST),
+                else_=Fate.RETURNED,
+            ).label("fate"),
+            _local_day(Loan.checked_out_at, window).label("out_day"),
+            _local_day(returned, window).label("end_day"),
+            _DayNumber(Loan.agreed_end).label("agreed_end"),
+        ).where(
+            Loan.checked_out_at < window.starts[-1],
+            sa.or_(returned.is_(None), returned >= window.starts[0]),
             _in_region(window),
         )
-        .group_by(Loan.region)
     )
-    return {region: int(count) for region, count in session.execute(stmt)}
-
-
-def overdue_changes(session: Session, window: Window) -> dict[Key, int]:
-    """How the number of overdue loans changes in each period (``BEFORE``: all earlier changes,
-    so the running sum is the number overdue at the end of each period).
-
-    Overdue at the end of local day ``d``: not yet returned by the end of ``d``, and the agreed
-    end *then in force* was before ``d``. A loan is overdue from the day after its agreed end
-    until the day it is returned, except from the day after an earlier agreed end until the day
-    of the extension that replaced it — an extension agreed late leaves the earlier figures as
-    they were. Each overdue stretch counts +1 where it starts and -1 where it stops.
-    """
-    changes: dict[Key, int] = {}
-
-    def add(stmt: sa.Select[int, str], sign: int) -> None:
-        inner = stmt.subquery()
-        grouped = sa.select(inner.c.k, inner.c.region, sa.func.count()).group_by(
-            inner.c.k, inner.c.region
+    in_window = dated.c.out_day >= days[0]
+    # The group's buckets and flags packed into one integer: SQLite groups by sorting every row,
+    # and sorting on (region, one integer) takes half the time six columns take.
+    size = len(days) + 1  # bucket values: BEFORE .. AFTER
+    packed = (
+        (
+            ((_bucket(dated.c.out_day, days) + 1) * size + _bucket(dated.c.end_day, days) + 1)
+            * size
+            + _bucket(dated.c.agreed_end + 1, days)
+            + 1
         )
-        for k, region, count in session.execute(grouped):
-            key = (int(k), region)
-            changes[key] = changes.get(key, 0) + sign * int(count)
-
-    returned = Loan.returned_at
-    region = Loan.region.label("region")
-    # Under the latest agreed end: from the day after it to the day of the return. A loan
-    # returned before the window starts contributes nothing inside it: left out.
-    overdue_at_all = sa.and_(
-        Loan.agreed_end < window.dates[-1] - timedelta(days=1),
-        sa.or_(
-            returned.is_(None),
-            sa.and_(
-                returned >= window.starts[0],
-                _local_day(returned, window) >= _DayNumber(Loan.agreed_end) + 2,
-            ),
-        ),
-        _in_region(window),
+        * 6
+        + dated.c.fate * 2
+        + dated.c.four_g
     )
-    starts = sa.select(_bucket_day_after(Loan.agreed_end, window).label("k"), region)
-    add(starts.where(overdue_at_all), +1)
-    stops = sa.select(_bucket_instant(returned, window).label("k"), region)
-    add(stops.where(overdue_at_all, returned.is_not(None), returned < window.starts[-1]), -1)
-
-    # Under an earlier agreed end: from the day after it to the day it was extended.
-    extended = LoanExtension.extended_at
-    extended_late = sa.and_(
-        extended >= window.starts[0],
-        _local_day(extended, window) >= _DayNumber(LoanExtension.previous_end) + 2,
-        _in_region(window),
-    )
-    for k, sign in (
-        (_bucket_day_after(LoanExtension.previous_end, window), +1),
-        (_bucket_instant(extended, window), -1),
-    ):
-        stmt = (
-            sa.select(k.label("k"), region)
-            .select_from(LoanExtension)
-            .join(Loan, Loan.id == LoanExtension.loan_id)
-            .where(extended_late)
+    bucketed = _fenced(
+        sa.select(
+            dated.c.region,
+            packed.label("packed"),
+            sa.case((in_window, dated.c.agreed_end - dated.c.out_day)).label("agreed"),
+            sa.case(
+                (
+                    sa.and_(in_window, dated.c.fate == Fate.RETURNED),
+                    dated.c.end_day - dated.c.out_day,
+                )
+            ).label("actual"),
         )
-        add(stmt, sign)
-    return changes
+    )
+    keys = [bucketed.c.region, bucketed.c.packed]
+    stmt = sa.select(
+        *keys,
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(bucketed.c.agreed), 0),
+        sa.func.coalesce(sa.func.sum(bucketed.c.actual), 0),
+    ).group_by(*keys)
+    groups = []
+    for region, key, loans, agreed, actual in _rows(session, stmt):
+        buckets, flags = divmod(int(key), 6)
+        rest, due = divmod(buckets, size)
+        out, end = divmod(rest, size)
+        groups.append(
+            LoanGroup(
+                region=region,
+                four_g=bool(flags % 2),
+                fate=flags // 2,
+                out=out - 1,
+                end=end - 1,
+                due=due - 1,
+                loans=int(loans),
+                agreed_days=int(agreed),
+                actual_days=int(actual),
+            )
+        )
+    return groups
+
+
+def late_extensions(session: Session, window: Window) -> list[LateExtensions]:
+    """Extensions agreed in or after the window, by region and the buckets of the day after the
+    agreed end they replaced and of the day they were agreed. (One agreed earlier ended its
+    loan's overdue stretch before the window: it changes no figure in it.)"""
+    days = window.days
+    dated = _fenced(
+        sa.select(
+            Loan.region.label("region"),
+            (_DayNumber(LoanExtension.previous_end) + 1).label("overdue_day"),
+            _local_day(LoanExtension.extended_at, window).label("agreed_day"),
+        )
+        .select_from(LoanExtension)
+        .join(Loan, Loan.id == LoanExtension.loan_id)
+        .where(LoanExtension.extended_at >= window.starts[0], _in_region(window))
+    )
+    bucketed = _fenced(
+        sa.select(
+            dated.c.region,
+            _bucket(dated.c.overdue_day, days).label("start"),
+            _bucket(dated.c.agreed_day, days).label("stop"),
+        )
+    )
+    keys = [bucketed.c.region, bucketed.c.start, bucketed.c.stop]
+    stmt = sa.select(*keys, sa.func.count()).group_by(*keys)
+    return [
+        LateExtensions(region, int(start), int(stop), int(n))
+        for region, start, stop, n in _rows(session, stmt)
+    ]
 
 
 def devices_by_state(session: Session) -> dict[tuple[str, str, str], int]:

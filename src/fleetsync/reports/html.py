@@ -155,8 +155,7 @@ def loan_page(report: LoanReport) -> str:
         '<h2 id="key">Key figures</h2>',
         _cards(
             [
-                ("Loans started", total.loans_started),
-                ("Devices lent", total.devices_lent),
+                ("Devices lent (loans started)", total.devices_lent),
                 ("of them 4G", total.devices_4g),
                 ("Agreed period (days, avg)", total.avg_agreed_days),
                 ("Actual period (days, avg)", total.avg_actual_days),
@@ -197,14 +196,14 @@ def _loan_charts(report: LoanReport) -> list[str]:
             Series(
                 region,
                 PALETTE[i % len(PALETTE)],
-                tuple(report.find(p.label, region).loans_started for p in report.periods),
+                tuple(report.find(p.label, region).devices_lent for p in report.periods),
             )
             for i, region in enumerate(report.regions)
         ]
         what = "Loans started per month, stacked by region"
     else:
         label = report.region_label(None) if g.by_month else "loans started"
-        started = [Series(label, PALETTE[0], tuple(f.loans_started for f in totals))]
+        started = [Series(label, PALETTE[0], tuple(f.devices_lent for f in totals))]
         what = f"Loans started per {'month' if g.by_month else 'region'}"
     per = "month" if g.by_month else "region"
     devices = [
@@ -218,7 +217,7 @@ def _loan_charts(report: LoanReport) -> list[str]:
                 title=what,
                 description=f"{what}: "
                 + "; ".join(
-                    f"{c}: {f.loans_started}" for c, f in zip(categories, totals, strict=True)
+                    f"{c}: {f.devices_lent}" for c, f in zip(categories, totals, strict=True)
                 ),
                 categories=categories,
                 series=started,
@@ -239,7 +238,7 @@ def _loan_charts(report: LoanReport) -> list[str]:
                 series=devices,
                 unit="devices lent",
             ),
-            f"Devices lent per {per}: wifi and 4G (a device lent twice in a {per} counts once).",
+            f"Devices lent per {per}: wifi and 4G.",
         ),
     ]
 
@@ -257,11 +256,9 @@ def _loan_table(report: LoanReport) -> str:
 _TERMS = """<section aria-labelledby="terms">
 <h2 id="terms">What the figures mean</h2>
 <dl class="terms">
-<dt>Devices lent (wifi, 4G)</dt><dd>Distinct devices among the loans started; a device lent
-twice counts once in a row, so a total can be less than the sum of its rows. wifi and 4G: the
-device's connectivity when it was lent.</dd>
-<dt>Loans started</dt><dd>Loans checked out in the period. A loan counts in the month of its
-checkout, in the region it was made in, for good.</dd>
+<dt>Devices lent (wifi, 4G)</dt><dd>The loans started in the period: each checkout lends one
+device (a device lent twice counts twice). A loan counts in the month of its checkout, in the
+region it was made in, for good. wifi and 4G: the device's connectivity when it was lent.</dd>
 <dt>Ended, lost</dt><dd>Loans that ended in the period: returned, or lost (the device went
 missing).</dd>
 <dt>Agreed days</dt><dd>Of the loans started: the average number of days from the checkout date to

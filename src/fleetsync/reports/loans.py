@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.ledger import figures
-from fleetsync.ledger.figures import BEFORE, Cohort, Lent, Window
+from fleetsync.ledger.figures import BEFORE, Fate, Window
 from fleetsync.reports.calendar import Period, local_midnight, months, utc_offsets, whole
 
 __all__ = [
@@ -66,12 +66,11 @@ def average(total: int, count: int) -> Decimal | None:
 class LoanFigures:
     """The figures of one group (a period and a region, either of which may be all of them)."""
 
-    #: Distinct devices among the loans checked out in the group, and by their connectivity.
+    #: Devices lent: the loans checked out in the group (one device each; a device lent twice
+    #: counts twice), and of them wifi and 4G devices (their connectivity at checkout).
     devices_lent: int
     devices_wifi: int
     devices_4g: int
-    #: Loans checked out in the group.
-    loans_started: int
     #: Loans that ended in the group (returned or lost), and of them lost.
     loans_ended: int
     loans_lost: int
@@ -123,17 +122,20 @@ class LoanReport:
 
 @dataclass
 class _Sums:
-    started: int = 0
+    wifi: int = 0
+    four_g: int = 0
     agreed_days: int = 0
     returned: int = 0
     actual_days: int = 0
     ended: int = 0
     lost: int = 0
+    #: Counts at the end of the period (see _Grid.settle).
     open: int = 0
     overdue: int = 0
 
     def add_flows(self, other: _Sums) -> None:
-        self.started += other.started
+        self.wifi += other.wifi
+        self.four_g += other.four_g
         self.agreed_days += other.agreed_days
         self.returned += other.returned
         self.actual_days += other.actual_days
@@ -144,15 +146,15 @@ class _Sums:
         self.open += other.open
         self.overdue += other.overdue
 
-    def figures(self, lent: Lent) -> LoanFigures:
+    def figures(self) -> LoanFigures:
+        started = self.wifi + self.four_g
         return LoanFigures(
-            devices_lent=lent.devices,
-            devices_wifi=lent.wifi,
-            devices_4g=lent.four_g,
-            loans_started=self.started,
+            devices_lent=started,
+            devices_wifi=self.wifi,
+            devices_4g=self.four_g,
             loans_ended=self.ended,
             loans_lost=self.lost,
-            avg_agreed_days=average(self.agreed_days, self.started),
+            avg_agreed_days=average(self.agreed_days, started),
             loans_returned=self.returned,
             avg_actual_days=average(self.actual_days, self.returned),
             open_at_end=self.open,
@@ -162,12 +164,66 @@ class _Sums:
 
 @dataclass
 class _Grid:
-    """The database's answers, per period index and region."""
+    """The database's answers, per period index (``BEFORE`` too) and region."""
 
+    periods: int
     cells: dict[tuple[int, str], _Sums] = field(default_factory=dict)
+    #: How many loans start (+) or stop (-) being open, overdue, in each period.
+    opens: dict[tuple[int, str], int] = field(default_factory=dict)
+    overdue: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def at(self, k: int, region: str) -> _Sums:
         return self.cells.setdefault((k, region), _Sums())
+
+    def change(self, counts: dict[tuple[int, str], int], k: int, region: str, n: int) -> None:
+        counts[(k, region)] = counts.get((k, region), 0) + n
+
+    def add(self, group: figures.LoanGroup) -> None:
+        where, n = group.region, group.loans
+        ended = group.fate != Fate.OPEN
+        if group.out == BEFORE:
+            self.change(self.opens, BEFORE, where, n)
+        else:
+            cell = self.at(group.out, where)
+            if group.four_g:
+                cell.four_g += n
+            else:
+                cell.wifi += n
+            cell.agreed_days += group.agreed_days
+            if group.fate == Fate.RETURNED:
+                cell.returned += n
+                cell.actual_days += group.actual_days
+            self.change(self.opens, group.out, where, n)
+        if ended:
+            self.change(self.opens, group.end, where, -n)
+            if group.end < self.periods:  # not after the window
+                cell = self.at(group.end, where)
+                cell.ended += n
+                cell.lost += n if group.fate == Fate.LOST else 0
+        # Overdue from the day after the agreed end until the return. Returned in an earlier
+        # period than that day: never overdue at a period's end; in the same one: both
+        # changes fall in it and cancel out.
+        if not ended or group.end > group.due:
+            self.change(self.overdue, group.due, where, n)
+            if ended:
+                self.change(self.overdue, group.end, where, -n)
+
+    def add_late(self, late: figures.LateExtensions) -> None:
+        # Overdue under the earlier agreed end, until the day of the extension (same rule).
+        if late.stop > late.start:
+            self.change(self.overdue, late.start, late.region, late.extensions)
+            self.change(self.overdue, late.stop, late.region, -late.extensions)
+
+    def settle(self, regions: Sequence[str]) -> None:
+        """Open and overdue at the end of each period: the running sums of their changes."""
+        for where in regions:
+            open_ = self.opens.get((BEFORE, where), 0)
+            late = self.overdue.get((BEFORE, where), 0)
+            for k in range(self.periods):
+                open_ += self.opens.get((k, where), 0)
+                late += self.overdue.get((k, where), 0)
+                cell = self.at(k, where)
+                cell.open, cell.overdue = open_, late
 
 
 def _time_zone(now: datetime) -> str:
@@ -205,35 +261,17 @@ def loan_report(
     offsets = utc_offsets(starts[0] - timedelta(days=1), max(now, starts[-1]) + timedelta(days=1))
     window = Window(dates=dates, starts=starts, offsets=offsets, region=region)
 
-    grid = _Grid()
-    for (k, where), cohort in figures.cohorts(session, window).items():
-        _add_cohort(grid.at(k, where), cohort)
-    for (k, where), (ended, lost) in figures.endings(session, window).items():
-        cell = grid.at(k, where)
-        cell.ended, cell.lost = ended, lost
-    opened = figures.open_at_start(session, window)
-    overdue = figures.overdue_changes(session, window)
-    found = {where for _, where in grid.cells} | set(opened) | {where for _, where in overdue}
+    grid = _Grid(len(periods))
+    for group in figures.loan_groups(session, window):
+        grid.add(group)
+    for late in figures.late_extensions(session, window):
+        grid.add_late(late)
+    found = {where for _, where in grid.cells} | {where for _, where in grid.opens}
     shown = (region,) if region is not None else _regions(regions, found)
-
-    # Loans open (overdue) at the end of a period: those open (overdue) before it, plus what
-    # started (became overdue) in it, less what ended (stopped being overdue) in it.
-    for where in shown:
-        open_ = opened.get(where, 0)
-        late = overdue.get((BEFORE, where), 0)
-        for k in range(len(periods)):
-            cell = grid.at(k, where)
-            open_ += cell.started - cell.ended
-            late += overdue.get((k, where), 0)
-            cell.open, cell.overdue = open_, late
+    grid.settle(shown)
 
     by_region = grouping.by_region and region is None
-    lent: dict[tuple[int | None, str | None], Lent] = {}
-    for by_p, by_r in {(grouping.by_month, by_region), (grouping.by_month, False),
-                       (False, by_region), (False, False)}:  # fmt: skip
-        lent.update(figures.devices_lent(session, window, by_period=by_p, by_region=by_r))
-
-    rows = _rows(grid, periods, shown, lent, by_month=grouping.by_month, by_region=by_region)
+    rows = _rows(grid, periods, shown, by_month=grouping.by_month, by_region=by_region)
     return LoanReport(
         title=title,
         first=first,
@@ -248,24 +286,14 @@ def loan_report(
     )
 
 
-def _add_cohort(cell: _Sums, cohort: Cohort) -> None:
-    cell.started = cohort.started
-    cell.agreed_days = cohort.agreed_days
-    cell.returned = cohort.returned
-    cell.actual_days = cohort.actual_days
-
-
 def _rows(
     grid: _Grid,
     periods: Sequence[Period],
     regions: Sequence[str],
-    lent: dict[tuple[int | None, str | None], Lent],
     *,
     by_month: bool,
     by_region: bool,
 ) -> tuple[LoanRow, ...]:
-    nothing = Lent(0, 0, 0)
-
     def total(ks: Sequence[int], where: Sequence[str]) -> _Sums:
         sums = _Sums()
         for k in ks:
@@ -279,9 +307,7 @@ def _rows(
     def row(k: int | None, where: str | None) -> LoanRow:
         ks = range(len(periods)) if k is None else [k]
         sums = total(ks, regions if where is None else [where])
-        return LoanRow(
-            None if k is None else periods[k], where, sums.figures(lent.get((k, where), nothing))
-        )
+        return LoanRow(None if k is None else periods[k], where, sums.figures())
 
     rows: list[LoanRow] = []
     if by_month:

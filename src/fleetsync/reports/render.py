@@ -60,7 +60,6 @@ LOAN_COLUMNS: tuple[Column, ...] = (
     Column("devices_lent", "devices\nlent"),
     Column("devices_wifi", "wifi"),
     Column("devices_4g", "4G"),
-    Column("loans_started", "loans\nstarted"),
     Column("loans_ended", "ended"),
     Column("loans_lost", "lost"),
     Column("avg_agreed_days", "agreed\ndays"),
@@ -94,7 +93,6 @@ def loan_records(report: LoanReport) -> list[dict[str, Value]]:
                 "devices_lent": f.devices_lent,
                 "devices_wifi": f.devices_wifi,
                 "devices_4g": f.devices_4g,
-                "loans_started": f.loans_started,
                 "loans_ended": f.loans_ended,
                 "loans_lost": f.loans_lost,
                 "avg_agreed_days": f.avg_agreed_days,
@@ -175,7 +173,7 @@ def loan_table(report: LoanReport) -> Table:
     table = _table(
         f"{report.title}: loans {report.first.isoformat()} to {report.last.isoformat()}",
         f"Dates in {report.time_zone}. A loan counts in the month of its checkout; devices are "
-        "counted once per row; agreed and actual days are averages; open and overdue at the "
+        "lent once per loan; agreed and actual days are averages; open and overdue at the "
         "end of the period's last day.",
         shown,
     )
