@@ -90,22 +90,42 @@ def test_one_region_is_that_regions_rows(story: Ledger) -> None:
     assert rows(got) == [r for r in expected_rows() if r["region"] == "Limburg"]
 
 
-def test_a_window_that_starts_and_ends_mid_month(story: Ledger) -> None:
-    # 15 January: L2, L3 and L5 are out (L4 came back on the 10th). 4 February: L5 was lost on
-    # the 2nd; L3 has been overdue since 16 January under its agreed end then (15 January):
-    # its extension came on the 5th.
-    got = report(story, Grouping.MONTH, first=date(2025, 1, 15), last=date(2025, 2, 4))
-    assert [(p.label, p.first, p.last) for p in got.periods] == [
-        ("2025-01", date(2025, 1, 15), date(2025, 1, 31)),
-        ("2025-02", date(2025, 2, 1), date(2025, 2, 4)),
-    ]
-    assert rows(got) == expected_rows(
-        """
-        2025-01 all 0 0 0 0 0 - 0 - 3 2
-        2025-02 all 0 0 0 1 1 - 0 - 2 1
-        all     all 0 0 0 1 1 - 0 - 2 1
-        """
-    )
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        pytest.param(
+            # 15 January: L2, L3 and L5 are out (L4 came back on the 10th). 4 February: L5 was
+            # lost on the 2nd; L3 is overdue since 16 January under its agreed end then (15
+            # January): its extension comes on the 5th.
+            date(2025, 1, 15),
+            date(2025, 2, 4),
+            """
+            2025-01 all 0 0 0 0 0 - 0 - 3 2
+            2025-02 all 0 0 0 1 1 - 0 - 2 1
+            all     all 0 0 0 1 1 - 0 - 2 1
+            """,
+            id="starts and ends mid-month",
+        ),
+        pytest.param(
+            # L3 and L5 are overdue before the window starts; L5 is lost and L3 extended in
+            # February; L3 is overdue again from 1 March.
+            date(2025, 2, 1),
+            date(2025, 3, 31),
+            """
+            2025-02 all 1 1 0 2 1 79.0 0 - 2 0
+            2025-03 all 0 0 0 0 0 -    0 - 2 1
+            all     all 1 1 0 2 1 79.0 0 - 2 1
+            """,
+            id="overdue before it starts",
+        ),
+    ],
+)
+def test_windows_that_start_with_loans_out(
+    story: Ledger, first: date, last: date, expected: str
+) -> None:
+    got = report(story, Grouping.MONTH, first=first, last=last)
+    assert (got.periods[0].first, got.periods[-1].last) == (first, last)
+    assert rows(got) == expected_rows(expected)
 
 
 @pytest.mark.parametrize(
