@@ -282,15 +282,21 @@ def late_extensions(session: Session, window: Window) -> list[LateExtensions]:
     agreed end they replaced and of the day they were agreed. (One agreed earlier ended its
     loan's overdue stretch before the window: it changes no figure in it.)"""
     days = window.days
+    # The loan's region looked up by its key, one extension at a time: few extensions are late,
+    # and a join would read every loan (PostgreSQL hashes the whole table for it).
+    region = sa.select(Loan.region).where(Loan.id == LoanExtension.loan_id).scalar_subquery()
+    extended = LoanExtension.extended_at
     dated = _fenced(
         sa.select(
-            Loan.region.label("region"),
+            region.label("region"),
             (_DayNumber(LoanExtension.previous_end) + 1).label("overdue_day"),
-            _local_day(LoanExtension.extended_at, window).label("agreed_day"),
+            _local_day(extended, window).label("agreed_day"),
+        ).where(
+            extended >= window.starts[0],
+            # Only those agreed after the earlier end had passed: the rest changed no figure.
+            _local_day(extended, window) >= _DayNumber(LoanExtension.previous_end) + 2,
+            sa.true() if window.region is None else region == window.region,
         )
-        .select_from(LoanExtension)
-        .join(Loan, Loan.id == LoanExtension.loan_id)
-        .where(LoanExtension.extended_at >= window.starts[0], _in_region(window))
     )
     bucketed = _fenced(
         sa.select(
