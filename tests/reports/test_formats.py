@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from fleetsync.ledger import Ledger
 from fleetsync.settings import Settings
 from tests.cli_runner import CliResult, run_cli
 from tests.reports.formats import from_csv, from_html, from_json, from_table
@@ -24,10 +23,10 @@ FORMATS = ["table", "csv", "json", "html"]
 
 
 @pytest.fixture
-def cli(story: Ledger, settings: Settings) -> Cli:
+def cli(story_settings: Settings) -> Cli:
     env = {
-        "FLEETSYNC_DATABASE_URL": str(settings.database_url),
-        "FLEETSYNC_DATA_DIR": str(settings.data_dir),
+        "FLEETSYNC_DATABASE_URL": str(story_settings.database_url),
+        "FLEETSYNC_DATA_DIR": str(story_settings.data_dir),
         "FLEETSYNC_REGIONS": json.dumps(REGIONS),
         "FLEETSYNC_LOG_LEVEL": "warning",
     }
