@@ -12,14 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from fleetsync import services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.reports import html, render
-from fleetsync.reports.fleet import fleet_report
+from fleetsync.reports.fleet import FleetReport, fleet_report
 from fleetsync.reports.loans import Grouping, LoanReport, loan_report
 from fleetsync.settings import Settings
 
@@ -112,27 +111,19 @@ def _write(text: str, out: Path | None, *, bom: bool = False) -> None:
     console.print(escape(f"wrote {out} ({size:,} bytes)"), highlight=False, soft_wrap=True)
 
 
-def _write_table(table: Table, out: Path | None) -> None:
-    if out is None:
-        render.print_table(table)
-        return
-    text = io.StringIO()
-    render.print_table(table, text)
-    _write(text.getvalue(), out)
-
-
-def _loan_meta(report: LoanReport) -> dict[str, Any]:
-    return {
-        "report": "loans",
-        "title": report.title,
-        "from": report.first.isoformat(),
-        "to": report.last.isoformat(),
-        "by": report.grouping.value,
-        "region": report.region,
-        "regions": list(report.regions),
-        "time_zone": report.time_zone,
-        "generated_at": report.generated_at.isoformat(timespec="seconds"),
-    }
+def _emit(report: LoanReport | FleetReport, fmt: Format, out: Path | None) -> None:
+    if fmt is Format.CSV:
+        _write(render.csv_text(report), out, bom=True)
+    elif fmt is Format.JSON:
+        _write(render.json_text(report), out)
+    elif fmt is Format.HTML:
+        _write(html.page(report), out)
+    elif out is None:
+        render.print_table(render.table(report))
+    else:
+        text = io.StringIO()
+        render.print_table(render.table(report), text)
+        _write(text.getvalue(), out)
 
 
 @app.command("loans")
@@ -191,15 +182,7 @@ def loans(
             title=_title(settings, title),
             now=datetime.now(UTC),
         )
-    records = render.loan_records(report)
-    if fmt is Format.CSV:
-        _write(render.to_csv(render.LOAN_COLUMNS, records), out, bom=True)
-    elif fmt is Format.JSON:
-        _write(render.to_json(_loan_meta(report), records), out)
-    elif fmt is Format.HTML:
-        _write(html.loan_page(report), out)
-    else:
-        _write_table(render.loan_table(report), out)
+    _emit(report, fmt, out)
 
 
 @app.command("fleet")
@@ -215,18 +198,4 @@ def fleet(
         report = fleet_report(
             session, regions=settings.regions, title=_title(settings, title), now=datetime.now(UTC)
         )
-    records = render.fleet_records(report)
-    if fmt is Format.CSV:
-        _write(render.to_csv(render.FLEET_COLUMNS, records), out, bom=True)
-    elif fmt is Format.JSON:
-        meta = {
-            "report": "fleet",
-            "title": report.title,
-            "regions": list(report.regions),
-            "generated_at": report.generated_at.isoformat(timespec="seconds"),
-        }
-        _write(render.to_json(meta, records), out)
-    elif fmt is Format.HTML:
-        _write(html.fleet_page(report), out)
-    else:
-        _write_table(render.fleet_table(report), out)
+    _emit(report, fmt, out)

@@ -22,7 +22,7 @@ from fleetsync.reports.render import (
     show,
 )
 
-__all__ = ["fleet_page", "loan_page"]
+__all__ = ["fleet_page", "loan_page", "page"]
 
 _CSS = """
 :root { color-scheme: light; }
@@ -271,6 +271,10 @@ them those whose agreed end date then in force was before that day. A total over
 figure at the end of the last month.</dd>
 </dl>
 </section>"""
+
+
+def page(report: LoanReport | FleetReport) -> str:
+    return fleet_page(report) if isinstance(report, FleetReport) else loan_page(report)
 
 
 def fleet_page(report: FleetReport) -> str:

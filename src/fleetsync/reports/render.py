@@ -27,13 +27,16 @@ __all__ = [
     "NOTHING",
     "Column",
     "Value",
+    "csv_text",
     "fleet_records",
     "fleet_table",
+    "json_text",
     "loan_columns",
     "loan_records",
     "loan_table",
     "print_table",
     "show",
+    "table",
     "to_csv",
     "to_json",
 ]
@@ -136,6 +139,40 @@ def to_csv(columns: Sequence[Column], records: Sequence[dict[str, Value]]) -> st
     return out.getvalue()
 
 
+def _meta(report: LoanReport | FleetReport) -> dict[str, Any]:
+    generated = report.generated_at.isoformat(timespec="seconds")
+    if isinstance(report, FleetReport):
+        return {
+            "report": "fleet",
+            "title": report.title,
+            "regions": list(report.regions),
+            "generated_at": generated,
+        }
+    return {
+        "report": "loans",
+        "title": report.title,
+        "from": report.first.isoformat(),
+        "to": report.last.isoformat(),
+        "by": report.grouping.value,
+        "region": report.region,
+        "regions": list(report.regions),
+        "time_zone": report.time_zone,
+        "generated_at": generated,
+    }
+
+
+def csv_text(report: LoanReport | FleetReport) -> str:
+    if isinstance(report, FleetReport):
+        return to_csv(FLEET_COLUMNS, fleet_records(report))
+    return to_csv(LOAN_COLUMNS, loan_records(report))
+
+
+def json_text(report: LoanReport | FleetReport) -> str:
+    """The report's scope (``report``, ``title``, dates, ``generated_at`` ...) and its rows."""
+    records = fleet_records(report) if isinstance(report, FleetReport) else loan_records(report)
+    return to_json(_meta(report), records)
+
+
 def _json_value(value: Value) -> Any:
     # One decimal exactly as in the other formats: Decimal('63.5') -> 63.5.
     return float(value) if isinstance(value, Decimal) else value
@@ -205,6 +242,10 @@ def fleet_table(report: FleetReport) -> Table:
             end_section=row.connectivity is None,
         )
     return table
+
+
+def table(report: LoanReport | FleetReport) -> Table:
+    return fleet_table(report) if isinstance(report, FleetReport) else loan_table(report)
 
 
 def print_table(table: Table, file: IO[str] | None = None) -> None:
