@@ -178,7 +178,7 @@ def loan_page(report: LoanReport) -> str:
         f"{report.title}: loans {report.first.isoformat()} to {report.last.isoformat()}",
         report.title,
         subtitle,
-        _generated(report.generated_at, f"dates in {report.time_zone}"),
+        _generated(report.generated_at, f"local dates, {report.time_zone}"),
         body,
     )
 

@@ -5,6 +5,7 @@ into the report's figures and totals. The exact meaning of each figure is in ``d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -105,7 +106,7 @@ class LoanReport:
     periods: tuple[Period, ...]
     rows: tuple[LoanRow, ...]
     generated_at: datetime
-    #: The local time the dates are counted in, e.g. ``CET (UTC+01:00)``.
+    #: The server's time zone, whose dates the report counts in: ``CET/CEST``, ``UTC``.
     time_zone: str
 
     def find(self, period: str | None, region: str | None) -> LoanFigures:
@@ -226,10 +227,9 @@ class _Grid:
                 cell.open, cell.overdue = open_, late
 
 
-def _time_zone(now: datetime) -> str:
-    local = now.astimezone()
-    offset = local.strftime("%z")
-    return f"{local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+def _time_zone() -> str:
+    # The zone's names in winter and summer: a report spans both.
+    return "/".join(dict.fromkeys(time.tzname))
 
 
 def _regions(programme: Sequence[str], found: Iterable[str]) -> tuple[str, ...]:
@@ -282,7 +282,7 @@ def loan_report(
         periods=periods,
         rows=rows,
         generated_at=now,
-        time_zone=_time_zone(now),
+        time_zone=_time_zone(),
     )
 
 

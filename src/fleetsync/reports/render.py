@@ -209,9 +209,9 @@ def loan_table(report: LoanReport) -> Table:
     shown = loan_columns(report)
     table = _table(
         f"{report.title}: loans {report.first.isoformat()} to {report.last.isoformat()}",
-        f"Dates in {report.time_zone}. A loan counts in the month of its checkout; devices lent = "
-        "loans started; agreed and actual days are averages; open and overdue at the "
-        "end of the period's last day.",
+        f"Local dates ({report.time_zone}). A loan counts in the month of its checkout; "
+        "devices lent = loans started; agreed and actual days are averages; open and overdue "
+        "at the end of the period's last day.",
         shown,
     )
     records = loan_records(report)
