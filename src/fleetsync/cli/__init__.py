@@ -76,6 +76,7 @@ def _register() -> None:
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
+    from fleetsync.cli import reports as reports_cli
     from fleetsync.cli import sandbox as sandbox_cli
     from fleetsync.cli import status as status_cli
     from fleetsync.cli import sync as sync_cli
@@ -88,6 +89,7 @@ def _register() -> None:
     app.command("sync")(sync_cli.sync_command)
     app.command("plan")(sync_cli.plan_command)
     app.command("status")(status_cli.status_command)
+    app.add_typer(reports_cli.app, name="report")
 
 
 _register()
