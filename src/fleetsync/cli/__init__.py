@@ -72,11 +72,13 @@ def _register() -> None:
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
+    from fleetsync.cli import serve as serve_cli
 
     app.add_typer(config_cli.app, name="config")
     app.add_typer(devices_cli.app, name="device")
     app.add_typer(loans_cli.app, name="loan")
     app.add_typer(db_cli.app, name="db")
+    app.command("serve")(serve_cli.serve)
 
 
 _register()
