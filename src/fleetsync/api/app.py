@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fleetsync import __version__, services
 from fleetsync.api import health, loans, webhooks
 from fleetsync.api.outbox import Drain, OutboxWorker
-from fleetsync.api.problems import install_problem_handlers
+from fleetsync.api.problems import install_problem_handlers, problem_schemas
 from fleetsync.api.signing import DeskKeys
 from fleetsync.api.state import ApiState
 from fleetsync.api.tokens import Tokens
@@ -76,8 +76,9 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
 
 
 def _add_event_schemas(app: FastAPI) -> None:
-    # The webhook reads its body raw (to verify the signature on the exact bytes), so FastAPI
-    # does not know the events' models: add them to the document it generates.
+    # The webhook reads its body raw (to verify the signature on the exact bytes), and errors are
+    # answered as problem+json, so FastAPI knows neither the events' models nor the problem's:
+    # add them to the document it generates.
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -85,6 +86,7 @@ def _add_event_schemas(app: FastAPI) -> None:
             document = generate()
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(webhooks.SCHEMA_COMPONENTS)
+            schemas.update(problem_schemas())
             app.openapi_schema = document
         return app.openapi_schema
 

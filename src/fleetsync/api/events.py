@@ -12,6 +12,7 @@ the command line uses, as ``webhook:<desk>``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -56,8 +57,26 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _exactly_one(*names: str) -> Callable[[dict[str, Any]], None]:
+    """JSON Schema for "exactly one of these fields", which the model's validator enforces:
+    each is a string or object when given (never null), and one of them is required."""
+
+    def amend(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            field.pop("default", None)
+            given = [branch for branch in field.pop("anyOf", []) if branch != {"type": "null"}]
+            if given:
+                field.update(given[0])
+        schema["oneOf"] = [{"required": [name]} for name in names]
+
+    return amend
+
+
 class DeviceRef(_Data):
     """A device, by ``serial`` or by ``asset_tag`` (exactly one)."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one("serial", "asset_tag"))
 
     serial: Text | None = Field(None, min_length=1, max_length=64, examples=["5CD1234XYZ"])
     asset_tag: Text | None = Field(None, min_length=1, max_length=64, examples=["CB-0001"])
@@ -102,6 +121,8 @@ class ReturnedData(_Data):
 
 class ExtendedData(_Data):
     """The loan, by its id or by its device (exactly one)."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one("loan", "device"))
 
     loan: LoanRef | None = None
     device: DeviceRef | None = None

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
 
 from fleetsync.api.access import Admin
-from fleetsync.api.problems import PROBLEM_JSON, Problem, ProblemBody
+from fleetsync.api.problems import Problem, problem_responses
 from fleetsync.api.state import ApiState, api_state
 from fleetsync.ledger.migrate import schema_version
 from fleetsync.ledger.models import OutboxEntry
@@ -37,7 +37,7 @@ def livez() -> Health:
     "/readyz",
     response_model=Health,
     summary="The ledger is reachable and its schema current",
-    responses={503: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}}},
+    responses=problem_responses({503: "The ledger does not answer, or its schema is not current."}),
 )
 def readyz(state: Annotated[ApiState, Depends(api_state)]) -> Health:
     try:
@@ -63,7 +63,10 @@ def readyz(state: Annotated[ApiState, Depends(api_state)]) -> Health:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        **problem_responses({401: "No token, or an unknown one.", 403: "Not an admin token."}),
+    },
 )
 def metrics(_admin: Admin, state: Annotated[ApiState, Depends(api_state)]) -> Response:
     """Webhook events by type and outcome, Google calls and retries, reconcile durations and the

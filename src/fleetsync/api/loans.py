@@ -12,7 +12,7 @@ answered 404, exactly like one that does not exist. An admin token sees everythi
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fleetsync import services
 from fleetsync.api.access import Caller
 from fleetsync.api.events import LoanRef
-from fleetsync.api.problems import PROBLEM_JSON, Problem, ProblemBody
+from fleetsync.api.problems import Problem, problem_responses
 from fleetsync.api.state import ApiState, api_state
 from fleetsync.api.tokens import Principal
 from fleetsync.domain.errors import NotFound
@@ -33,11 +33,10 @@ from fleetsync.ledger.models import Loan
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/loans", tags=["loans"])
-_PROBLEM: dict[str, Any] = {"model": ProblemBody, "content": {PROBLEM_JSON: {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {**_PROBLEM, "description": "No token, or an unknown one."},
-    404: {**_PROBLEM, "description": "No such loan, or not one this desk may see."},
-    422: {**_PROBLEM, "description": "The loan id is not L-<number>."},
+_ERRORS = {
+    401: "No token, or an unknown one.",
+    404: "No such loan, or not one this desk may see.",
+    422: "The loan id is not L-<number>.",
 }
 LoanId = Annotated[LoanRef, Path(description="The loan: `L-88` or `88`.")]
 
@@ -102,7 +101,7 @@ class FirstPasswordView(BaseModel):
     "/{loan_id}",
     response_model=LoanStatus,
     summary="A loan and how far Google has come with it",
-    responses=_ERRORS,
+    responses=problem_responses(_ERRORS),
 )
 def loan_status(
     loan_id: LoanId, caller: Caller, state: Annotated[ApiState, Depends(api_state)]
@@ -150,11 +149,13 @@ def loan_status(
     "/{loan_id}/credentials",
     response_model=FirstPasswordView,
     summary="Collect the borrower's first password, once",
-    responses={
-        **_ERRORS,
-        404: {**_PROBLEM, "description": "No such loan for this desk, or no password waits."},
-        409: {**_PROBLEM, "description": "Already collected, or the loan has ended."},
-    },
+    responses=problem_responses(
+        {
+            **_ERRORS,
+            404: "No such loan for this desk, or no password waits.",
+            409: "Already collected, or the loan has ended.",
+        }
+    ),
 )
 def collect_first_password(
     loan_id: LoanId,

@@ -36,6 +36,8 @@ __all__ = [
     "invalid",
     "problem_of",
     "problem_response",
+    "problem_responses",
+    "problem_schemas",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -94,6 +96,20 @@ class Problem(Exception):
             errors=list(self.errors) or None,
         )
         return body.model_dump(exclude_none=True)
+
+
+def problem_responses(described: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these statuses, each a problem (``application/problem+json``).
+    The app adds :class:`ProblemBody` to the document's schemas (see :func:`problem_schemas`)."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemBody"}}}
+    return {status: {"description": text, "content": content} for status, text in described.items()}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """:class:`ProblemBody` and what it refers to, as OpenAPI component schemas."""
+    schema = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions: dict[str, Any] = schema.pop("$defs", {})
+    return {**definitions, "ProblemBody": schema}
 
 
 def problem_of(exc: FleetsyncError) -> Problem:

@@ -28,10 +28,10 @@ from fleetsync.api.events import EVENT_TYPES, EVENTS, Event
 from fleetsync.api.problems import (
     PROBLEM_JSON,
     Problem,
-    ProblemBody,
     field_errors,
     invalid,
     problem_of,
+    problem_responses,
 )
 from fleetsync.api.signing import SignedDelivery
 from fleetsync.api.state import ApiState, api_state
@@ -99,7 +99,6 @@ _SIGNATURE_HEADERS = [
         ("webhook-signature", "v1,<base64 HMAC-SHA256 of id.timestamp.body>; space-separated."),
     )
 ]
-_PROBLEM: dict[str, Any] = {"model": ProblemBody, "content": {PROBLEM_JSON: {}}}
 
 
 @router.post(
@@ -107,14 +106,17 @@ _PROBLEM: dict[str, Any] = {"model": ProblemBody, "content": {PROBLEM_JSON: {}}}
     status_code=202,
     response_model=Accepted,
     summary="Receive a signed loan desk event",
-    responses={
-        400: {**_PROBLEM, "description": "Bad webhook-id, or timestamp outside the tolerance."},
-        401: {**_PROBLEM, "description": "Unsigned, or no desk's secret verifies it."},
-        404: {**_PROBLEM, "description": "No device has this serial or asset tag."},
-        409: {**_PROBLEM, "description": "The lifecycle refuses it (the message says why)."},
-        413: {**_PROBLEM, "description": "The body is larger than 64 KiB."},
-        422: {**_PROBLEM, "description": "Not a valid event; `errors` names each field."},
-    },
+    responses=problem_responses(
+        {
+            400: "Bad webhook-id, or timestamp outside the tolerance.",
+            401: "Unsigned, or no desk's secret verifies it.",
+            404: "No device has this serial or asset tag.",
+            409: "The lifecycle refuses it (the message says why), or the webhook-id was used "
+            "for another event.",
+            413: "The body is larger than 64 KiB.",
+            422: "Not a valid event; `errors` names each field.",
+        }
+    ),
     openapi_extra={"requestBody": _BODY, "parameters": _SIGNATURE_HEADERS},
 )
 async def loan_desk_webhook(
