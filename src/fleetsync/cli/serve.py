@@ -13,19 +13,27 @@ from fleetsync.api import create_app
 from fleetsync.cli._context import ConfigOption
 from fleetsync.cli.db import opened_ledger
 from fleetsync.ledger import Ledger
+from fleetsync.log import get_logger
 from fleetsync.settings import Settings
 
 __all__ = ["reconciler_drain", "serve"]
 
+_log = get_logger(__name__)
 
-def reconciler_drain(ledger: Ledger, settings: Settings) -> Callable[[], int]:
-    """The outbox drain: a targeted reconcile of the pending entries' devices and borrowers."""
+
+def reconciler_drain(ledger: Ledger, settings: Settings) -> Callable[[], int] | None:
+    """The outbox drain: a targeted reconcile of the pending entries' devices and borrowers.
+    ``None`` (and a warning) when this fleetsync has no reconciler to run."""
+    try:
+        from fleetsync.sync import drain_outbox  # type: ignore[attr-defined]  # issue 4 adds it
+    except ImportError:
+        _log.warning(
+            "this fleetsync has no reconciler (fleetsync.sync.drain_outbox): the API records "
+            "the loan desks' events, and the outbox waits for a fleetsync that reconciles"
+        )
+        return None
 
     def drain() -> int:
-        # Imported on first use: the reconciler (and Google's client library) loads in the
-        # worker thread, not before the API answers its first request.
-        from fleetsync.sync import drain_outbox  # type: ignore[attr-defined]  # issue 4 adds it
-
         handled: int = drain_outbox(ledger, settings)
         return handled
 
