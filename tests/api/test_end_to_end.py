@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from fleetsync.ledger.audit import wake
 from fleetsync.sandbox.testing import RunningSandbox
 from fleetsync.services import import_devices
 from fleetsync.settings import Settings, load_settings
-from tests.api.conftest import Desk, deliver, event, new_secret
+from tests.api.conftest import Desk, checkout_event, deliver, event, new_secret
 
 sync = pytest.importorskip("fleetsync.sync")
 if not hasattr(sync, "drain_outbox"):
@@ -102,18 +102,7 @@ def test_a_signed_checkout_alone_brings_google_to_the_loan(
     sandbox: RunningSandbox,
     settings: Settings,
 ) -> None:
-    body = event(
-        "loan.checked_out",
-        device={"serial": device["serialNumber"]},
-        borrower={
-            "id": "B-1017",
-            "given_name": "Ayşe",
-            "family_name": "Öztürk",
-            "region": "Antwerpen",
-        },
-        agreed_end=(date.today() + timedelta(days=60)).isoformat(),
-    )
-    accepted = deliver(client, desk, body)
+    accepted = deliver(client, desk, checkout_event(device["serialNumber"]))
     assert accepted.status_code == 202, accepted.text
     loan = accepted.json()["loan"]
 
@@ -143,17 +132,7 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
     settings: Settings,
     ledger: Ledger,
 ) -> None:
-    checkout = event(
-        "loan.checked_out",
-        device={"asset_tag": "CB-0001"},
-        borrower={
-            "id": "B-1017",
-            "given_name": "Jan",
-            "family_name": "Peeters",
-            "region": "Antwerpen",
-        },
-        agreed_end=(date.today() + timedelta(days=60)).isoformat(),
-    )
+    checkout = checkout_event(device={"asset_tag": "CB-0001"})
     loan = deliver(client, desk, checkout).json()["loan"]
     _until(lambda: _progress(client, desk, loan)["complete"])
 
@@ -166,7 +145,7 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
         return {s["step"]: s["state"] for s in _progress(client, desk, loan)["steps"]}
 
     _until(lambda: steps()["account_suspended"] == "done" and steps()["powerwash_issued"] == "done")
-    user = sandbox.directory().users().get(userKey="jan.peeters@example.org").execute()
+    user = sandbox.directory().users().get(userKey="ayse.ozturk@example.org").execute()
     assert user["suspended"] is True
 
     sandbox.control.online([device["deviceId"]])

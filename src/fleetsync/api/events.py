@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from sqlalchemy.orm import Session
@@ -152,6 +152,11 @@ class Applied:
 _DEVICE: dict[str, Any] = {"serial": "5CD1234XYZ"}
 
 
+def _example(event: dict[str, Any]) -> ConfigDict:
+    """The event's example, shown in the OpenAPI document."""
+    return ConfigDict(json_schema_extra={"examples": [event]})
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -162,26 +167,22 @@ class LoanCheckedOut(_Event):
     """A spare device was lent. A borrower new to fleetsync gets a Workspace account; its first
     password waits for the desk (``POST /v1/loans/{loan_id}/credentials``)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "loan.checked_out",
-                    "timestamp": "2026-09-01T09:30:00Z",
-                    "data": {
-                        "device": _DEVICE,
-                        "borrower": {
-                            "id": "B-1017",
-                            "given_name": "Ayşe",
-                            "family_name": "Öztürk",
-                            "region": "Antwerpen",
-                        },
-                        "agreed_end": "2026-11-30",
-                        "needs_data": True,
-                        "course_period": "2026-Q4",
-                    },
-                }
-            ]
+    model_config = _example(
+        {
+            "type": "loan.checked_out",
+            "timestamp": "2026-09-01T09:30:00Z",
+            "data": {
+                "device": _DEVICE,
+                "borrower": {
+                    "id": "B-1017",
+                    "given_name": "Ayşe",
+                    "family_name": "Öztürk",
+                    "region": "Antwerpen",
+                },
+                "agreed_end": "2026-11-30",
+                "needs_data": True,
+                "course_period": "2026-Q4",
+            },
         }
     )
     type: Literal["loan.checked_out"]
@@ -209,14 +210,10 @@ class LoanReturned(_Event):
     """The borrower brought the device back: the loan ends, the account is suspended, the
     device is powerwashed and becomes spare once the powerwash executed."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "loan.returned",
-                    "data": {"device": {"asset_tag": "CB-0001"}, "condition": "damaged"},
-                }
-            ]
+    model_config = _example(
+        {
+            "type": "loan.returned",
+            "data": {"device": {"asset_tag": "CB-0001"}, "condition": "damaged"},
         }
     )
     type: Literal["loan.returned"]
@@ -236,14 +233,10 @@ class LoanReturned(_Event):
 class LoanExtended(_Event):
     """The loan's agreed end moves later."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "loan.extended",
-                    "data": {"loan": "L-88", "agreed_end": "2026-12-20", "reason": "exam resit"},
-                }
-            ]
+    model_config = _example(
+        {
+            "type": "loan.extended",
+            "data": {"loan": "L-88", "agreed_end": "2026-12-20", "reason": "exam resit"},
         }
     )
     type: Literal["loan.extended"]
@@ -262,45 +255,38 @@ class LoanExtended(_Event):
         return Applied(extension.serial, extension.loan)
 
 
-class DeviceReportedLost(_Event):
+class _DeviceReport(_Event):
+    """A report about a device (lost, found), applied by the business function of its type."""
+
+    data: DeviceReportData
+    action: ClassVar[Callable[..., services.DeviceChange]]
+
+    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
+        change = self.action(
+            session, device=self.data.device.ref, reason=self.data.reason, actor=actor
+        )
+        return Applied(change.serial, change.loan)
+
+
+class DeviceReportedLost(_DeviceReport):
     """The device is missing: a loan it was on ends (condition ``lost``), the account is
     suspended and the device disabled in Google."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"type": "device.reported_lost", "data": {"device": _DEVICE, "reason": "stolen"}}
-            ]
-        }
+    model_config = _example(
+        {"type": "device.reported_lost", "data": {"device": _DEVICE, "reason": "stolen"}}
     )
     type: Literal["device.reported_lost"]
-    data: DeviceReportData
-
-    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
-        change = services.mark_lost(
-            session, device=self.data.device.ref, reason=self.data.reason, actor=actor
-        )
-        return Applied(change.serial, change.loan)
+    action = staticmethod(services.mark_lost)
 
 
-class DeviceFound(_Event):
+class DeviceFound(_DeviceReport):
     """A lost device turned up: it is powerwashed before anyone gets it again."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"type": "device.found", "data": {"device": _DEVICE, "reason": "handed in"}}
-            ]
-        }
+    model_config = _example(
+        {"type": "device.found", "data": {"device": _DEVICE, "reason": "handed in"}}
     )
     type: Literal["device.found"]
-    data: DeviceReportData
-
-    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
-        change = services.mark_found(
-            session, device=self.data.device.ref, reason=self.data.reason, actor=actor
-        )
-        return Applied(change.serial, change.loan)
+    action = staticmethod(services.mark_found)
 
 
 Event = LoanCheckedOut | LoanReturned | LoanExtended | DeviceReportedLost | DeviceFound
