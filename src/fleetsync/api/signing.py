@@ -32,8 +32,8 @@ __all__ = ["LIBRARY_TOLERANCE_SECONDS", "DeskKeys", "SignedDelivery"]
 
 #: The ``standardwebhooks`` library refuses timestamps further away than this, whatever we allow.
 LIBRARY_TOLERANCE_SECONDS = 300
-_DESK = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
+_DESK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
@@ -63,7 +63,7 @@ class DeskKeys:
         keys: list[tuple[str, Webhook]] = []
         owner: dict[str, str] = {}
         for desk, settings in api.desks.items():
-            if not _DESK.match(desk) or desk == ADMIN:
+            if not _DESK.fullmatch(desk) or desk == ADMIN:
                 raise ConfigError(
                     f"loan desk name {desk!r} must be lower-case letters, digits and . _ - "
                     f"(at most 64, not {ADMIN!r}): it names the desk in the audit trail"
@@ -98,7 +98,7 @@ class DeskKeys:
                 "Webhooks way (see docs/api.md)"
             )
         webhook_id = given["webhook-id"]
-        if not _WEBHOOK_ID.match(webhook_id):
+        if not _WEBHOOK_ID.fullmatch(webhook_id):
             raise Problem(
                 400,
                 "invalid_webhook_id",
@@ -118,7 +118,7 @@ class DeskKeys:
         )
 
     def _check_timestamp(self, value: str, now: datetime) -> datetime:
-        if not value.isdigit() or len(value) > 12:
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
             raise Problem(
                 400,
                 "invalid_timestamp",

@@ -133,6 +133,10 @@ async def loan_desk_webhook(
         delivery = await run_in_threadpool(_deliver, state, signed, event, digest)
     except Problem as problem:
         WEBHOOK_EVENTS.labels(event_type, _outcome(problem.status)).inc()
+        # Never the headers or the body: the reason is enough to see a desk misconfigured.
+        _log.warning(
+            "webhook not accepted", type=event_type, status=problem.status, code=problem.code
+        )
         raise
     except BaseException:
         WEBHOOK_EVENTS.labels(event_type, "error").inc()
@@ -163,7 +167,7 @@ async def read_body(request: Request, *, limit: int) -> bytes:
         "not one",
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
