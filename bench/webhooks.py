@@ -1,7 +1,8 @@
-"""Signed webhooks ingested by a running ``fleetsync serve``, over loopback, as loan desks send them:
-checkouts (each a new borrower: account, sealed password, loan, audit, outbox), then returns, then
-redeliveries of events already applied. Every event is signed beforehand (signing is the desk's
-cost); the figures are what the server sustains with ``--clients`` desks sending at once.
+"""Signed webhooks ingested by a running ``fleetsync serve`` over loopback, as loan desks send
+them: checkouts (each a new borrower: account, sealed password, loan, audit, outbox), then
+returns, then redeliveries of events already applied. Every event is signed beforehand (signing
+is the desk's cost); the figures are what the server sustains with ``--clients`` desks sending at
+once.
 
     .venv/bin/python bench/webhooks.py                       # SQLite in a temporary directory
     .venv/bin/python bench/webhooks.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -149,10 +150,12 @@ def run(url: str, events: int, clients: int, figures: Figures) -> None:
         csv = "serial,asset_tag,model,region,connectivity\n" + "".join(
             f"BENCH{i:06d},BT-{i:06d},Bench,Antwerpen,wifi\n" for i in range(events)
         )
-        with open_ledger(Settings(database_url=url, data_dir=data)) as ledger:
-            with ledger.transaction() as session:
-                rows = parse_devices_csv(csv, regions=("Antwerpen",))
-                services.import_devices(session, rows, actor="cli:bench")
+        rows = parse_devices_csv(csv, regions=("Antwerpen",))
+        with (
+            open_ledger(Settings(database_url=url, data_dir=data)) as ledger,
+            ledger.transaction() as session,
+        ):
+            services.import_devices(session, rows, actor="cli:bench")
         until = (date.today() + timedelta(days=60)).isoformat()
         checkouts = signed(
             secret,
