@@ -59,6 +59,7 @@ def _sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+@ANY_DATABASE
 def test_metrics_count_events_by_type_and_outcome_and_show_the_outbox(
     settings: Settings, ledger: Ledger, antwerpen: Desk, admin_token: str
 ) -> None:
@@ -108,6 +109,7 @@ def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None
     assert wrong.json()["code"] == "method_not_allowed"
 
 
+@ANY_DATABASE
 def test_a_database_failure_is_a_500_that_tells_nothing(
     settings: Settings, antwerpen: Desk, tmp_path: Path
 ) -> None:

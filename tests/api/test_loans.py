@@ -137,6 +137,7 @@ def test_the_checklist_follows_what_google_confirmed(
     assert body["progress"]["complete"] is True
 
 
+@ANY_DATABASE
 def test_policies_count_where_they_reach_the_borrower(
     database_url: str, tmp_path: Any, antwerpen: Desk, admin_token: str
 ) -> None:
@@ -209,6 +210,7 @@ def test_a_desk_sees_only_its_own_loans(
     assert _status(client, admin_token, cli.loan).status_code == 200
 
 
+@ANY_DATABASE
 def test_the_desk_that_takes_a_device_back_sees_the_loan(
     client: TestClient, antwerpen: Desk, brussel: Desk
 ) -> None:
@@ -245,6 +247,7 @@ def test_a_malformed_loan_id_is_422(client: TestClient, admin_token: str, ref: s
     assert response.json()["errors"][0]["pointer"] == "#/path/loan_id"
 
 
+@ANY_DATABASE
 def test_a_loan_id_without_prefix_works(client: TestClient, antwerpen: Desk) -> None:
     loan = _lend(client, antwerpen)
     assert _status(client, antwerpen, loan.removeprefix("L-")).json()["loan"] == loan
@@ -286,6 +289,7 @@ def test_the_first_password_is_handed_over_once(
     assert actions.count("first_password_collected") == 1
 
 
+@ANY_DATABASE
 def test_only_the_desk_that_lent_the_device_collects_the_password(
     client: TestClient, antwerpen: Desk, brussel: Desk
 ) -> None:
@@ -294,6 +298,7 @@ def test_only_the_desk_that_lent_the_device_collects_the_password(
     assert _collect(client, antwerpen.token, loan).status_code == 200
 
 
+@ANY_DATABASE
 def test_no_password_waits_for_a_returning_borrower(client: TestClient, antwerpen: Desk) -> None:
     loan = _lend(client, antwerpen)
     assert _collect(client, antwerpen.token, loan).status_code == 200

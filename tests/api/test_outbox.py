@@ -14,7 +14,14 @@ from fleetsync.api import OutboxWorker, create_app
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import OutboxEntry
 from fleetsync.settings import Settings
-from tests.api.conftest import Desk, checkout_event, deliver, mark_outbox_done, pending_outbox
+from tests.api.conftest import (
+    ANY_DATABASE,
+    Desk,
+    checkout_event,
+    deliver,
+    mark_outbox_done,
+    pending_outbox,
+)
 
 
 def _eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -61,6 +68,7 @@ def test_a_checkout_interrupted_by_a_restart_is_picked_up_by_the_next_process(
     assert _workers() == []
 
 
+@ANY_DATABASE
 def test_the_worker_carries_on_after_a_failing_drain(ledger: Ledger) -> None:
     failures: list[str] = []
     mark_done = mark_outbox_done(ledger)
@@ -81,6 +89,7 @@ def test_the_worker_carries_on_after_a_failing_drain(ledger: Ledger) -> None:
     assert _workers() == []
 
 
+@ANY_DATABASE
 def test_a_wake_drains_at_once_without_waiting_for_the_timer(ledger: Ledger) -> None:
     worker = OutboxWorker(mark_outbox_done(ledger), interval_seconds=3600)
     worker.start()

@@ -123,6 +123,7 @@ def test_a_refusal_is_recorded_and_replayed_too(
     assert _device_state(ledger, "5CD1234XYZ") == "on_loan"
 
 
+@ANY_DATABASE
 def test_the_same_id_for_another_body_is_refused(
     client: TestClient, antwerpen: Desk, ledger: Ledger
 ) -> None:
@@ -134,6 +135,7 @@ def test_the_same_id_for_another_body_is_refused(
     assert _device_state(ledger, "5CD1234XYZ") == "on_loan"
 
 
+@ANY_DATABASE
 def test_desks_have_their_own_ids(
     client: TestClient, antwerpen: Desk, brussel: Desk, ledger: Ledger
 ) -> None:
@@ -209,6 +211,7 @@ def test_two_desks_lending_one_device_at_once_lend_it_once(
 
 
 # ----------------------------------------------------------------------------- signatures
+@ANY_DATABASE
 def test_a_rotated_secret_and_the_new_one_both_verify_while_both_are_configured(
     database_url: str, tmp_path: Any, ledger: Ledger, admin_token: str
 ) -> None:
@@ -368,6 +371,7 @@ def test_an_invalid_event_is_422_naming_the_field(
     assert loans(ledger) == []
 
 
+@ANY_DATABASE
 def test_the_lifecycle_refusal_is_409_with_its_message(
     client: TestClient, antwerpen: Desk, ledger: Ledger
 ) -> None:
@@ -382,12 +386,14 @@ def test_the_lifecycle_refusal_is_409_with_its_message(
     assert len(loans(ledger)) == 1
 
 
+@ANY_DATABASE
 def test_an_unknown_device_is_404(client: TestClient, antwerpen: Desk, ledger: Ledger) -> None:
     problem = _problem(deliver(client, antwerpen, checkout_event("NOSUCH")), 404, "not_found")
     assert "NOSUCH" in problem["detail"]
     assert loans(ledger) == []
 
 
+@ANY_DATABASE
 def test_input_the_ledger_refuses_is_422(client: TestClient, antwerpen: Desk) -> None:
     body = checkout_event(borrower={"id": "B-1", "given_name": "A", "region": "Atlantis"})
     problem = _problem(deliver(client, antwerpen, body), 422, "invalid_input")
