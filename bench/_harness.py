@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
-__all__ = ["Figures", "machine", "measure", "peak_rss_mib", "rss_mib"]
+import sqlalchemy as sa
+
+__all__ = ["Figures", "database", "machine", "measure", "peak_rss_mib", "rss_mib"]
 
 
 def peak_rss_mib() -> float:
@@ -67,3 +72,24 @@ def measure() -> Iterator[dict[str, float]]:
         yield result
     finally:
         result["seconds"] = time.perf_counter() - start
+
+
+@contextmanager
+def database(postgres: str | None) -> Iterator[str]:
+    """An empty ledger database: SQLite in a temporary directory, or a schema of its own
+    (``bench_<pid>``) on the given PostgreSQL, dropped at the end."""
+    if postgres is None:
+        with tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp:
+            yield f"sqlite:///{tmp}/ledger.db"
+        return
+    schema = f"bench_{os.getpid()}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in postgres else "?"
+    try:
+        yield f"{postgres}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+        admin.dispose()

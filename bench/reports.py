@@ -30,13 +30,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Figures, measure, peak_rss_mib
+from _harness import Figures, database, measure, peak_rss_mib
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.ledger.models import Borrower, Device, Loan, LoanExtension
 from fleetsync.reports.fleet import FleetReport, fleet_report
 from fleetsync.reports.loans import Grouping, LoanReport, loan_report
 from fleetsync.settings import DEFAULT_REGIONS, Settings
-from ledger import database
 
 T = TypeVar("T")
 BATCH = 50_000

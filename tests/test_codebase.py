@@ -40,3 +40,19 @@ def test_mypy_strict_is_clean() -> None:
 def test_import_contracts_hold() -> None:
     result = _run(_tool("lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    markers = ("<" * 7 + " ", "=" * 7 + "\n", ">" * 7 + " ")
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in {".png", ".ico"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{name}:{n}" for n, line in enumerate(text.splitlines(True), 1)
+                  if line.startswith(markers)]  # fmt: skip
+    assert found == [], f"merge conflict markers: {found}"

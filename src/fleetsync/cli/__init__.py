@@ -78,6 +78,7 @@ def _register() -> None:
     from fleetsync.cli import loans as loans_cli
     from fleetsync.cli import reports as reports_cli
     from fleetsync.cli import sandbox as sandbox_cli
+    from fleetsync.cli import serve as serve_cli
     from fleetsync.cli import status as status_cli
     from fleetsync.cli import sync as sync_cli
 
@@ -90,6 +91,7 @@ def _register() -> None:
     app.command("plan")(sync_cli.plan_command)
     app.command("status")(status_cli.status_command)
     app.add_typer(reports_cli.app, name="report")
+    app.command("serve")(serve_cli.serve)
 
 
 _register()

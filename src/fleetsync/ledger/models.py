@@ -37,6 +37,7 @@ __all__ = [
     "SyncJournalEntry",
     "SyncRun",
     "UtcDateTime",
+    "WebhookDelivery",
     "loan_ref",
 ]
 
@@ -369,3 +370,25 @@ class PolicyState(Base):
     namespace: Mapped[str] = mapped_column(sa.String(100))
     in_place: Mapped[bool]
     checked_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """A webhook a loan desk sent, by its ``webhook-id``: recorded in the transaction that applied
+    it, so a redelivery is answered as the first delivery was and changes nothing. Holds no
+    personal data: the answer names the loan, the device and the borrower's desk id at most."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.UniqueConstraint("desk", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The desk whose secret signed it (``[api.desks.<desk>]``).
+    desk: Mapped[str] = mapped_column(sa.String(64))
+    webhook_id: Mapped[str] = mapped_column(sa.String(255))
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    #: SHA-256 of the body: the same id with another body is the sender's mistake, not a retry.
+    payload_digest: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    #: The first answer, replayed to every redelivery: the JSON as it was sent (text, not JSONB,
+    #: so that a replay is the same to the byte).
+    status_code: Mapped[int]
+    answer: Mapped[str] = mapped_column(sa.Text)

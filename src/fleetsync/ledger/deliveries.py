@@ -1,0 +1,124 @@
+"""Webhook deliveries, applied exactly once per ``(desk, webhook-id)``.
+
+A loan desk retries a webhook until it gets an answer, and may send the same one twice at the same
+moment. :func:`deliver_once` applies an event and records its ``webhook-id`` and answer in ONE
+transaction; the unique ``(desk, webhook_id)`` constraint decides which delivery applies it. Any
+other delivery of it, before, during or after, gets the recorded answer back and changes nothing:
+
+- it comes later: it finds the recorded delivery and replays its answer;
+- it races: on PostgreSQL its insert waits for the first transaction and then fails on the unique
+  constraint (SQLite lets one writer in at a time, so it simply comes later); the transaction rolls
+  back whole, and the retry reads the first answer back.
+
+A refusal (the lifecycle said no, the device is unknown) is recorded too: a desk that retries a
+refused checkout an hour later must not find it applied behind the clerk's back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.errors import FleetsyncError
+from fleetsync.ledger.engine import Ledger
+from fleetsync.ledger.models import WebhookDelivery
+
+__all__ = ["Answer", "Delivery", "PayloadMismatch", "deliver_once", "find_delivery"]
+
+#: A race costs one retry; a conflict that persists beyond this is a bug worth a 500.
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the desk is told: an HTTP status and a JSON body (never a secret, never a name)."""
+
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    answer: Answer
+    #: True when this was a redelivery answered from the record.
+    replayed: bool
+
+
+class PayloadMismatch(Exception):
+    """The ``webhook-id`` was already used for another body: the sender reuses ids."""
+
+    def __init__(self, recorded: WebhookDelivery) -> None:
+        super().__init__(
+            f"webhook id {recorded.webhook_id} was already used on "
+            f"{recorded.received_at.isoformat(timespec='seconds')} for another "
+            f"{recorded.event_type} event; give every new event a new webhook-id"
+        )
+
+
+def find_delivery(session: Session, desk: str, webhook_id: str) -> WebhookDelivery | None:
+    stmt = sa.select(WebhookDelivery).where(
+        WebhookDelivery.desk == desk, WebhookDelivery.webhook_id == webhook_id
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def deliver_once(
+    ledger: Ledger,
+    *,
+    desk: str,
+    webhook_id: str,
+    event_type: str,
+    digest: str,
+    now: datetime,
+    apply: Callable[[Session], Answer],
+    refusal: Callable[[FleetsyncError], Answer],
+) -> Delivery:
+    """Apply ``apply`` once for this delivery, or replay the answer recorded for it.
+
+    ``apply`` runs the business action in the session and returns the answer; a
+    :class:`FleetsyncError` it raises is undone (a savepoint) and answered with ``refusal(exc)``,
+    recorded all the same. Raises :class:`PayloadMismatch` when the id was used for another body.
+    """
+    for _ in range(ATTEMPTS):
+        try:
+            with ledger.transaction() as session:
+                recorded = find_delivery(session, desk, webhook_id)
+                if recorded is not None:
+                    if recorded.payload_digest != digest:
+                        raise PayloadMismatch(recorded)
+                    answer = Answer(recorded.status_code, json.loads(recorded.answer))
+                    return Delivery(answer, replayed=True)
+                # The claim comes first: a racing twin waits here, not halfway through the action.
+                delivery = WebhookDelivery(
+                    desk=desk,
+                    webhook_id=webhook_id,
+                    event_type=event_type,
+                    payload_digest=digest,
+                    received_at=now,
+                    status_code=102,
+                    answer="",
+                )
+                session.add(delivery)
+                session.flush()
+                try:
+                    with session.begin_nested():
+                        answer = apply(session)
+                except FleetsyncError as exc:
+                    answer = refusal(exc)
+                delivery.status_code = answer.status
+                delivery.answer = json.dumps(answer.body, ensure_ascii=False)
+                return Delivery(answer, replayed=False)
+        except sa.exc.IntegrityError:
+            # A twin committed first (or the action itself lost a race on a unique index, e.g.
+            # two checkouts for one borrower): all of this rolled back; look again.
+            continue
+    raise RuntimeError(
+        f"webhook {webhook_id} of desk {desk} kept conflicting with concurrent changes "
+        f"{ATTEMPTS} times; the desk will retry it"
+    )

@@ -1,0 +1,138 @@
+"""What the loan desk may see of a loan, read from the ledger alone (no Google call): the loan, its
+device and borrower, the facts :mod:`fleetsync.domain.progress` compares, which desks acted on it,
+and whether a first password waits for collection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.lifecycle import Action, CommandState, Condition, DeviceState
+from fleetsync.domain.progress import (
+    AccountSeen,
+    CommandSeen,
+    DeviceSeen,
+    LoanFacts,
+    PolicySeen,
+)
+from fleetsync.ledger.models import AuditEvent, DeviceCommand, Loan, PendingCredential, PolicyState
+from fleetsync.ledger.queries import POWERWASH
+
+__all__ = [
+    "WEBHOOK_ACTOR",
+    "FirstPasswordState",
+    "checked_out_by",
+    "desks_of_loan",
+    "first_password_state",
+    "loan_facts",
+]
+
+#: The audit trail's actor for a desk's webhook: ``webhook:<desk>``.
+WEBHOOK_ACTOR = "webhook:"
+
+FirstPasswordState = Literal["waiting", "collected", "expired", "none"]
+
+
+def loan_facts(session: Session, loan: Loan, *, policy_org_units: tuple[str, ...]) -> LoanFacts:
+    device, borrower = loan.device, loan.borrower
+    next_device_loan = _next_loan(session, Loan.device_id == loan.device_id, loan.id)
+    next_borrower_loan = _next_loan(session, Loan.borrower_id == loan.borrower_id, loan.id)
+    policies = session.scalars(
+        sa.select(PolicyState).where(PolicyState.org_unit.in_(policy_org_units))
+    ).all()
+    return LoanFacts(
+        condition=None if loan.return_condition is None else Condition(loan.return_condition),
+        account=AccountSeen(
+            email=borrower.account_email,
+            google_user_id=borrower.google_user_id,
+            google_suspended=borrower.google_suspended,
+        ),
+        device=DeviceSeen(
+            state=DeviceState(device.state),
+            google_org_unit=device.google_org_unit,
+            google_annotated_user=device.google_annotated_user,
+            google_status=device.google_status,
+        ),
+        powerwash=_return_powerwash(session, loan, until=next_device_loan),
+        policies=tuple(PolicySeen(p.org_unit, p.namespace, p.in_place) for p in policies),
+        device_lent_again=None if next_device_loan is None else next_device_loan.ref,
+        borrower_borrowed_again=None if next_borrower_loan is None else next_borrower_loan.ref,
+    )
+
+
+def _next_loan(session: Session, same: sa.ColumnElement[bool], after: int) -> Loan | None:
+    stmt = sa.select(Loan).where(same, Loan.id > after).order_by(Loan.id).limit(1)
+    return session.scalars(stmt).first()
+
+
+def _return_powerwash(session: Session, loan: Loan, *, until: Loan | None) -> CommandSeen | None:
+    """The latest powerwash asked for between the loan's end and the device's next loan: the
+    return's own, or one asked for again after it failed or expired."""
+    if loan.returned_at is None:
+        return None
+    stmt = (
+        sa.select(DeviceCommand)
+        .where(
+            DeviceCommand.device_id == loan.device_id,
+            DeviceCommand.kind == POWERWASH,
+            DeviceCommand.requested_at >= loan.returned_at,
+        )
+        .order_by(DeviceCommand.id.desc())
+        .limit(1)
+    )
+    if until is not None:
+        stmt = stmt.where(DeviceCommand.requested_at < until.checked_out_at)
+    wash = session.scalars(stmt).first()
+    if wash is None:
+        return None
+    return CommandSeen(
+        state=CommandState(wash.state),
+        google_command_id=wash.google_command_id,
+        result=wash.result,
+        error=wash.error,
+    )
+
+
+def desks_of_loan(session: Session, loan_id: int) -> set[str]:
+    """The desks that acted on the loan through their webhook (checked it out, took it back,
+    extended it): the ones allowed to see it."""
+    stmt = (
+        sa.select(AuditEvent.actor)
+        .where(AuditEvent.loan_id == loan_id, AuditEvent.actor.startswith(WEBHOOK_ACTOR))
+        .distinct()
+    )
+    return {actor.removeprefix(WEBHOOK_ACTOR) for actor in session.scalars(stmt)}
+
+
+def checked_out_by(session: Session, loan_id: int) -> str | None:
+    """The desk that checked the loan out (``None``: a technician did, on the command line)."""
+    stmt = (
+        sa.select(AuditEvent.actor)
+        .where(AuditEvent.loan_id == loan_id, AuditEvent.action == Action.CHECKOUT.value)
+        .order_by(AuditEvent.id)
+        .limit(1)
+    )
+    actor = session.scalars(stmt).first()
+    if actor is None or not actor.startswith(WEBHOOK_ACTOR):
+        return None
+    return actor.removeprefix(WEBHOOK_ACTOR)
+
+
+def first_password_state(session: Session, loan: Loan, now: datetime) -> FirstPasswordState:
+    """Whether the checkout of this loan left a first password for the desk to collect. The
+    checkout seals it at the very moment of the loan (one transaction, one ``now``)."""
+    stmt = sa.select(PendingCredential).where(
+        PendingCredential.borrower_id == loan.borrower_id,
+        PendingCredential.created_at == loan.checked_out_at,
+    )
+    credential = session.scalars(stmt.order_by(PendingCredential.id.desc()).limit(1)).first()
+    if credential is None:
+        return "none"
+    if credential.collected_at is not None:
+        return "collected"
+    if credential.expires_at <= now:
+        return "expired"
+    return "waiting"
