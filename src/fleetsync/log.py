@@ -70,6 +70,14 @@ class _CurrentStderr:
         return sys.stderr.isatty()
 
 
+class _CoalescedRuns(logging.Filter):
+    """A job still running when its next run is due is skipped on purpose (jobs never
+    overlap): not a warning an operator needs every few seconds."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure_logging(
     level: str = "info",
     fmt: Literal["auto", "json", "console"] = "auto",
@@ -113,9 +121,15 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # googleapiclient logs every URL at INFO/DEBUG; keep it quiet unless debugging.
-    for noisy in ("googleapiclient.discovery", "googleapiclient.discovery_cache", "httplib2"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if numeric > logging.DEBUG else numeric)
+    # googleapiclient logs every URL at INFO/DEBUG, APScheduler every job it runs; fleetsync logs
+    # what matters itself. Keep them quiet unless debugging.
+    quiet = logging.WARNING if numeric > logging.DEBUG else numeric
+    for noisy in ("googleapiclient.discovery", "googleapiclient.discovery_cache", "httplib2",
+                  "apscheduler"):  # fmt: skip
+        logging.getLogger(noisy).setLevel(quiet)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _CoalescedRuns) for f in scheduler.filters):
+        scheduler.addFilter(_CoalescedRuns())
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:

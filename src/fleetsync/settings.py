@@ -256,6 +256,8 @@ class ApiSettings(_Section):
     #: Bearer tokens with the admin scope (everything).
     admin_tokens: tuple[SecretStr, ...] = ()
     webhook_tolerance_seconds: int = Field(300, ge=1)
+    #: How long a delivery is remembered (a redelivery within it is answered as the first).
+    delivery_retention_days: int = Field(30, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
 
 
@@ -265,8 +267,11 @@ class DaemonSettings(_Section):
     outbox_interval_seconds: int = Field(5, ge=1)
     #: Time of day (HH:MM, local) for the daily overdue and retention jobs.
     daily_at: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    #: Optional URL the overdue list is POSTed to each day.
+    #: Optional URL the overdue list is POSTed to each day (JSON, event ``loans.overdue``).
     overdue_webhook_url: str | None = None
+    #: Signs that POST the Standard Webhooks way (``whsec_...``), as the desk signs its own calls.
+    #: Keep it out of the file: ``FLEETSYNC_DAEMON__OVERDUE_WEBHOOK_SECRET``.
+    overdue_webhook_secret: SecretStr | None = None
     #: A standby replica takes over within this many seconds of the leader's death.
     leader_poll_seconds: int = Field(10, ge=1, le=30)
 

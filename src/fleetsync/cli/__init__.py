@@ -73,6 +73,7 @@ def _root(
 def _register() -> None:
     # Each group in its own module; imported here so `fleetsync --help` lists them all.
     from fleetsync.cli import config as config_cli
+    from fleetsync.cli import daemon as daemon_cli
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
@@ -92,6 +93,7 @@ def _register() -> None:
     app.command("status")(status_cli.status_command)
     app.add_typer(reports_cli.app, name="report")
     app.command("serve")(serve_cli.serve)
+    app.command("daemon")(daemon_cli.daemon_command)
 
 
 _register()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.markup import escape
 from rich.table import Table
@@ -25,8 +25,9 @@ _LENDABLE = {DeviceState.SPARE.value, DeviceState.ON_LOAN.value, DeviceState.IN_
 def status_command(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Show the fleet by state and region, the device commands on their way, the last and next
     reconcile, and everything that needs a person. Reads the ledger only (no Google call)."""
-    with opened_ledger(config) as (_settings, ledger), ledger.read() as session:
-        result = overview(session, today=services.today())
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        stale = timedelta(seconds=3 * settings.daemon.leader_poll_seconds)
+        result = overview(session, today=services.today(), heartbeat_stale=stale)
     if as_json:
         print_json(result.to_json())
         return
@@ -71,6 +72,10 @@ def _show(result: Overview) -> None:
             f" ({planned or 'nothing to do'})",
             highlight=False,
         )
+    daemons = ", ".join(
+        f"{name}{' (leader)' if leads else ''}" for name, leads in sorted(result.replicas.items())
+    )
+    console.print(f"daemons: {daemons or 'none running'}", highlight=False)
     console.print(
         "next reconcile: "
         + (

@@ -29,7 +29,14 @@ from fleetsync.domain.errors import FleetsyncError
 from fleetsync.ledger.engine import Ledger
 from fleetsync.ledger.models import WebhookDelivery
 
-__all__ = ["Answer", "Delivery", "PayloadMismatch", "deliver_once", "find_delivery"]
+__all__ = [
+    "Answer",
+    "Delivery",
+    "PayloadMismatch",
+    "deliver_once",
+    "find_delivery",
+    "purge_deliveries",
+]
 
 #: A race costs one retry; a conflict that persists beyond this is a bug worth a 500.
 ATTEMPTS = 5
@@ -122,3 +129,10 @@ def deliver_once(
         f"webhook {webhook_id} of desk {desk} kept conflicting with concurrent changes "
         f"{ATTEMPTS} times; the desk will retry it"
     )
+
+
+def purge_deliveries(session: Session, *, before: datetime) -> int:
+    """Forget deliveries received before ``before``: past the desks' retry window, a replay is
+    no longer expected (and an old answer holds nothing the ledger does not)."""
+    result = session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.received_at < before))
+    return int(getattr(result, "rowcount", 0))

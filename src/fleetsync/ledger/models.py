@@ -23,9 +23,11 @@ from fleetsync.domain.lifecycle import (
 )
 
 __all__ = [
+    "APSCHEDULER_JOBS",
     "AuditEvent",
     "Base",
     "Borrower",
+    "DaemonReplica",
     "Device",
     "DeviceCommand",
     "IssuedUsername",
@@ -315,7 +317,8 @@ class SyncRun(Base):
     __table_args__ = (
         sa.CheckConstraint("kind IN ('full', 'targeted')", name="kind"),
         sa.CheckConstraint(
-            "status IN ('running', 'converged', 'failed', 'refused', 'planned', 'crashed')",
+            "status IN ('running', 'converged', 'failed', 'refused', 'planned', 'crashed', "
+            "'stopped')",
             name="status",
         ),
     )
@@ -325,7 +328,8 @@ class SyncRun(Base):
     actor: Mapped[str] = mapped_column(sa.String(100))
     started_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
-    #: ``running`` until it ends; ``crashed`` when a later run found it unfinished.
+    #: ``running`` until it ends; ``crashed`` when a later run found it unfinished; ``stopped``
+    #: when the daemon was told to stop (the action in flight was finished, the rest not begun).
     status: Mapped[str] = mapped_column(sa.String(10))
     dry_run: Mapped[bool]
     forced: Mapped[bool]
@@ -392,3 +396,26 @@ class WebhookDelivery(Base):
     #: so that a replay is the same to the byte).
     status_code: Mapped[int]
     answer: Mapped[str] = mapped_column(sa.Text)
+
+
+class DaemonReplica(Base):
+    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler)."""
+
+    __tablename__ = "daemon_replicas"
+
+    #: ``host:pid``.
+    replica: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    leader: Mapped[bool]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
+#: APScheduler 3's job store (``SQLAlchemyJobStore``): its jobs live in the ledger's database.
+#: Declared here so the migrations and the models agree; only APScheduler reads and writes it.
+APSCHEDULER_JOBS = sa.Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
+)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fleetsync.domain.lifecycle import CommandState, DeviceState
 from fleetsync.ledger.models import (
+    DaemonReplica,
     Device,
     DeviceCommand,
     Loan,
@@ -47,6 +48,8 @@ class Overview:
     outbox_pending: int = 0
     outbox_oldest: datetime | None = None
     overdue_loans: int = 0
+    #: Running daemons (a heartbeat within the staleness limit): host:pid → leads.
+    replicas: dict[str, bool] = field(default_factory=dict)
     attention: list[Attention] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +66,9 @@ class Overview:
                 "oldest": None if self.outbox_oldest is None else self.outbox_oldest.isoformat(),
             },
             "overdue_loans": self.overdue_loans,
+            "daemons": [
+                {"replica": name, "leader": leads} for name, leads in sorted(self.replicas.items())
+            ],
             "attention": [
                 {"kind": a.kind, "target": a.target, "message": a.message} for a in self.attention
             ],
@@ -85,9 +91,22 @@ def _run(run: SyncRun | None) -> dict[str, Any] | None:
     }
 
 
-def overview(session: Session, *, today: date, now: datetime | None = None) -> Overview:
+def overview(
+    session: Session,
+    *,
+    today: date,
+    now: datetime | None = None,
+    heartbeat_stale: timedelta = timedelta(seconds=90),
+) -> Overview:
     now = now or datetime.now(UTC)
     result = Overview()
+    result.replicas = dict(
+        session.execute(
+            sa.select(DaemonReplica.replica, DaemonReplica.leader).where(
+                DaemonReplica.heartbeat_at > now - heartbeat_stale
+            )
+        ).all()
+    )
     for state, region, count in session.execute(
         sa.select(Device.state, Device.region, sa.func.count())
         .group_by(Device.state, Device.region)

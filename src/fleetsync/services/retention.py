@@ -8,7 +8,8 @@ purpose.
   loan desk's id for them (pseudonymous), their region and the loans' dates: enough for the
   programme's figures, nothing that names a person. A borrower whose account still exists waits
   until it is deleted. The audit trail never held personal data, so it stays whole.
-- First passwords nobody collected are deleted when they expire.
+- First passwords nobody collected are deleted when they expire; the loan desks' webhook
+  deliveries are forgotten ``api.delivery_retention_days`` after they arrived.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.ledger.audit import record
+from fleetsync.ledger.deliveries import purge_deliveries
 from fleetsync.ledger.models import Borrower, Loan
 from fleetsync.services._effects import check_actor, now_or
 from fleetsync.services.accounts import purge_credentials
@@ -32,12 +34,14 @@ __all__ = ["RetentionReport", "apply_retention"]
 class RetentionReport:
     pseudonymised: tuple[str, ...]
     credentials_purged: int
+    deliveries_purged: int = 0
 
 
 def apply_retention(
     session: Session,
     *,
     pseudonymise_after: timedelta,
+    deliveries_kept: timedelta = timedelta(days=30),
     actor: str = "sync",
     now: datetime | None = None,
 ) -> RetentionReport:
@@ -80,5 +84,8 @@ def apply_retention(
             reason=f"the legal retention of {pseudonymise_after.days} days after the last "
             "loan has passed",
         )
-    purged = purge_credentials(session, now=now)
-    return RetentionReport(pseudonymised=tuple(p.desk_id for p in due), credentials_purged=purged)
+    return RetentionReport(
+        pseudonymised=tuple(p.desk_id for p in due),
+        credentials_purged=purge_credentials(session, now=now),
+        deliveries_purged=purge_deliveries(session, before=now - deliveries_kept),
+    )

@@ -9,6 +9,7 @@ checkout that happened since the plan was made wins.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class ApplyReport:
     failures: list[Failure] = field(default_factory=list)
     #: Outcome unknown (a lost answer): settled by a later run, never repeated blindly.
     unknown: list[Failure] = field(default_factory=list)
+    #: Asked to stop (SIGTERM): the action in flight was finished, the rest not started.
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -102,6 +105,7 @@ class ApplyReport:
             "skipped": dict(sorted(self.skipped.items())),
             "failed": [_failure(f) for f in self.failures],
             "unknown": [_failure(f) for f in self.unknown],
+            "stopped": self.stopped,
         }
 
 
@@ -118,13 +122,19 @@ def apply_plan(
     journal: Journal,
     observation: Observation,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyReport:
-    applier = _Applier(ledger, google, programme, journal, observation, progress)
+    """Carry out ``plan``. When ``stop`` is set, the action in flight is finished and journaled,
+    and nothing more is started: the next run plans the rest from what Google shows then."""
+    applier = _Applier(ledger, google, programme, journal, observation, progress, stop)
     by_phase: dict[Phase, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_phase[action.phase].append(action)
     for phase in sorted(by_phase):
+        if applier.stopping():
+            break
         applier.phase(phase, by_phase[phase])
+    applier.report.stopped = applier.stopping()
     return applier.report
 
 
@@ -137,7 +147,9 @@ class _Applier:
         journal: Journal,
         observation: Observation,
         progress: Progress | None,
+        stop: threading.Event | None,
     ) -> None:
+        self._stop = stop
         self.ledger = ledger
         self.google = google
         self.programme = programme
@@ -150,6 +162,9 @@ class _Applier:
         self._total = 0
 
     # ------------------------------------------------------------------ bookkeeping
+    def stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
     def phase(self, phase: Phase, actions: list[Action]) -> None:
         self._total = len(actions)
         self._done_count = 0
@@ -202,6 +217,8 @@ class _Applier:
         """Journal and run actions one by one; ``call`` returns None when done, else
         ``"skipped"``; a GoogleError fails the action."""
         for action in actions:
+            if self.stopping():
+                return
             [entry] = self.journal.intend([action])
             try:
                 result = call(action)
@@ -378,6 +395,8 @@ class _Applier:
         moves = [a for a in actions if isinstance(a, MoveDevices)]
         moved: list[tuple[MoveDevices, int]] = []
         for action in moves:
+            if self.stopping():
+                break
             [entry] = self.journal.intend([action])
             try:
                 self.google.directory.move_devices(
@@ -478,6 +497,8 @@ class _Applier:
             if isinstance(a, DisableDevices | ReenableDevices | DeprovisionDevices)
         ]
         for action in groups:
+            if self.stopping():
+                return
             [entry] = self.journal.intend([action])
             kind = type(action)
             with self.ledger.read() as session:

@@ -9,6 +9,7 @@ given, with the same planner and the same apply. Both hold the ledger's reconcil
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -77,9 +78,11 @@ def reconcile(
     borrowers: Collection[str] = (),
     actor: str = "sync",
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
     """Make Google follow the ledger (or, with ``dry_run``, say what that would take).
 
+    ``stop``: when set (SIGTERM), the action in flight is finished and the run ends ``stopped``.
     Raises :class:`~fleetsync.sync.lock.SyncBusy` when another reconcile holds the lock.
     """
     if google is None:
@@ -96,6 +99,7 @@ def reconcile(
                 borrowers=borrowers,
                 actor=actor,
                 progress=progress,
+                stop=stop,
             )
     programme = programme or Programme.from_settings(settings)
     scope = Scope(devices, borrowers)
@@ -107,7 +111,13 @@ def reconcile(
         journal = None if dry_run else Journal.start(ledger, kind=kind, actor=actor, forced=force)
         try:
             report = _run(
-                ledger, settings, google, programme, journal, scope, dry_run, force, adopt, progress
+                ledger,
+                settings,
+                google,
+                programme,
+                journal,
+                scope,
+                _Options(dry_run=dry_run, force=force, adopt=adopt, progress=progress, stop=stop),
             )
         except BaseException as exc:
             if journal is not None:
@@ -132,6 +142,15 @@ def reconcile(
     return report
 
 
+@dataclass(frozen=True)
+class _Options:
+    dry_run: bool
+    force: bool
+    adopt: bool
+    progress: Progress | None
+    stop: threading.Event | None
+
+
 def _run(
     ledger: Ledger,
     settings: Settings,
@@ -139,11 +158,9 @@ def _run(
     programme: Programme,
     journal: Journal | None,
     scope: Scope,
-    dry_run: bool,
-    force: bool,
-    adopt: bool,
-    progress: Progress | None,
+    options: _Options,
 ) -> SyncReport:
+    dry_run, progress = options.dry_run, options.progress
     kind = "targeted" if scope else "full"
     tracked = None
     if journal is not None and not scope:
@@ -163,8 +180,8 @@ def _run(
         layout=layout,
         limits=limits_of(settings),
         regions=settings.regions,
-        adopt=adopt,
-        force=force,
+        adopt=options.adopt,
+        force=options.force,
     )
     the_plan = plan(desired, observation, config)
     report = SyncReport(kind=kind, plan=the_plan, status="planned", tracked=tracked)
@@ -183,9 +200,13 @@ def _run(
         journal=journal,
         observation=observation,
         progress=progress,
+        stop=options.stop,
     )
     report.applied = applied
-    report.status = "converged" if applied.ok else "failed"
+    if applied.stopped:
+        report.status = "stopped"
+    else:
+        report.status = "converged" if applied.ok else "failed"
     if desired.policies:
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         remember_policies(ledger, desired.policies, the_plan, failed, now=now())
@@ -245,6 +266,7 @@ def drain_outbox(
     google: Google | None = None,
     programme: Programme | None = None,
     limit: int = 200,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run a targeted reconcile for the devices and borrowers waiting in the outbox and mark
     their entries done. Returns how many entries were handled.
@@ -265,13 +287,16 @@ def drain_outbox(
             programme=programme,
             devices={key for _, kind, key in entries if kind == "device"},
             borrowers={key for _, kind, key in entries if kind == "borrower"},
+            stop=stop,
         )
     except SyncBusy:
         return 0
+    if report.status == "stopped":
+        return 0  # shutting down: the next process takes them up
     if report.status == "refused":
-        # Stays pending; the full reconcile reports what exceeded the limits.
-        log.warning("sync.outbox_refused", why=report.plan.safety.describe())
-        return 0
+        # Retrying every few seconds would only be refused again: the full reconcile carries
+        # the refusal to `fleetsync status`, and a person decides (`fleetsync sync --force`).
+        log.error("sync.outbox_refused", why=report.plan.safety.describe())
     # Done even when some actions failed: they are in the journal, and the next full reconcile
     # plans them again from what Google shows then.
     with ledger.transaction() as session:

@@ -1,0 +1,46 @@
+"""``fleetsync daemon``: the service the ICT service runs (systemd or Kubernetes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fleetsync.cli._context import ConfigOption, get_settings
+from fleetsync.cli.serve import run_api
+from fleetsync.daemon import run_daemon
+from fleetsync.ledger import Ledger
+
+__all__ = ["daemon_command"]
+
+
+def daemon_command(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address the API listens on. Default: [api] host.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port the API listens on. Default: [api] port.")
+    ] = None,
+    no_api: Annotated[
+        bool,
+        typer.Option("--no-api", help="Run only the scheduler (the API runs elsewhere)."),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run fleetsync as a service: the loan desk's API and the scheduler in one process.
+
+    The scheduler runs the full reconcile (every `[daemon] reconcile_interval_minutes`), the
+    command tracker, the outbox drain (targeted reconciles after each ledger change), and the
+    daily overdue and retention jobs. Several replicas on PostgreSQL elect one leader to run it
+    (a standby takes over within `leader_poll_seconds`); on SQLite a second daemon refuses to
+    start. SIGTERM finishes the action in flight, writes the journal and exits 0.
+
+    Exit codes: 0 stopped cleanly, 2 configuration error (or another daemon runs on this SQLite
+    ledger).
+    """
+    settings = get_settings(config)
+
+    def serve(ledger: Ledger) -> None:
+        run_api(settings, ledger, host=host, port=port)
+
+    raise typer.Exit(run_daemon(settings, serve_api=None if no_api else serve))

@@ -1,1 +1,0 @@
-"""``fleetsync daemon``: the scheduler and leader election."""
