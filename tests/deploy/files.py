@@ -1,0 +1,80 @@
+"""What the deployment tests share: where the files are, the external tools, secret placeholders."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from tests.conftest import IN_CI
+
+from fleetsync.settings import Settings, load_settings
+
+__all__ = [
+    "DEPLOY",
+    "PLACEHOLDER",
+    "ROOT",
+    "assert_placeholder_key_file",
+    "assert_placeholder_secrets",
+    "load_with_env",
+    "require_tool",
+]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEPLOY = ROOT / "deploy"
+#: Every secret value shipped in deploy/ is or contains this, so that a real one stands out.
+PLACEHOLDER = "CHANGE-ME"
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool: the test venv's own first, then PATH. Skipped when absent,
+    except under ``CI=true`` where a check that cannot run is a failure."""
+    own = Path(sys.executable).parent / name
+    found = str(own) if own.exists() else shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed, so this check cannot run here"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def load_with_env(
+    config_text: str, env: Mapping[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The settings a process would see with this config file and these environment variables."""
+    config = tmp_path / "fleetsync.toml"
+    config.write_text(config_text)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings(config)
+
+
+def assert_placeholder_secrets(env: Mapping[str, str]) -> None:
+    """Each value is a visible placeholder, and none of them would work as the real thing."""
+    for name, value in env.items():
+        assert PLACEHOLDER in value, f"{name} is not a {PLACEHOLDER} placeholder: {value!r}"
+    if "FLEETSYNC_SECRET_KEY" in env:
+        with pytest.raises(ValueError, match="Fernet key must be"):
+            Fernet(env["FLEETSYNC_SECRET_KEY"].encode())
+    for name, value in env.items():
+        if name.endswith("__SECRETS"):
+            for secret in json.loads(value):
+                with pytest.raises(binascii.Error):
+                    base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+
+
+def assert_placeholder_key_file(text: str) -> None:
+    """A service-account key file whose private key is a placeholder, not a key."""
+    key = json.loads(text)
+    assert key["type"] == "service_account"
+    assert PLACEHOLDER in key["private_key"]
+    with pytest.raises(ValueError, match="deserialize"):
+        load_pem_private_key(key["private_key"].encode(), password=None)
