@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from tests.conftest import IN_CI
 
 from fleetsync.settings import Settings, load_settings
+from tests.conftest import IN_CI
 
 __all__ = [
     "DEPLOY",

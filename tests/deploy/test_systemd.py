@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.cli_runner import run_cli
 from tests.deploy.files import (
     DEPLOY,
