@@ -15,12 +15,14 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from fleetsync.settings import Settings, load_settings
+from tests.cli_runner import run_cli
 from tests.conftest import IN_CI
 
 __all__ = [
     "DEPLOY",
     "PLACEHOLDER",
     "ROOT",
+    "assert_cli_accepts",
     "assert_placeholder_key_file",
     "assert_placeholder_secrets",
     "load_with_env",
@@ -76,5 +78,14 @@ def assert_placeholder_key_file(text: str) -> None:
     key = json.loads(text)
     assert key["type"] == "service_account"
     assert PLACEHOLDER in key["private_key"]
-    with pytest.raises(ValueError, match="deserialize"):
+    with pytest.raises(ValueError, match=r"PEM|deserializ"):
         load_pem_private_key(key["private_key"].encode(), password=None)
+
+
+def assert_cli_accepts(arguments: list[str]) -> None:
+    """The real CLI parses these arguments (a unit's ExecStart, a container's args). Skipped when
+    the command itself does not exist yet in this fleetsync."""
+    result = run_cli(*arguments, "--help")
+    if "No such command" in result.output:
+        pytest.skip(f"this fleetsync has no `{arguments[0]}` command yet")
+    assert result.exit_code == 0, result.output
