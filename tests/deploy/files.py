@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "assert_placeholder_secrets",
     "load_with_env",
     "require_tool",
+    "run_tool",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -46,6 +48,11 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
+
+
+def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run an external tool (see :func:`require_tool`); its exit code is the caller's to judge."""
+    return subprocess.run([require_tool(name), *args], capture_output=True, text=True, check=False)
 
 
 def load_with_env(

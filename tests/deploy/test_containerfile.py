@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.files import DEPLOY, ROOT, assert_cli_accepts, require_tool
+from tests.deploy.files import DEPLOY, ROOT, assert_cli_accepts, run_tool
 
 CONTAINERFILE = DEPLOY / "Containerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -40,12 +40,7 @@ def the(keyword: str) -> list[str]:
 
 
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [require_tool("hadolint"), "--no-color", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_tool("hadolint", "--no-color", str(path))
 
 
 def test_hadolint_finds_nothing() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from tests.deploy.files import (
     assert_placeholder_key_file,
     assert_placeholder_secrets,
     load_with_env,
-    require_tool,
+    run_tool,
 )
 
 KUBERNETES = DEPLOY / "kubernetes"
@@ -114,13 +113,9 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
 
 
 def test_kustomize_renders_valid_resources_in_one_namespace() -> None:
-    rendered = subprocess.run(
-        [require_tool("kubectl"), "kustomize", str(KUBERNETES)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    docs = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    rendered = run_tool("kubectl", "kustomize", str(KUBERNETES))
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
     assert {(d["kind"], d["metadata"]["name"]) for d in docs} == {
         (r["kind"], r["metadata"]["name"]) for r in resources() if r["kind"] != "Secret"
     }

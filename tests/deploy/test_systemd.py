@@ -22,7 +22,7 @@ from tests.deploy.files import (
     assert_cli_accepts,
     assert_placeholder_secrets,
     load_with_env,
-    require_tool,
+    run_tool,
 )
 
 SYSTEMD = DEPLOY / "systemd"
@@ -89,12 +89,7 @@ def installed_copy(unit: str, directory: Path, *, text: str | None = None) -> Pa
 
 
 def verify(unit: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [require_tool("systemd-analyze"), "verify", str(unit)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_tool("systemd-analyze", "verify", str(unit))
 
 
 @pytest.mark.parametrize("unit", list(UNITS))
@@ -130,13 +125,8 @@ def test_verify_would_catch_a_broken_unit(old: str, new: str, finding: str, tmp_
 @pytest.mark.parametrize("unit", list(UNITS))
 def test_unit_exposure_is_low(unit: str, tmp_path: Path) -> None:
     copy = installed_copy(unit, tmp_path)
-    result = subprocess.run(
-        # --threshold is in tenths: 15 means "fail above an exposure of 1.5" (of 10).
-        [require_tool("systemd-analyze"), "security", "--offline=yes", "--threshold=15", str(copy)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # --threshold is in tenths: 15 means "fail above an exposure of 1.5" (of 10).
+    result = run_tool("systemd-analyze", "security", "--offline=yes", "--threshold=15", str(copy))
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout)
     assert match is not None, result.stdout + result.stderr
     assert result.returncode == 0, f"exposure {match[1]} is above 1.5:\n{result.stdout}"
@@ -228,9 +218,8 @@ def test_sysusers_and_tmpfiles_give_the_service_user_what_it_needs(tmp_path: Pat
         (etc / name).write_text("x")
         (etc / name).chmod(0o644)
     for tool, *args in (["systemd-sysusers"], ["systemd-tmpfiles", "--create"]):
-        subprocess.run(
-            [require_tool(tool), f"--root={root}", *args], check=True, capture_output=True
-        )
+        result = run_tool(tool, f"--root={root}", *args)
+        assert result.returncode == 0, result.stderr
 
     passwd = {
         line.split(":")[0]: line.split(":")
