@@ -11,13 +11,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from fleetsync.ledger import Ledger
-from fleetsync.ledger.models import DaemonReplica
+from fleetsync.ledger.models import DaemonReplica, SyncRun
 from fleetsync.sandbox.testing import running_sandbox
 from tests.sync.conftest import Fleet, make_fleet
 
@@ -106,9 +107,7 @@ def until(check: Callable[[], bool], seconds: float = 60, what: str = "it") -> N
         time.sleep(0.1)
 
 
-def runs(ledger: Ledger) -> list[tuple[int, str, str, object, object]]:
-    from fleetsync.ledger.models import SyncRun
-
+def runs(ledger: Ledger) -> list[tuple[int, str, str, datetime, datetime | None]]:
     with ledger.read() as session:
         return [
             (r.id, r.kind, r.status, r.started_at, r.finished_at)
