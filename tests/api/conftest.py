@@ -164,10 +164,10 @@ def add_devices(ledger: Ledger, *lines: str) -> None:
         services.import_devices(session, rows, actor="cli:tester")
 
 
-def mark_outbox_done(ledger: Ledger) -> Callable[[], int]:
+def mark_outbox_done(ledger: Ledger) -> Callable[[threading.Event], int]:
     """A real drain: what the reconciler does last, marking the pending entries done."""
 
-    def drain() -> int:
+    def drain(_stopping: threading.Event) -> int:
         with ledger.transaction() as session:
             result = session.execute(
                 sa.update(OutboxEntry)

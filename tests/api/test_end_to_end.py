@@ -63,7 +63,9 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
 
 @pytest.fixture
 def client(settings: Settings, ledger: Ledger) -> Iterator[TestClient]:
-    app = create_app(settings, ledger, drain=lambda: int(drain_outbox(ledger, settings)))
+    app = create_app(
+        settings, ledger, drain=lambda stopping: drain_outbox(ledger, settings, stop=stopping)
+    )
     with TestClient(app) as running:
         yield running
 

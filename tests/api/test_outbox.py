@@ -51,7 +51,7 @@ def test_an_accepted_webhook_is_reconciled_in_the_background(
 def test_a_checkout_interrupted_by_a_restart_is_picked_up_by_the_next_process(
     settings: Settings, ledger: Ledger, antwerpen: Desk
 ) -> None:
-    def dies_halfway() -> int:
+    def dies_halfway(_stopping: threading.Event) -> int:
         # The reconcile is cut off halfway (the process is stopping, the connection drops): its
         # transaction never commits.
         with ledger.transaction() as session:
@@ -73,11 +73,11 @@ def test_the_worker_carries_on_after_a_failing_drain(ledger: Ledger) -> None:
     failures: list[str] = []
     mark_done = mark_outbox_done(ledger)
 
-    def flaky() -> int:
+    def flaky(stopping: threading.Event) -> int:
         if len(failures) < 2:
             failures.append("database went away")
             raise ConnectionError("database went away")
-        return mark_done()
+        return mark_done(stopping)
 
     worker = OutboxWorker(flaky, interval_seconds=0.05)
     worker.start()

@@ -5,8 +5,10 @@ Every business action writes its outbox entries in its own transaction (see
 between the answer and the reconcile loses nothing: whoever drains the outbox next (this worker
 after a restart, another replica, the daemon) finds the entries still pending.
 
-The worker is one thread around an injected ``drain() -> int`` (how many entries it handled). It
-drains once at start (what a previous process left), whenever a webhook wakes it, and on a timer.
+The worker is one thread around an injected ``drain(stopping) -> int`` (how many entries it
+handled; ``stopping`` is set when the app shuts down, so a long reconcile finishes the action in
+flight and stops). It drains once at start (what a previous process left), whenever a webhook
+wakes it, and on a timer.
 An exception is logged and the worker carries on, waiting longer after each consecutive failure;
 it stops with the app.
 """
@@ -20,7 +22,7 @@ from fleetsync.log import get_logger
 
 __all__ = ["Drain", "OutboxWorker"]
 
-Drain = Callable[[], int]
+Drain = Callable[[threading.Event], int]
 _log = get_logger(__name__)
 #: The longest wait after repeated failures (a database that is down), in seconds.
 MAX_BACKOFF_SECONDS = 60.0
@@ -68,7 +70,7 @@ class OutboxWorker:
 
     def _drain_once(self) -> None:
         try:
-            handled = self._drain()
+            handled = self._drain(self._stopping)
         except Exception as exc:
             self._failures += 1
             _log.error(

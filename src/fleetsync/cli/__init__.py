@@ -75,6 +75,7 @@ def _register() -> None:
     from fleetsync.cli import config as config_cli
     from fleetsync.cli import daemon as daemon_cli
     from fleetsync.cli import db as db_cli
+    from fleetsync.cli import demo as demo_cli
     from fleetsync.cli import devices as devices_cli
     from fleetsync.cli import loans as loans_cli
     from fleetsync.cli import reports as reports_cli
@@ -94,6 +95,7 @@ def _register() -> None:
     app.add_typer(reports_cli.app, name="report")
     app.command("serve")(serve_cli.serve)
     app.command("daemon")(daemon_cli.daemon_command)
+    app.command("demo")(demo_cli.demo_command)
 
 
 _register()

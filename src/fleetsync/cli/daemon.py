@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from fleetsync.cli._context import ConfigOption, get_settings
-from fleetsync.cli.serve import run_api
 from fleetsync.daemon import run_daemon
+from fleetsync.daemon.api import run_api
 from fleetsync.ledger import Ledger
 
 __all__ = ["daemon_command"]

@@ -135,6 +135,7 @@ def reconcile(
         "sync.done",
         kind=kind,
         status=report.status,
+        did=report.plan.summary() if report.status != "planned" else {},
         actions=len(report.plan.actions),
         google_calls=report.google_calls,
         seconds=round(report.seconds, 2),
