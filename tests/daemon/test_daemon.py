@@ -13,17 +13,6 @@ import sqlalchemy as sa
 from fleetsync.daemon import DaemonAlreadyRunning, Leadership
 from fleetsync.ledger.models import SyncRun
 from tests.daemon.conftest import Daemons, runs, until
-from tests.sync.conftest import Fleet
-
-
-def _returned(fleet: Fleet, count: int) -> list[str]:
-    serials = fleet.serials()[:count]
-    for number, serial in enumerate(serials):
-        fleet.checkout(serial, f"B-{number}")
-    assert fleet.sync(force=True).status == "converged"
-    for serial in serials:
-        fleet.return_device(serial)
-    return serials
 
 
 def test_the_daemon_reconciles_serves_the_api_and_stops_cleanly_on_sigterm(
@@ -52,7 +41,7 @@ def test_sigterm_mid_reconcile_finishes_the_action_in_flight_and_journals_the_st
     daemons: Daemons,
 ) -> None:
     fleet = daemons.fleet
-    serials = _returned(fleet, 25)
+    serials = fleet.lent_and_returned(25)
     fleet.sandbox.control.faults(latency_ms=60)  # every call is slow: the run lasts seconds
     daemon = daemons.start()
     until(lambda: any(len(fleet.commands(s)) for s in serials), what="the first powerwash")
@@ -68,14 +57,18 @@ def test_sigterm_mid_reconcile_finishes_the_action_in_flight_and_journals_the_st
     assert all(len(fleet.commands(s)) == 1 for s in serials)
 
 
-@pytest.mark.postgres
+ONLY_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+ONLY_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@ONLY_POSTGRES
 def test_two_daemons_elect_one_leader_and_a_standby_takes_over_when_it_dies(
     daemons: Daemons,
 ) -> None:
     fleet = daemons.fleet
-    if fleet.ledger.engine.dialect.name != "postgresql":
-        pytest.skip("replicas share a ledger on PostgreSQL only")
-    serials = _returned(fleet, 25)
+    serials = fleet.lent_and_returned(25)
     fleet.sandbox.control.faults(latency_ms=40)
     first, second = daemons.start(), daemons.start()
     until(lambda: len(daemons.replicas()) == 2, what="both heartbeats")
@@ -103,10 +96,9 @@ def test_two_daemons_elect_one_leader_and_a_standby_takes_over_when_it_dies(
     assert all(len(fleet.commands(s)) <= 1 for s in serials)
 
 
+@ONLY_SQLITE
 def test_on_sqlite_a_second_daemon_refuses_to_start(daemons: Daemons) -> None:
     fleet = daemons.fleet
-    if fleet.ledger.engine.dialect.name != "sqlite":
-        pytest.skip("the SQLite rule")
     first = daemons.start()
     until(lambda: daemons.replicas().get(first.replica) is True, what="the first daemon leading")
     second = daemons.start()

@@ -92,6 +92,17 @@ class Fleet:
         with self.ledger.transaction() as session:
             services.return_device(session, device=serial, actor=ACTOR)
 
+    def lent_and_returned(self, count: int) -> list[str]:
+        """``count`` devices lent (their accounts created in Google), then all returned: each
+        waits for its powerwash. Returns their serials."""
+        serials = self.serials()[:count]
+        for number, serial in enumerate(serials):
+            self.checkout(serial, f"B-{number}")
+        assert self.sync(force=True).status == "converged"
+        for serial in serials:
+            self.return_device(serial)
+        return serials
+
     def google_id(self, serial: str) -> str:
         with self.ledger.read() as session:
             device_id = session.scalar(

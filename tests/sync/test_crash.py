@@ -25,12 +25,7 @@ def _powerwashes_in_google(fleet: Fleet, serials: list[str]) -> int:
 def test_a_sync_killed_mid_apply_resumes_without_repeating_or_losing_a_powerwash(
     adopted: Fleet, kill_after: int
 ) -> None:
-    serials = adopted.serials()[:RETURNS]
-    for number, serial in enumerate(serials):
-        adopted.checkout(serial, f"B-{number}")
-    assert adopted.sync(force=True).status == "converged"
-    for serial in serials:
-        adopted.return_device(serial)
+    serials = adopted.lent_and_returned(RETURNS)
     # Every call takes a little while, so the kill lands inside the run.
     adopted.sandbox.control.faults(latency_ms=15)
 

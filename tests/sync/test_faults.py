@@ -12,14 +12,6 @@ from fleetsync.sync import drain_outbox
 from tests.sync.conftest import Fleet
 
 
-def _lend_and_take_back(fleet: Fleet, serials: list[str]) -> None:
-    for number, serial in enumerate(serials):
-        fleet.checkout(serial, f"B-{number}")
-    assert fleet.sync(force=True).status == "converged"
-    for serial in serials:
-        fleet.return_device(serial)
-
-
 def _journaled(fleet: Fleet, kind: str) -> list[str]:
     with fleet.ledger.read() as session:
         return list(
@@ -42,7 +34,7 @@ def _converge(fleet: Fleet, rounds: int = 12) -> int:
 
 def test_repeated_syncs_converge_under_errors_and_dropped_connections(adopted: Fleet) -> None:
     serials = adopted.serials()[:12]
-    _lend_and_take_back(adopted, serials[:8])
+    assert adopted.lent_and_returned(8) == serials[:8]
     emails = [
         adopted.checkout(serial, f"B-new-{n}").account_email for n, serial in enumerate(serials[8:])
     ]
@@ -79,8 +71,7 @@ def test_repeated_syncs_converge_under_errors_and_dropped_connections(adopted: F
 def test_a_powerwash_whose_answer_was_lost_is_settled_by_the_devices_reenrolment(
     adopted: Fleet,
 ) -> None:
-    [serial] = adopted.serials()[:1]
-    _lend_and_take_back(adopted, [serial])
+    [serial] = adopted.lent_and_returned(1)
     # Google issues the command, then the connection drops: fleetsync never learns its id.
     method = "admin.customer.devices.chromeos.issueCommand"
     adopted.sandbox.control.fail_next(method, status=0)
@@ -103,8 +94,7 @@ def test_a_powerwash_whose_answer_was_lost_is_settled_by_the_devices_reenrolment
 def test_a_powerwash_that_never_reached_google_is_asked_for_again_after_the_grace(
     adopted: Fleet,
 ) -> None:
-    [serial] = adopted.serials()[:1]
-    _lend_and_take_back(adopted, [serial])
+    [serial] = adopted.lent_and_returned(1)
     # Google fails the call with a 503: fleetsync cannot know whether it was issued (it was
     # not), so it never sends it again blindly.
     adopted.sandbox.control.fail_next("admin.customer.devices.chromeos.issueCommand", status=503)

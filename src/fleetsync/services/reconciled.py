@@ -258,19 +258,29 @@ def powerwash_lost(
     ``sent=True``: the outcome is unknown, so it is never sent again blindly."""
     command = session.get(DeviceCommand, request_id, with_for_update=True)
     assert command is not None
-    command.state = (CommandState.UNKNOWN if sent else CommandState.REQUESTED).value
+    if sent:
+        _outcome_unknown(session, command, error=error, now=now)
+        return
+    command.state = CommandState.REQUESTED.value
     command.error = error
     command.updated_at = now
-    if sent:
-        record(
-            session,
-            at=now,
-            actor=SYNC,
-            action="powerwash_unknown",
-            device_id=command.device_id,
-            after={"state": CommandState.UNKNOWN.value},
-            reason=error,
-        )
+
+
+def _outcome_unknown(
+    session: Session, command: DeviceCommand, *, error: str | None, now: datetime
+) -> None:
+    command.state = CommandState.UNKNOWN.value
+    command.error = error
+    command.updated_at = now
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="powerwash_unknown",
+        device_id=command.device_id,
+        after={"state": CommandState.UNKNOWN.value},
+        reason=error,
+    )
 
 
 def settle_interrupted_powerwashes(session: Session, *, now: datetime) -> int:
@@ -279,17 +289,11 @@ def settle_interrupted_powerwashes(session: Session, *, now: datetime) -> int:
         sa.select(DeviceCommand).where(DeviceCommand.state == CommandState.ISSUING.value)
     ).all()
     for command in stuck:
-        command.state = CommandState.UNKNOWN.value
-        command.error = "the process sending it stopped before Google's answer was recorded"
-        command.updated_at = now
-        record(
+        _outcome_unknown(
             session,
-            at=now,
-            actor=SYNC,
-            action="powerwash_unknown",
-            device_id=command.device_id,
-            after={"state": CommandState.UNKNOWN.value},
-            reason=command.error,
+            command,
+            error="the process sending it stopped before Google's answer was recorded",
+            now=now,
         )
     return len(stuck)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from fleetsync import services
 from fleetsync.domain.errors import Refused
 from fleetsync.domain.lifecycle import CommandState
@@ -102,6 +104,24 @@ def track_commands(ledger: Ledger, google: Google, settings: Settings) -> TrackR
     return report
 
 
+def _update(
+    session: Session,
+    item: _Open,
+    state: CommandState,
+    *,
+    result: str | None = None,
+    executed_at: datetime | None = None,
+    error: str | None = None,
+) -> DeviceCommand:
+    command = session.get(DeviceCommand, item.command)
+    assert command is not None  # the tracker read it a moment ago; commands are never deleted
+    reconciled.command_update(
+        session, command, state=state, result=result, executed_at=executed_at, error=error,
+        now=now(),
+    )  # fmt: skip
+    return command
+
+
 class _Tracker:
     def __init__(self, ledger: Ledger, settings: Settings, report: TrackReport) -> None:
         self.ledger = ledger
@@ -123,9 +143,7 @@ class _Tracker:
             self.finished(item, state, seen.result, error, executed=seen.executed)
         elif state is not item.state:
             with self.ledger.transaction() as session:
-                command = session.get(DeviceCommand, item.command)
-                assert command is not None
-                reconciled.command_update(session, command, state=state, now=now())
+                _update(session, item, state)
 
     def unconfirmed(self, item: _Open, seen: ObservedDevice, grace: timedelta) -> None:
         issued = item.issued_at
@@ -147,16 +165,13 @@ class _Tracker:
 
     def executed(self, item: _Open, at: datetime | None, note: str | None) -> None:
         with self.ledger.transaction() as session:
-            command = session.get(DeviceCommand, item.command)
-            assert command is not None
-            reconciled.command_update(
+            _update(
                 session,
-                command,
-                state=CommandState.EXECUTED_BY_CLIENT,
+                item,
+                CommandState.EXECUTED_BY_CLIENT,
                 result="SUCCESS",
                 executed_at=at or now(),
                 error=note,
-                now=now(),
             )
         self.report.executed.append(item.serial)
         if not self.settings.sync.auto_ready_after_powerwash:
@@ -178,16 +193,8 @@ class _Tracker:
         executed: datetime | None = None,
     ) -> None:
         with self.ledger.transaction() as session:
-            command = session.get(DeviceCommand, item.command)
-            assert command is not None
-            reconciled.command_update(
-                session,
-                command,
-                state=state,
-                result=result,
-                executed_at=executed,
-                error=error,
-                now=now(),
+            command = _update(
+                session, item, state, result=result, executed_at=executed, error=error
             )
             if self.settings.sync.on_powerwash_failure == "reissue":
                 if reconciled.request_powerwash_again(
