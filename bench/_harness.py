@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
-__all__ = ["Figures", "machine", "measure", "peak_rss_mib"]
+import sqlalchemy as sa
+
+__all__ = ["Figures", "database", "machine", "measure", "peak_rss_mib"]
 
 
 def peak_rss_mib() -> float:
@@ -60,3 +65,22 @@ def measure() -> Iterator[dict[str, float]]:
         yield result
     finally:
         result["seconds"] = time.perf_counter() - start
+
+
+@contextmanager
+def database(postgres: str | None) -> Iterator[str]:
+    if postgres is None:
+        with tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp:
+            yield f"sqlite:///{tmp}/ledger.db"
+        return
+    schema = f"bench_ledger_{os.getpid()}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in postgres else "?"
+    try:
+        yield f"{postgres}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+        admin.dispose()

@@ -15,17 +15,13 @@ import random
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Figures, measure, peak_rss_mib
+from _harness import Figures, database, measure, peak_rss_mib
 from fleetsync import services
 from fleetsync.domain.inventory import DeviceRow
 from fleetsync.domain.lifecycle import Connectivity
@@ -39,25 +35,6 @@ FAMILY = [f"{stem}{suffix}" for stem in ("Peeters", "Öztürk", "Haddad", "Koval
           "son", " Wouters", "-Ali", " Bakker", " Goossens", " Mertens", " Dubois")]  # fmt: skip
 ACTOR = "webhook:bench"
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
-
-
-@contextmanager
-def database(postgres: str | None) -> Iterator[str]:
-    if postgres is None:
-        with tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp:
-            yield f"sqlite:///{tmp}/ledger.db"
-        return
-    schema = f"bench_ledger_{os.getpid()}"
-    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create schema "{schema}"'))
-    sep = "&" if "?" in postgres else "?"
-    try:
-        yield f"{postgres}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 def inventory(count: int) -> list[DeviceRow]:
