@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from fleetsync.domain.actions import SetPolicy
 from fleetsync.domain.observed import Observation
@@ -65,32 +66,54 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 updates,
             )
         changed += len(updates)
-        emails = list(observation.accounts)
-        if emails:
-            for chunk in _chunks(emails, 500):
-                borrowers = session.scalars(
-                    sa.select(Borrower).where(Borrower.account_email.in_(chunk))
-                ).all()
-                for person in borrowers:
-                    seen_account = observation.accounts[person.account_email or ""]
-                    if seen_account.borrower_id != person.desk_id:
-                        continue
-                    values = (
-                        seen_account.user_id,
-                        seen_account.suspended,
-                        seen_account.org_unit_path,
-                    )
-                    if values != (
-                        person.google_user_id,
-                        person.google_suspended,
-                        person.google_org_unit,
-                    ):
-                        person.google_user_id = seen_account.user_id
-                        person.google_suspended = seen_account.suspended
-                        person.google_org_unit = seen_account.org_unit_path
-                        person.google_checked_at = now
-                        changed += 1
+        if observation.accounts:
+            account_updates = _account_updates(session, observation)
+            if account_updates:
+                borrowers = cast(sa.Table, Borrower.__table__)
+                session.connection().execute(
+                    borrowers.update()
+                    .where(borrowers.c.id == sa.bindparam("row_id"))
+                    .values(
+                        google_user_id=sa.bindparam("user_id"),
+                        google_suspended=sa.bindparam("suspended"),
+                        google_org_unit=sa.bindparam("org"),
+                        google_checked_at=now,
+                    ),
+                    account_updates,
+                )
+            changed += len(account_updates)
     return changed
+
+
+def _account_updates(session: Session, observation: Observation) -> list[dict[str, Any]]:
+    """The borrowers whose observed account (carrying their borrower id) differs from what the
+    ledger last recorded: one query of plain rows, no objects loaded."""
+    rows = session.execute(
+        sa.select(
+            Borrower.id,
+            Borrower.desk_id,
+            Borrower.account_email,
+            Borrower.google_user_id,
+            Borrower.google_suspended,
+            Borrower.google_org_unit,
+        ).where(Borrower.account_email.is_not(None))
+    ).all()
+    updates = []
+    for row_id, desk_id, email, user_id, suspended, org_unit in rows:
+        seen = observation.accounts.get(email or "")
+        if seen is None or seen.borrower_id != desk_id:
+            continue
+        values = (seen.user_id, seen.suspended, seen.org_unit_path)
+        if values != (user_id, suspended, org_unit):
+            updates.append(
+                {
+                    "row_id": row_id,
+                    "user_id": seen.user_id,
+                    "suspended": seen.suspended,
+                    "org": seen.org_unit_path,
+                }
+            )
+    return updates
 
 
 def remember_policies(
@@ -128,8 +151,3 @@ def remember_policies(
                 else:
                     state.in_place = in_place
                     state.checked_at = now
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
