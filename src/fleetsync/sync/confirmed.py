@@ -21,6 +21,9 @@ from fleetsync.ledger.models import Borrower, Device, PolicyState
 
 __all__ = ["remember_observation", "remember_policies"]
 
+#: Rows are streamed this many at a time: a 100,000-device ledger is never held as rows whole.
+_STREAM = 2000
+
 
 def remember_observation(ledger: Ledger, observation: Observation, *, now: datetime) -> int:
     """Write the observed org unit, status and user annotation of ledger devices, and the
@@ -34,8 +37,10 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 Device.google_org_unit,
                 Device.google_status,
                 Device.google_annotated_user,
-            ).where(Device.google_device_id.is_not(None))
-        ).all()
+            )
+            .where(Device.google_device_id.is_not(None))
+            .execution_options(yield_per=_STREAM)
+        )
         updates = []
         for row_id, device_id, org_unit, status, user in rows:
             seen = observation.devices.get(device_id or "")
@@ -96,8 +101,10 @@ def _account_updates(session: Session, observation: Observation) -> list[dict[st
             Borrower.google_user_id,
             Borrower.google_suspended,
             Borrower.google_org_unit,
-        ).where(Borrower.account_email.is_not(None))
-    ).all()
+        )
+        .where(Borrower.account_email.is_not(None))
+        .execution_options(yield_per=_STREAM)
+    )
     updates = []
     for row_id, desk_id, email, user_id, suspended, org_unit in rows:
         seen = observation.accounts.get(email or "")

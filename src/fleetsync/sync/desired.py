@@ -25,6 +25,9 @@ from fleetsync.sync.config import layout_of, policies_of, required_org_units
 
 __all__ = ["Scope", "load_desired", "scope_of_borrowers"]
 
+#: Rows are streamed this many at a time, never all held at once.
+_STREAM = 2000
+
 
 class Scope:
     """What a targeted reconcile looks at: devices by serial, borrowers by desk id."""
@@ -67,6 +70,7 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
     )
     if scope is not None:
         stmt = stmt.where(Device.serial.in_(scope.devices))
+    stmt = stmt.execution_options(yield_per=_STREAM)
     devices = []
     for (
         serial,
@@ -116,6 +120,7 @@ def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorro
     )
     if scope is not None:
         stmt = stmt.where(Borrower.desk_id.in_(scope.borrowers))
+    stmt = stmt.execution_options(yield_per=_STREAM)
     # Plain rows, not ORM objects: a no-op sync of 100,000 borrowers builds none.
     return [
         LedgerBorrower(
