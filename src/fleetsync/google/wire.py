@@ -46,7 +46,10 @@ class _Wire(BaseModel):
 
 
 def parse(model: type[M], data: Any, *, method: str) -> M:
+    """Validate Google's answer: parsed JSON, or the body as it came (bytes)."""
     try:
+        if isinstance(data, bytes | str):
+            return model.model_validate_json(data)
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
