@@ -45,7 +45,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Figures, database
+from _harness import Figures, database, measure
 from fleetsync import services
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger, open_ledger
@@ -404,7 +404,7 @@ def bench_size(
                 f"{adopting.summary.get('move_devices', 0):,}",
             )
 
-            with measure_seconds() as lent:
+            with measure() as lent:
                 accounts = lend_everything(sandbox)
             figures.add(f"(setup) {accounts:,} loans and accounts, in bulk", lent["seconds"], "s")
             lending, sandbox_cpu = timed_sync(sandbox, config, profile=profiled("lend"))
@@ -536,16 +536,6 @@ def quota_run(database_url: str, fleet: int, returns: int, figures: Figures) -> 
         "calls the sandbox refused (403/429/5xx): the sync; with the next one",
         f"{refused}; {refused_after}",
     )
-
-
-@contextmanager
-def measure_seconds() -> Iterator[dict[str, float]]:
-    result: dict[str, float] = {}
-    started = time.perf_counter()
-    try:
-        yield result
-    finally:
-        result["seconds"] = time.perf_counter() - started
 
 
 def main() -> None:

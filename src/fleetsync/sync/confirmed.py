@@ -51,43 +51,47 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 updates.append(
                     {
                         "row_id": row_id,
-                        "org": seen.org_unit_path,
-                        "status": seen.status,
-                        "user": seen.annotated_user,
+                        "google_org_unit": seen.org_unit_path,
+                        "google_status": seen.status,
+                        "google_annotated_user": seen.annotated_user,
                     }
                 )
-        if updates:
-            # Core, not the ORM: one executemany, no objects loaded.
-            devices = cast(sa.Table, Device.__table__)
-            session.connection().execute(
-                devices.update()
-                .where(devices.c.id == sa.bindparam("row_id"))
-                .values(
-                    google_org_unit=sa.bindparam("org"),
-                    google_status=sa.bindparam("status"),
-                    google_annotated_user=sa.bindparam("user"),
-                    google_checked_at=now,
-                ),
-                updates,
-            )
-        changed += len(updates)
+        changed += _update_by_id(session, Device, updates, now=now)
         if observation.accounts:
-            account_updates = _account_updates(session, observation)
-            if account_updates:
-                borrowers = cast(sa.Table, Borrower.__table__)
-                session.connection().execute(
-                    borrowers.update()
-                    .where(borrowers.c.id == sa.bindparam("row_id"))
-                    .values(
-                        google_user_id=sa.bindparam("user_id"),
-                        google_suspended=sa.bindparam("suspended"),
-                        google_org_unit=sa.bindparam("org"),
-                        google_checked_at=now,
-                    ),
-                    account_updates,
-                )
-            changed += len(account_updates)
+            changed += _update_by_id(
+                session, Borrower, _account_updates(session, observation), now=now
+            )
     return changed
+
+
+def _update_by_id(
+    session: Session,
+    model: type[Device | Borrower],
+    updates: list[dict[str, Any]],
+    *,
+    now: datetime,
+) -> int:
+    """Set the given columns of rows by id, and when they were checked. Core, not the ORM: one
+    executemany, no objects loaded. Returns the rows updated."""
+    if not updates:
+        return 0
+    table = cast(sa.Table, model.__table__)
+    columns = [name for name in updates[0] if name != "row_id"]
+    session.connection().execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values(
+            {
+                **{name: sa.bindparam(f"new_{name}") for name in columns},
+                "google_checked_at": now,
+            }
+        ),
+        [
+            {"row_id": row["row_id"], **{f"new_{name}": row[name] for name in columns}}
+            for row in updates
+        ],
+    )
+    return len(updates)
 
 
 def _account_updates(session: Session, observation: Observation) -> list[dict[str, Any]]:
@@ -115,9 +119,9 @@ def _account_updates(session: Session, observation: Observation) -> list[dict[st
             updates.append(
                 {
                     "row_id": row_id,
-                    "user_id": seen.user_id,
-                    "suspended": seen.suspended,
-                    "org": seen.org_unit_path,
+                    "google_user_id": seen.user_id,
+                    "google_suspended": seen.suspended,
+                    "google_org_unit": seen.org_unit_path,
                 }
             )
     return updates
