@@ -8,7 +8,7 @@ the adopting, the lending and the no-op sync, the calls that moving devices take
 
 The sandbox runs in a process of its own (``bench/_sandbox.py``), with no injected latency; each
 measured sync runs in a fresh process of its own too (``--child-sync``), as ``fleetsync sync``
-would: its wall time and its peak resident memory (``wait4``) are fleetsync's alone.
+would: its wall time, CPU time and peak resident memory (its own VmHWM) are fleetsync's alone.
 
 For each size N the sandbox is seeded with N devices in /Chromebooks/Staging, then:
 1. the adopting sync (``--adopt``) takes them into the ledger as spare and moves them;
