@@ -50,6 +50,7 @@ __all__ = [
     "SafetySettings",
     "Settings",
     "SyncSettings",
+    "config_document",
     "config_path",
     "load_settings",
 ]
@@ -346,6 +347,22 @@ def config_path(explicit: Path | None = None) -> Path | None:
         return Path(from_env)
     local = Path("config/fleetsync.toml")
     return local if local.is_file() else None
+
+
+def config_document(path: Path | None = None) -> dict[str, Any]:
+    """The config file in use, as written (no environment, no defaults): the base that the
+    sandbox and the demo rewrite with only the Google connection and the ledger replaced.
+    Empty when no file is in use."""
+    found = config_path(path)
+    if found is None:
+        return {}
+    try:
+        with found.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {found} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {found} is not valid TOML: {exc}") from None
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from fleetsync.cli._context import ConfigOption
 from fleetsync.demo import DemoOptions, run_demo
+from fleetsync.settings import config_document
 
 __all__ = ["demo_command"]
 
@@ -52,6 +54,7 @@ def demo_command(
             "Default: run until Ctrl-C.",
         ),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Watch fleetsync run a loan programme: the sandbox with the agency's 1,000 Chromebooks, an
     SQLite ledger, the daemon with its API, and a simulated loan desk lending devices and taking
@@ -60,9 +63,13 @@ def demo_command(
     The fleet is adopted first; then devices move between org units, accounts appear and are
     suspended, powerwashes execute and devices become spare again — in the log, and in
     `fleetsync status --config demo/fleetsync.toml` from a second terminal. Ctrl-C stops it.
+
+    With --config (or a config/fleetsync.toml in use), the demo rehearses that configuration:
+    its org units, regions and policies, with only the Google connection (the sandbox), the
+    ledger, the loan desk and the timings replaced.
     """
     options = DemoOptions(
         directory=directory, port=port, sandbox_port=sandbox_port, pace_seconds=pace,
-        duration=duration, loan_seconds=loan_seconds,
+        duration=duration, loan_seconds=loan_seconds, base=config_document(config),
     )  # fmt: skip
     raise typer.Exit(run_demo(options))

@@ -11,10 +11,9 @@ import shutil
 import signal
 import tempfile
 import threading
-import tomllib
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -36,7 +35,7 @@ from fleetsync.sandbox.seed import parse_fleet, seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.tenant import Tenant
-from fleetsync.settings import config_path
+from fleetsync.settings import config_document
 
 __all__ = ["QUOTA_NAMES", "app", "parse_quotas"]
 
@@ -86,15 +85,6 @@ def parse_quotas(values: list[str]) -> Quotas:
             raise ValueError(f"--quota {value!r}: N is a whole number of calls, at least 1")
         setattr(quotas, field, int(number))
     return quotas
-
-
-def _base_config(config: Path | None) -> dict[str, Any]:
-    """The config file in use as written (not the environment), the base of ``--write-config``."""
-    path = config_path(config)
-    if path is None:
-        return {}
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
 
 
 def _tenant(state: Path | None, fleet: str, domain: str) -> tuple[Tenant, bool]:
@@ -243,7 +233,7 @@ def serve(
         quotas = parse_quotas(quota or [])
     except ValueError as exc:
         fail(str(exc), ExitCode.USAGE)
-    base = _base_config(config) if write_config_to is not None else {}
+    base = config_document(config) if write_config_to is not None else {}
     tenant, loaded = _tenant(state, fleet, domain or settings.accounts.domain)
     if loaded and domain is not None and domain.lower() != tenant.domain:
         fail(

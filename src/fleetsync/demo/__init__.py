@@ -18,8 +18,9 @@ import signal
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fleetsync.daemon import run_daemon
 from fleetsync.daemon.api import run_api
@@ -52,6 +53,23 @@ class DemoOptions:
     duration: float | None = None
     #: How long a loan runs before the desk may take the device back (a course is 65 days).
     loan_seconds: float = 20.0
+    #: A config to rehearse (its org units, regions, policies...): only the Google connection,
+    #: the ledger, the desk and the timings are the demo's. Empty: the demo's own.
+    base: dict[str, Any] = field(default_factory=dict)
+
+
+#: The standard policies the demo pushes when it rehearses no config of its own.
+_POLICIES = [
+    {
+        "org_unit": "/Students",
+        "bookmarks_folder": "Cursus",
+        "bookmarks": [
+            {"name": "Inburgering", "url": "https://www.integratie-inburgering.be/"},
+            {"name": "Cursusplatform", "url": "https://cursus.example.org/"},
+        ],
+        "apps": [{"app_id": "web:https://meet.google.com/", "install_type": "FORCED"}],
+    }
+]
 
 
 def _secret() -> str:
@@ -72,6 +90,7 @@ def _prepare(options: DemoOptions, server: SandboxServer) -> tuple[Path, str, st
         directory / "fleetsync.toml",
         url=server.url,
         key_file=key_file,
+        base=options.base,
         api={"port": options.port, "desks": {DESK: {"secrets": [secret], "token": token}}},
         # Everything happens faster than in a real programme, so a newcomer sees it happen.
         daemon={
@@ -85,17 +104,7 @@ def _prepare(options: DemoOptions, server: SandboxServer) -> tuple[Path, str, st
             name: {"max_count": 1000, "max_share": 1.0}
             for name in ("suspensions", "deletions", "powerwashes", "disables", "deprovisions")
         },
-        policies=[
-            {
-                "org_unit": "/Students",
-                "bookmarks_folder": "Cursus",
-                "bookmarks": [
-                    {"name": "Inburgering", "url": "https://www.integratie-inburgering.be/"},
-                    {"name": "Cursusplatform", "url": "https://cursus.example.org/"},
-                ],
-                "apps": [{"app_id": "web:https://meet.google.com/", "install_type": "FORCED"}],
-            }
-        ],
+        policies=options.base.get("policies", _POLICIES),
     )
     os.chmod(config, 0o600)
     return config, secret, token

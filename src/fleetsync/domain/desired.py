@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from sys import intern
 
 from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 
@@ -76,7 +77,8 @@ class Layout:
         return self.device_org_units[state]
 
     def students_org_unit(self, region: str) -> str:
-        return self.students.replace("{region}", region)
+        # Interned: every account of a region shares one string.
+        return intern(self.students.replace("{region}", region))
 
     @property
     def students_root(self) -> str:

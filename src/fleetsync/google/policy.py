@@ -36,7 +36,9 @@ def _namespace(schema: str) -> str:
 class PolicyClient:
     def __init__(self, session: GoogleSession) -> None:
         self._session = session
-        self._api = session.policy
+        # Built once (see Directory): building a resource builds all its methods.
+        self._policies = session.policy.customers().policies()
+        self._org_units = self._policies.orgunits()
         self._customer = f"customers/{session.customer}"
 
     def resolve(
@@ -59,7 +61,7 @@ class PolicyClient:
             }
             if token:
                 body["pageToken"] = token
-            request = self._api.customers().policies().resolve(customer=self._customer, body=body)
+            request = self._policies.resolve(customer=self._customer, body=body)
             page = parse(ResolvePage, self._session.execute(request), method=request.methodId)
             for policy in page.resolvedPolicies:
                 yield policy.observed(org_unit_path, lookup)
@@ -92,12 +94,7 @@ class PolicyClient:
                     "updateMask": write.update_mask,
                 }
             )
-        request = (
-            self._api.customers()
-            .policies()
-            .orgunits()
-            .batchModify(customer=self._customer, body={"requests": requests})
-        )
+        request = self._org_units.batchModify(customer=self._customer, body={"requests": requests})
         self._session.execute(request, quota=Quota.POLICY_WRITES)
 
     def inherit(
@@ -107,13 +104,8 @@ class PolicyClient:
         target: dict[str, Any] = {"targetResource": f"orgunits/{org_unit_id}"}
         if additional_keys:
             target["additionalTargetKeys"] = dict(additional_keys)
-        request = (
-            self._api.customers()
-            .policies()
-            .orgunits()
-            .batchInherit(
-                customer=self._customer,
-                body={"requests": [{"policyTargetKey": target, "policySchema": schema}]},
-            )
+        request = self._org_units.batchInherit(
+            customer=self._customer,
+            body={"requests": [{"policyTargetKey": target, "policySchema": schema}]},
         )
         self._session.execute(request, quota=Quota.POLICY_WRITES)

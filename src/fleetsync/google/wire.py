@@ -8,6 +8,7 @@ A malformed answer raises :class:`GoogleBadResponse` naming the method and the f
 from __future__ import annotations
 
 from datetime import datetime
+from sys import intern
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,7 +46,10 @@ class _Wire(BaseModel):
 
 
 def parse(model: type[M], data: Any, *, method: str) -> M:
+    """Validate Google's answer: parsed JSON, or the body as it came (bytes)."""
     try:
+        if isinstance(data, bytes | str):
+            return model.model_validate_json(data)
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -70,15 +74,17 @@ class DeviceWire(_Wire):
     lastEnrollmentTime: datetime | None = None
 
     def observed(self) -> ObservedDevice:
+        # Status, org unit, model and location take a handful of values across a fleet:
+        # interned, 100,000 devices share a few strings instead of holding 400,000 copies.
         return ObservedDevice(
             device_id=self.deviceId,
             serial=self.serialNumber,
-            status=self.status,
-            org_unit_path=self.orgUnitPath,
-            model=self.model,
+            status=intern(self.status),
+            org_unit_path=intern(self.orgUnitPath),
+            model=intern(self.model),
             annotated_user=self.annotatedUser,
             annotated_asset_id=self.annotatedAssetId,
-            annotated_location=self.annotatedLocation,
+            annotated_location=intern(self.annotatedLocation),
             notes=self.notes,
             last_sync=self.lastSync,
             last_enrollment=self.lastEnrollmentTime,
@@ -176,7 +182,7 @@ class UserWire(_Wire):
         return ObservedAccount(
             user_id=self.id,
             email=self.primaryEmail.lower(),
-            org_unit_path=self.orgUnitPath,
+            org_unit_path=intern(self.orgUnitPath),
             suspended=self.suspended,
             borrower_id=borrower,
             given_name=self.name.givenName if self.name else "",

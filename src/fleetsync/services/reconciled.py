@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 SYNC = "sync"
+#: Values per IN list: PostgreSQL takes at most 65,535 parameters in a statement, SQLite 32,766.
+_IN_CHUNK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,11 @@ def adopt_devices(session: Session, adopted: Sequence[Adoption], *, now: datetim
     """Take devices Google has in fleetsync's org units into the ledger, as spare."""
     if not adopted:
         return 0
-    known = set(
-        session.scalars(
-            sa.select(Device.serial).where(Device.serial.in_(a.serial for a in adopted))
-        )
-    )
+    serials = [a.serial for a in adopted]
+    known: set[str] = set()
+    for start in range(0, len(serials), _IN_CHUNK):
+        chunk = serials[start : start + _IN_CHUNK]
+        known.update(session.scalars(sa.select(Device.serial).where(Device.serial.in_(chunk))))
     fresh = [a for a in adopted if a.serial not in known]
     if not fresh:
         return 0
@@ -388,5 +390,11 @@ def borrowers_by_desk_id(session: Session, desk_ids: Iterable[str]) -> dict[str,
     wanted = list(desk_ids)
     if not wanted:
         return {}
-    found = session.scalars(sa.select(Borrower).where(Borrower.desk_id.in_(wanted))).all()
-    return {b.desk_id: b for b in found}
+    found: dict[str, Borrower] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        found.update(
+            (b.desk_id, b)
+            for b in session.scalars(sa.select(Borrower).where(Borrower.desk_id.in_(chunk)))
+        )
+    return found

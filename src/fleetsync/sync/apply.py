@@ -13,7 +13,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -211,6 +211,17 @@ class _Applier:
                 )
         self._tick(f"applying {actions[0].kind.replace('_', ' ')}" if actions else "", len(actions))
 
+    def _settle_each(self, outcomes: Iterable[tuple[Action, int, str, str | None]]) -> None:
+        """Settle many actions (action, journal entry, state, error): one journal write per
+        distinct outcome, not one per action."""
+        groups: dict[tuple[str, str | None], tuple[list[Action], list[int]]] = {}
+        for action, entry, state, error in outcomes:
+            actions, entries = groups.setdefault((state, error), ([], []))
+            actions.append(action)
+            entries.append(entry)
+        for (state, error), (actions, entries) in groups.items():
+            self._settle(actions, entries, state, error)
+
     def _each(
         self, actions: Iterable[A], call: Callable[[A], str | None], *, label: str = ""
     ) -> None:
@@ -361,14 +372,12 @@ class _Applier:
                         if "orgUnitPath" in body:
                             person.google_org_unit = body["orgUnitPath"]
                         person.google_checked_at = at
+        settled: list[tuple[Action, int, str, str | None]] = []
         for email, pairs in going.items():
             error = outcome.errors.get(email)
-            self._settle(
-                [a for a, _ in pairs],
-                [e for _, e in pairs],
-                "done" if error is None else "failed",
-                None if error is None else str(error),
-            )
+            state, why = ("done", None) if error is None else ("failed", str(error))
+            settled.extend((action, entry, state, why) for action, entry in pairs)
+        self._settle_each(settled)
 
     def _delete_accounts(self, actions: list[DeleteAccount]) -> None:
         ledger = self._ledger_accounts(a.borrower for a in actions)
@@ -425,12 +434,17 @@ class _Applier:
                     },
                 )
                 outcomes.append((action, entry, wrong))
-        for action, entry, wrong in outcomes:
-            if wrong:
-                error = f"Google did not move {', '.join(wrong)} to {action.org_unit}"
-                self._settle([action], [entry], "failed", error)
-            else:
-                self._settle([action], [entry], "done")
+        self._settle_each(
+            (action, entry, "done", None)
+            if not wrong
+            else (
+                action,
+                entry,
+                "failed",
+                f"Google did not move {', '.join(wrong)} to {action.org_unit}",
+            )
+            for action, entry, wrong in outcomes
+        )
 
     def _read_back(self, moved: list[tuple[MoveDevices, int]]) -> dict[str, str | None]:
         """Where the moved devices are now, by device id. Google barely checks the ids of a
@@ -457,9 +471,20 @@ class _Applier:
 
     @staticmethod
     def _confirm_devices(session: Any, changes: dict[str, dict[str, Any]]) -> None:
+        """Write what Google confirmed about devices (by Google's id): Core, one executemany
+        per set of columns, no objects loaded."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for device_id, values in changes.items():
-            session.execute(
-                sa.update(Device).where(Device.google_device_id == device_id).values(values)
+            row = {f"new_{column}": value for column, value in values.items()}
+            row["device_key"] = device_id
+            by_columns[tuple(sorted(values))].append(row)
+        devices = cast(sa.Table, Device.__table__)
+        for columns, rows in by_columns.items():
+            session.connection().execute(
+                devices.update()
+                .where(devices.c.google_device_id == sa.bindparam("device_key"))
+                .values({column: sa.bindparam(f"new_{column}") for column in columns}),
+                rows,
             )
 
     def _annotations(self, actions: list[Action]) -> None:
@@ -481,14 +506,12 @@ class _Applier:
                     if a.device.device_id in outcome.results and "annotatedUser" in dict(a.changes)
                 },
             )
+        settled: list[tuple[Action, int, str, str | None]] = []
         for action, entry in zip(annotate, entries, strict=True):
             error = outcome.errors.get(action.device.device_id)
-            self._settle(
-                [action],
-                [entry],
-                "done" if error is None else "failed",
-                None if error is None else str(error),
-            )
+            state, why = ("done", None) if error is None else ("failed", str(error))
+            settled.append((action, entry, state, why))
+        self._settle_each(settled)
 
     def _status(self, actions: list[Action]) -> None:
         groups = [

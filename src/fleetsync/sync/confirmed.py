@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from fleetsync.domain.actions import SetPolicy
 from fleetsync.domain.observed import Observation
@@ -19,6 +20,9 @@ from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Borrower, Device, PolicyState
 
 __all__ = ["remember_observation", "remember_policies"]
+
+#: Rows are streamed this many at a time: a 100,000-device ledger is never held as rows whole.
+_STREAM = 2000
 
 
 def remember_observation(ledger: Ledger, observation: Observation, *, now: datetime) -> int:
@@ -33,8 +37,10 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 Device.google_org_unit,
                 Device.google_status,
                 Device.google_annotated_user,
-            ).where(Device.google_device_id.is_not(None))
-        ).all()
+            )
+            .where(Device.google_device_id.is_not(None))
+            .execution_options(yield_per=_STREAM)
+        )
         updates = []
         for row_id, device_id, org_unit, status, user in rows:
             seen = observation.devices.get(device_id or "")
@@ -45,52 +51,80 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 updates.append(
                     {
                         "row_id": row_id,
-                        "org": seen.org_unit_path,
-                        "status": seen.status,
-                        "user": seen.annotated_user,
+                        "google_org_unit": seen.org_unit_path,
+                        "google_status": seen.status,
+                        "google_annotated_user": seen.annotated_user,
                     }
                 )
-        if updates:
-            # Core, not the ORM: one executemany, no objects loaded.
-            devices = cast(sa.Table, Device.__table__)
-            session.connection().execute(
-                devices.update()
-                .where(devices.c.id == sa.bindparam("row_id"))
-                .values(
-                    google_org_unit=sa.bindparam("org"),
-                    google_status=sa.bindparam("status"),
-                    google_annotated_user=sa.bindparam("user"),
-                    google_checked_at=now,
-                ),
-                updates,
+        changed += _update_by_id(session, Device, updates, now=now)
+        if observation.accounts:
+            changed += _update_by_id(
+                session, Borrower, _account_updates(session, observation), now=now
             )
-        changed += len(updates)
-        emails = list(observation.accounts)
-        if emails:
-            for chunk in _chunks(emails, 500):
-                borrowers = session.scalars(
-                    sa.select(Borrower).where(Borrower.account_email.in_(chunk))
-                ).all()
-                for person in borrowers:
-                    seen_account = observation.accounts[person.account_email or ""]
-                    if seen_account.borrower_id != person.desk_id:
-                        continue
-                    values = (
-                        seen_account.user_id,
-                        seen_account.suspended,
-                        seen_account.org_unit_path,
-                    )
-                    if values != (
-                        person.google_user_id,
-                        person.google_suspended,
-                        person.google_org_unit,
-                    ):
-                        person.google_user_id = seen_account.user_id
-                        person.google_suspended = seen_account.suspended
-                        person.google_org_unit = seen_account.org_unit_path
-                        person.google_checked_at = now
-                        changed += 1
     return changed
+
+
+def _update_by_id(
+    session: Session,
+    model: type[Device | Borrower],
+    updates: list[dict[str, Any]],
+    *,
+    now: datetime,
+) -> int:
+    """Set the given columns of rows by id, and when they were checked. Core, not the ORM: one
+    executemany, no objects loaded. Returns the rows updated."""
+    if not updates:
+        return 0
+    table = cast(sa.Table, model.__table__)
+    columns = [name for name in updates[0] if name != "row_id"]
+    session.connection().execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values(
+            {
+                **{name: sa.bindparam(f"new_{name}") for name in columns},
+                "google_checked_at": now,
+            }
+        ),
+        [
+            {"row_id": row["row_id"], **{f"new_{name}": row[name] for name in columns}}
+            for row in updates
+        ],
+    )
+    return len(updates)
+
+
+def _account_updates(session: Session, observation: Observation) -> list[dict[str, Any]]:
+    """The borrowers whose observed account (carrying their borrower id) differs from what the
+    ledger last recorded: one query of plain rows, no objects loaded."""
+    rows = session.execute(
+        sa.select(
+            Borrower.id,
+            Borrower.desk_id,
+            Borrower.account_email,
+            Borrower.google_user_id,
+            Borrower.google_suspended,
+            Borrower.google_org_unit,
+        )
+        .where(Borrower.account_email.is_not(None))
+        .execution_options(yield_per=_STREAM)
+    )
+    updates = []
+    for row_id, desk_id, email, user_id, suspended, org_unit in rows:
+        seen = observation.accounts.get(email or "")
+        if seen is None or seen.borrower_id != desk_id:
+            continue
+        values = (seen.user_id, seen.suspended, seen.org_unit_path)
+        if values != (user_id, suspended, org_unit):
+            updates.append(
+                {
+                    "row_id": row_id,
+                    "google_user_id": seen.user_id,
+                    "google_suspended": seen.suspended,
+                    "google_org_unit": seen.org_unit_path,
+                }
+            )
+    return updates
 
 
 def remember_policies(
@@ -128,8 +162,3 @@ def remember_policies(
                 else:
                     state.in_place = in_place
                     state.checked_at = now
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

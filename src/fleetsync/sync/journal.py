@@ -23,6 +23,8 @@ from fleetsync.services.reconciled import settle_interrupted_powerwashes
 
 __all__ = ["Journal", "now"]
 
+_CHUNK = 5000
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -100,14 +102,18 @@ class Journal:
         return list(ids)
 
     def outcome(self, entries: Sequence[int], state: str, error: str | None = None) -> None:
+        """Record the same outcome for ``entries`` (one transaction, however many)."""
         if not entries:
             return
+        at = now()
         with self.ledger.transaction() as session:
-            session.execute(
-                sa.update(SyncJournalEntry)
-                .where(SyncJournalEntry.id.in_(entries))
-                .values(state=state, error=error, finished_at=now())
-            )
+            # Chunked: SQLite takes at most 32,766 parameters in one statement.
+            for start in range(0, len(entries), _CHUNK):
+                session.execute(
+                    sa.update(SyncJournalEntry)
+                    .where(SyncJournalEntry.id.in_(entries[start : start + _CHUNK]))
+                    .values(state=state, error=error, finished_at=at)
+                )
 
     def finish(self, status: str, summary: dict[str, Any], error: str | None = None) -> None:
         with self.ledger.transaction() as session:

@@ -9,7 +9,9 @@ by exact serial) and accounts it is asked about.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from fleetsync.domain.desired import DesiredAccount, DesiredDevice, Layout
 from fleetsync.domain.observed import (
@@ -66,6 +68,26 @@ def _policies(
     return found, frozenset(looked)
 
 
+def _read_devices(google: Google, progress: Progress) -> dict[str, ObservedDevice]:
+    devices: dict[str, ObservedDevice] = {}
+    for device in google.directory.iter_devices():
+        devices[device.device_id] = device
+        if len(devices) % 300 == 0:
+            progress("reading devices", len(devices), None)
+    progress("reading devices", len(devices), len(devices))
+    return devices
+
+
+def _read_accounts(google: Google, root: str, progress: Progress) -> dict[str, ObservedAccount]:
+    accounts: dict[str, ObservedAccount] = {}
+    for account in google.directory.iter_accounts(root):
+        accounts[account.email] = account
+        if len(accounts) % 500 == 0:
+            progress("reading accounts", len(accounts), None)
+    progress("reading accounts", len(accounts), len(accounts))
+    return accounts
+
+
 def observe_full(
     google: Google,
     layout: Layout,
@@ -73,18 +95,19 @@ def observe_full(
     *,
     progress: Progress = _quiet,
 ) -> Observation:
-    devices: dict[str, ObservedDevice] = {}
-    for device in google.directory.iter_devices():
-        devices[device.device_id] = device
-        if len(devices) % 300 == 0:
-            progress("reading devices", len(devices), None)
-    progress("reading devices", len(devices), len(devices))
-    accounts: dict[str, ObservedAccount] = {}
-    for account in google.directory.iter_accounts(layout.students_root):
-        accounts[account.email] = account
-        if len(accounts) % 500 == 0:
-            progress("reading accounts", len(accounts), None)
-    progress("reading accounts", len(accounts), len(accounts))
+    # Devices and accounts are two independent chains of pages: read side by side, each
+    # waits for Google while the other's pages are validated (the session keeps a connection
+    # per thread, and its throttle and call count are shared).
+    lock = threading.Lock()
+
+    def report(what: str, done: int, total: int | None) -> None:
+        with lock:
+            progress(what, done, total)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe") as pool:
+        reading = pool.submit(_read_accounts, google, layout.students_root, report)
+        devices = _read_devices(google, report)
+        accounts = reading.result()
     org_units = _org_units(google)
     found, looked = _policies(google, policies, org_units)
     progress("reading policies", len(looked), len(looked))
