@@ -25,7 +25,6 @@ __all__ = [
     "DeviceRef",
     "DisableDevices",
     "EnsureOrgUnit",
-    "InheritPolicy",
     "IssuePowerwash",
     "LinkDevice",
     "MoveAccount",
@@ -345,19 +344,3 @@ class SetPolicy(Action):
     @property
     def target(self) -> str:
         return f"{self.org_unit} [{self.namespace}]"
-
-
-@dataclass(frozen=True, slots=True)
-class InheritPolicy(Action):
-    """Remove a value set at an org unit (an app the config no longer lists)."""
-
-    kind: ClassVar[str] = "inherit_policy"
-    phase: ClassVar[Phase] = Phase.POLICIES
-    org_unit: str
-    schema: str
-    additional_keys: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def target(self) -> str:
-        keys = ",".join(v for _, v in self.additional_keys)
-        return f"{self.org_unit} [{self.schema}{' ' + keys if keys else ''}]"

@@ -1,4 +1,4 @@
-"""The Chrome Policy API as fleetsync uses it: resolve what applies, modify, inherit.
+"""The Chrome Policy API as fleetsync uses it: resolve what applies, and modify it.
 
 Org-unit writes have a small quota (about 30 a minute per customer): callers group every
 change for one org unit and namespace into a single ``batchModify``, and write only what differs
@@ -95,17 +95,4 @@ class PolicyClient:
                 }
             )
         request = self._org_units.batchModify(customer=self._customer, body={"requests": requests})
-        self._session.execute(request, quota=Quota.POLICY_WRITES)
-
-    def inherit(
-        self, org_unit_id: str, schema: str, additional_keys: Sequence[tuple[str, str]] = ()
-    ) -> None:
-        """Remove a value set at this org unit, so it inherits from its parent again."""
-        target: dict[str, Any] = {"targetResource": f"orgunits/{org_unit_id}"}
-        if additional_keys:
-            target["additionalTargetKeys"] = dict(additional_keys)
-        request = self._org_units.batchInherit(
-            customer=self._customer,
-            body={"requests": [{"policyTargetKey": target, "policySchema": schema}]},
-        )
         self._session.execute(request, quota=Quota.POLICY_WRITES)
