@@ -91,3 +91,19 @@ def test_without_a_service_account_the_error_says_what_to_configure(tmp_path: Pa
     assert result.exit_code == 2
     assert "no service-account key configured" in result.stderr
     assert "fleetsync sandbox serve --write-config" in result.stderr
+
+
+def test_device_show_says_what_google_last_confirmed(adopted: Fleet) -> None:
+    [serial] = adopted.serials()[:1]
+    lent = adopted.checkout(serial, "B-1")
+    adopted.sync()
+    code, out, _ = _cli(adopted, "device", "show", serial, "--json")
+    assert code == 0
+    google = json.loads(out)["google"]
+    assert (google["org_unit"], google["status"], google["annotated_user"]) == (
+        "/Chromebooks/On loan",
+        "ACTIVE",
+        lent.account_email,
+    )
+    code, out, _ = _cli(adopted, "device", "show", serial)
+    assert "in Google: /Chromebooks/On loan, ACTIVE, annotated for" in " ".join(out.split())

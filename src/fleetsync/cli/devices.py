@@ -165,6 +165,15 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
             "state": found.state,
             "state_since": found.state_since.isoformat(),
             "google_device_id": found.google_device_id,
+            # What Google last confirmed (a sync read it, or a change it made succeeded).
+            "google": None
+            if found.google_checked_at is None
+            else {
+                "org_unit": found.google_org_unit,
+                "status": found.google_status,
+                "annotated_user": found.google_annotated_user,
+                "checked_at": found.google_checked_at.isoformat(),
+            },
             "current_loan": None,
             "loans": queries.loan_rows(
                 session, today=today, include_returned=True, device_id=found.id
@@ -198,6 +207,19 @@ def _render_detail(d: dict[str, Any]) -> None:
         f"{escape(d['model'])}  {d['region']}  {d['connectivity']}",
     )
     _say(f"state: [bold]{d['state']}[/] since {d['state_since'][:16]}")
+    google = d["google"]
+    if google is None:
+        _say("in Google: not seen yet (`fleetsync sync` links it by its exact serial)")
+    else:
+        user = (
+            f", annotated for {escape(google['annotated_user'])}"
+            if google["annotated_user"]
+            else ""
+        )
+        _say(
+            f"in Google: {escape(google['org_unit'] or '?')}, {google['status'] or '?'}{user} "
+            f"(last confirmed {google['checked_at'][:16]})",
+        )
     loan = d["current_loan"]
     if loan:
         name = escape(f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip())
