@@ -36,7 +36,7 @@ from fleetsync.google.wire import (
     parse,
 )
 
-__all__ = ["MAX_DEVICES_PER_CALL", "MAX_DEVICE_PAGE", "MAX_USER_PAGE", "Directory"]
+__all__ = ["MAX_DEVICES_PER_CALL", "MAX_DEVICE_PAGE", "MAX_USER_PAGE", "Directory", "StatusAction"]
 
 MAX_DEVICE_PAGE = 300
 MAX_USER_PAGE = 500

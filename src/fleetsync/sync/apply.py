@@ -41,7 +41,7 @@ from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
 from fleetsync.domain.plan import Plan
 from fleetsync.google import Google
-from fleetsync.google.directory import MAX_DEVICE_PAGE
+from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
     GoogleDuplicate,
     GoogleError,
@@ -62,7 +62,7 @@ __all__ = ["ApplyReport", "Failure", "apply_plan"]
 log = get_logger(__name__)
 A = TypeVar("A", bound=Action)
 
-_STATUS_ACTION = {
+_STATUS_ACTION: dict[type[Action], StatusAction] = {
     DisableDevices: "DISABLE",
     ReenableDevices: "REENABLE",
     DeprovisionDevices: "DEPROVISION",
@@ -222,9 +222,7 @@ class _Applier:
         for (state, error), (actions, entries) in groups.items():
             self._settle(actions, entries, state, error)
 
-    def _each(
-        self, actions: Iterable[A], call: Callable[[A], str | None], *, label: str = ""
-    ) -> None:
+    def _each(self, actions: Iterable[A], call: Callable[[A], str | None]) -> None:
         """Journal and run actions one by one; ``call`` returns None when done, else
         ``"skipped"``; a GoogleError fails the action."""
         for action in actions:
@@ -539,7 +537,7 @@ class _Applier:
             try:
                 results = self.google.directory.change_status(
                     [d.device_id for d in allowed],
-                    _STATUS_ACTION[kind],  # type: ignore[arg-type]
+                    _STATUS_ACTION[kind],
                     deprovision_reason=_DEPROVISION_REASON if kind is DeprovisionDevices else None,
                 )
             except GoogleError as exc:
