@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from fleetsync import __version__, services
 from fleetsync.api import health, loans, webhooks
+from fleetsync.api.committer import Committer
 from fleetsync.api.outbox import Drain, OutboxWorker
 from fleetsync.api.problems import install_problem_handlers, problem_schemas
 from fleetsync.api.signing import DeskKeys
@@ -47,15 +48,18 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
         desks=DeskKeys.from_settings(settings.api),
         tokens=Tokens.from_settings(settings.api),
         worker=worker,
+        committer=Committer(ledger),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.committer.start()
         if worker is not None:
             worker.start()
         try:
             yield
         finally:
+            state.committer.stop()
             if worker is not None:
                 worker.stop()
 

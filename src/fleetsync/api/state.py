@@ -1,5 +1,5 @@
-"""What every request handler shares: the settings, the open ledger, the programme, who may call
-and the outbox worker. Built once by :func:`fleetsync.api.create_app`."""
+"""What every request handler shares: the settings, the open ledger, the programme, who may call,
+the webhooks' committer and the outbox worker. Built once by :func:`fleetsync.api.create_app`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from fastapi import Request
 
+from fleetsync.api.committer import Committer
 from fleetsync.api.outbox import OutboxWorker
 from fleetsync.api.signing import DeskKeys
 from fleetsync.api.tokens import Tokens
@@ -28,6 +29,8 @@ class ApiState:
     tokens: Tokens
     #: ``None`` when nothing drains the outbox in this process (the daemon does it).
     worker: OutboxWorker | None
+    #: Applies the webhooks' deliveries (:mod:`fleetsync.api.committer`).
+    committer: Committer
 
     def now(self) -> datetime:
         return datetime.now(UTC)

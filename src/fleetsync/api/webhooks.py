@@ -6,7 +6,9 @@ verify → validate → apply once → answer, and then wake the outbox worker:
 2. its signature says which desk sent it (:mod:`fleetsync.api.signing`): 401 / 400 otherwise;
 3. it must be one of the events of :mod:`fleetsync.api.events`: 422 naming the field otherwise;
 4. ONE ledger transaction applies it and records its ``webhook-id`` with the answer
-   (:func:`fleetsync.ledger.deliveries.deliver_once`): a redelivery gets the first answer back;
+   (:func:`fleetsync.ledger.deliveries.deliver_batch`, run by :mod:`fleetsync.api.committer`,
+   which lets deliveries arriving together share a commit): a redelivery gets the first answer
+   back;
 5. ``202 Accepted`` with the loan's status URL (also in ``Location``); 409 when the lifecycle
    refuses, 404 for an unknown device — both recorded and replayed like a success.
 
@@ -19,7 +21,6 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ from fleetsync.api.problems import (
 from fleetsync.api.signing import SignedDelivery
 from fleetsync.api.state import ApiState, api_state
 from fleetsync.domain.errors import FleetsyncError
-from fleetsync.ledger.deliveries import Answer, Delivery, PayloadMismatch, deliver_once
+from fleetsync.ledger.deliveries import Answer, Delivery, Job, PayloadMismatch
 from fleetsync.log import get_logger
 from fleetsync.metrics import WEBHOOK_EVENTS
 
@@ -130,7 +131,7 @@ async def loan_desk_webhook(
         event = parse_event(body)
         event_type = event.type
         digest = hashlib.sha256(body).hexdigest()
-        delivery = await run_in_threadpool(_deliver, state, signed, event, digest)
+        delivery = await _deliver(state, signed, event, digest)
     except Problem as problem:
         WEBHOOK_EVENTS.labels(event_type, _outcome(problem.status)).inc()
         # Never the headers or the body: the reason is enough to see a desk misconfigured.
@@ -186,7 +187,7 @@ def parse_event(body: bytes) -> Event:
         raise invalid("event", field_errors(exc.errors(), skip=EVENT_TYPES)) from None
 
 
-def _deliver(state: ApiState, signed: SignedDelivery, event: Event, digest: str) -> Delivery:
+async def _deliver(state: ApiState, signed: SignedDelivery, event: Event, digest: str) -> Delivery:
     actor = f"webhook:{signed.desk}"
 
     def apply(session: Session) -> Answer:
@@ -205,17 +206,17 @@ def _deliver(state: ApiState, signed: SignedDelivery, event: Event, digest: str)
         problem = problem_of(exc)
         return Answer(problem.status, problem.body())
 
+    job = Job(
+        desk=signed.desk,
+        webhook_id=signed.webhook_id,
+        event_type=event.type,
+        digest=digest,
+        now=state.now(),
+        apply=apply,
+        refusal=refusal,
+    )
     try:
-        return deliver_once(
-            state.ledger,
-            desk=signed.desk,
-            webhook_id=signed.webhook_id,
-            event_type=event.type,
-            digest=digest,
-            now=state.now(),
-            apply=apply,
-            refusal=refusal,
-        )
+        return await state.committer.deliver(job)
     except PayloadMismatch as exc:
         raise Problem(409, "webhook_id_reused", str(exc)) from None
 

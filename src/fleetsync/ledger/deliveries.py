@@ -17,7 +17,7 @@ refused checkout an hour later must not find it applied behind the clerk's back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,9 @@ from fleetsync.ledger.models import WebhookDelivery
 __all__ = [
     "Answer",
     "Delivery",
+    "Job",
     "PayloadMismatch",
+    "deliver_batch",
     "deliver_once",
     "find_delivery",
     "purge_deliveries",
@@ -75,60 +77,103 @@ def find_delivery(session: Session, desk: str, webhook_id: str) -> WebhookDelive
     return session.scalars(stmt).one_or_none()
 
 
-def deliver_once(
-    ledger: Ledger,
-    *,
-    desk: str,
-    webhook_id: str,
-    event_type: str,
-    digest: str,
-    now: datetime,
-    apply: Callable[[Session], Answer],
-    refusal: Callable[[FleetsyncError], Answer],
-) -> Delivery:
-    """Apply ``apply`` once for this delivery, or replay the answer recorded for it.
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One delivery to apply: who sent it, which event, and how to apply and refuse it.
 
     ``apply`` runs the business action in the session and returns the answer; a
     :class:`FleetsyncError` it raises is undone (a savepoint) and answered with ``refusal(exc)``,
-    recorded all the same. Raises :class:`PayloadMismatch` when the id was used for another body.
+    recorded all the same."""
+
+    desk: str
+    webhook_id: str
+    event_type: str
+    digest: str
+    now: datetime
+    apply: Callable[[Session], Answer]
+    refusal: Callable[[FleetsyncError], Answer]
+
+
+def deliver_once(ledger: Ledger, job: Job) -> Delivery:
+    """Apply ``job`` once in a transaction of its own, or replay the answer recorded for it.
+
+    Raises :class:`PayloadMismatch` when the id was used for another body.
     """
     for _ in range(ATTEMPTS):
         try:
             with ledger.transaction() as session:
-                recorded = find_delivery(session, desk, webhook_id)
-                if recorded is not None:
-                    if recorded.payload_digest != digest:
-                        raise PayloadMismatch(recorded)
-                    answer = Answer(recorded.status_code, json.loads(recorded.answer))
-                    return Delivery(answer, replayed=True)
-                # The claim comes first: a racing twin waits here, not halfway through the action.
-                delivery = WebhookDelivery(
-                    desk=desk,
-                    webhook_id=webhook_id,
-                    event_type=event_type,
-                    payload_digest=digest,
-                    received_at=now,
-                    status_code=102,
-                    answer="",
-                )
-                session.add(delivery)
-                session.flush()
-                try:
-                    with session.begin_nested():
-                        answer = apply(session)
-                except FleetsyncError as exc:
-                    answer = refusal(exc)
-                delivery.status_code = answer.status
-                delivery.answer = json.dumps(answer.body, ensure_ascii=False)
-                return Delivery(answer, replayed=False)
+                return _deliver(session, job)
         except sa.exc.IntegrityError:
             # A twin committed first (or the action itself lost a race on a unique index, e.g.
             # two checkouts for one borrower): all of this rolled back; look again.
             continue
     raise RuntimeError(
-        f"webhook {webhook_id} of desk {desk} kept conflicting with concurrent changes "
+        f"webhook {job.webhook_id} of desk {job.desk} kept conflicting with concurrent changes "
         f"{ATTEMPTS} times; the desk will retry it"
     )
+
+
+def deliver_batch(ledger: Ledger, jobs: Sequence[Job]) -> list[Delivery | Exception]:
+    """Apply several jobs in ONE transaction (one commit, one disk flush for all of them), each
+    in a savepoint of its own, in order: a later job sees what an earlier one did, exactly as if
+    they had come one after the other.
+
+    Returns, for each job, its delivery or the exception it raised (:class:`PayloadMismatch`, a
+    bug); that job's changes were undone, the others' stand. Nothing is answered before the
+    commit: a job whose savepoint lost a race with another process (an ``IntegrityError``), and
+    every job when the commit itself fails, is then applied again alone by
+    :func:`deliver_once`.
+    """
+    outcomes: list[Delivery | Exception | None] = []
+    try:
+        with ledger.transaction() as session:
+            for job in jobs:
+                try:
+                    with session.begin_nested():
+                        outcomes.append(_deliver(session, job))
+                except sa.exc.IntegrityError:
+                    outcomes.append(None)
+                except Exception as exc:
+                    outcomes.append(exc)
+    except sa.exc.DBAPIError:
+        outcomes = [None] * len(jobs)
+    results: list[Delivery | Exception] = []
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome is None:
+            try:
+                outcome = deliver_once(ledger, job)
+            except Exception as exc:
+                outcome = exc
+        results.append(outcome)
+    return results
+
+
+def _deliver(session: Session, job: Job) -> Delivery:
+    recorded = find_delivery(session, job.desk, job.webhook_id)
+    if recorded is not None:
+        if recorded.payload_digest != job.digest:
+            raise PayloadMismatch(recorded)
+        return Delivery(Answer(recorded.status_code, json.loads(recorded.answer)), replayed=True)
+    # The claim comes first: a racing twin waits here, not halfway through the action.
+    delivery = WebhookDelivery(
+        desk=job.desk,
+        webhook_id=job.webhook_id,
+        event_type=job.event_type,
+        payload_digest=job.digest,
+        received_at=job.now,
+        status_code=102,
+        answer="",
+    )
+    session.add(delivery)
+    session.flush()
+    try:
+        with session.begin_nested():
+            answer = job.apply(session)
+    except FleetsyncError as exc:
+        answer = job.refusal(exc)
+    delivery.status_code = answer.status
+    delivery.answer = json.dumps(answer.body, ensure_ascii=False)
+    return Delivery(answer, replayed=False)
 
 
 def purge_deliveries(session: Session, *, before: datetime) -> int:
