@@ -6,6 +6,7 @@ once.
 
     .venv/bin/python bench/webhooks.py                       # SQLite in a temporary directory
     .venv/bin/python bench/webhooks.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/webhooks.py --converge 30     # checkout → converged, in the sandbox
 
 The server is a separate process (one uvicorn worker, as ``fleetsync serve`` runs), so the load
 generator does not share its interpreter. Its outbox worker runs too; nothing reaches Google.
@@ -36,18 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Figures, database
 from fleetsync import services
 from fleetsync.domain.inventory import parse_devices_csv
+from fleetsync.google import Google
 from fleetsync.ledger import open_ledger
 from fleetsync.settings import Settings
 
 Request = tuple[bytes, dict[str, str]]
 
 
-@contextmanager
-def server(url: str, data: Path, secret: str) -> Iterator[tuple[str, int]]:
-    """``fleetsync serve`` on a free port of the loopback, on the ledger at ``url``."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def bench_config(data: Path, url: str) -> Path:
+    """A config with one desk (``bench``; its secret and token come from the environment) and
+    no Google key: the server records events, nothing drains them."""
     config = data / "fleetsync.toml"
     config.write_text(
         f'data_dir = "{data}"\ndatabase_url = "{url}"\nlog_level = "warning"\n'
@@ -55,12 +54,23 @@ def server(url: str, data: Path, secret: str) -> Iterator[tuple[str, int]]:
         "[api.desks.bench]\n",
         encoding="utf-8",
     )
+    return config
+
+
+@contextmanager
+def server(config: Path, secret: str, token: str) -> Iterator[tuple[str, int]]:
+    """``fleetsync serve --config CONFIG`` on a free port of the loopback, with the ``bench``
+    desk's secret and token."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     env = {
         **os.environ,
         "FLEETSYNC_API__DESKS__BENCH__SECRETS": json.dumps([secret]),
-        "FLEETSYNC_API__DESKS__BENCH__TOKEN": secrets.token_urlsafe(32),
+        "FLEETSYNC_API__DESKS__BENCH__TOKEN": token,
     }
-    log = (data / "serve.log").open("wb")
+    log_path = config.parent / "serve.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "fleetsync", "serve", "--port", str(port), "--config", config],
         env=env,
@@ -76,7 +86,7 @@ def server(url: str, data: Path, secret: str) -> Iterator[tuple[str, int]]:
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError(f"fleetsync serve did not start; see {data / 'serve.log'}")
+            raise RuntimeError(f"fleetsync serve did not start; see {log_path}")
         yield base, process.pid
     finally:
         process.terminate()
@@ -175,6 +185,93 @@ def phase(
     figures.add("  server CPU per event", 1000 * used / len(ordered), "ms")
 
 
+def checkout(serial: str, i: int, region: str) -> dict[str, object]:
+    """A desk's checkout of ``serial`` to a new borrower ``B-<i>`` of ``region``."""
+    return {
+        "type": "loan.checked_out",
+        "data": {
+            "device": {"serial": serial},
+            "borrower": {
+                "id": f"B-{i}",
+                "given_name": "Amina",
+                "family_name": f"Bench{i}",
+                "region": region,
+            },
+            "agreed_end": (date.today() + timedelta(days=60)).isoformat(),
+        },
+    }
+
+
+def converge(url: str, count: int, interval: float, figures: Figures) -> None:
+    """Checkout → converged against the sandbox: ``fleetsync serve`` with the tenant's key, its
+    devices in the ledger and adopted by a first ``fleetsync sync`` (as the daemon has them), and
+    a desk's checkout every ``interval`` seconds. Each checkout's time runs from sending it until
+    ``GET /v1/loans/{id}`` says complete: account created, device moved and annotated, policies
+    in place."""
+    from reconcile import sandbox_process
+
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    token = secrets.token_urlsafe(32)
+    overrides = {
+        "database_url": url,
+        "log_level": "warning",
+        "log_format": "json",
+        "api": {"desks": {"bench": {}}},
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp,
+        sandbox_process(count, Path(tmp), overrides) as sandbox,
+    ):
+        settings = sandbox.settings()
+        region = settings.regions[0]
+        with Google.connect(settings) as google:
+            serials = [device.serial for device in google.directory.iter_devices()]
+        csv = "serial,asset_tag,model,region,connectivity\n" + "".join(
+            f"{serial},CV-{i:06d},Bench,{region},wifi\n" for i, serial in enumerate(serials)
+        )
+        with open_ledger(settings) as ledger, ledger.transaction() as session:
+            services.import_devices(
+                session, parse_devices_csv(csv, regions=settings.regions), actor="cli:bench"
+            )
+        command = [sys.executable, "-m", "fleetsync", "sync", "--config", str(sandbox.config)]
+        subprocess.run(command, check=True, capture_output=True)
+        events = [checkout(serial, i, region) for i, serial in enumerate(serials)]
+        with server(sandbox.config, secret, token) as (base, _pid):
+            latencies = asyncio.run(_converge(base, secret, token, events, interval))
+    ordered = sorted(latencies)
+    figures.add(f"checkout → converged ({count}, one every {interval:g} s)", "", "")
+    figures.add("  p50", 1000 * ordered[len(ordered) // 2], "ms")
+    figures.add("  p95", 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], "ms")
+    figures.add("  slowest", 1000 * ordered[-1], "ms")
+
+
+async def _converge(
+    base: str, secret: str, token: str, events: list[dict[str, object]], interval: float
+) -> list[float]:
+    auth = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def one(event: dict[str, object]) -> float:
+            [(body, headers)] = signed(secret, [event])
+            start = time.perf_counter()
+            answer = await http.post("/webhooks/loan-desk", content=body, headers=headers)
+            if answer.status_code != 202:
+                raise RuntimeError(f"checkout not accepted: {answer.status_code} {answer.text}")
+            status_url = answer.json()["status_url"]
+            while time.perf_counter() - start < 300:
+                status = await http.get(status_url, headers=auth)
+                if status.json()["progress"]["complete"]:
+                    return time.perf_counter() - start
+                await asyncio.sleep(0.02)
+            raise RuntimeError(f"{status_url} did not converge in 5 minutes: {status.text}")
+
+        tasks = []
+        for event in events:
+            tasks.append(asyncio.create_task(one(event)))
+            await asyncio.sleep(interval)
+        return list(await asyncio.gather(*tasks))
+
+
 def run(url: str, events: int, clients: int, figures: Figures) -> None:
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     with tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp:
@@ -188,25 +285,8 @@ def run(url: str, events: int, clients: int, figures: Figures) -> None:
             ledger.transaction() as session,
         ):
             services.import_devices(session, rows, actor="cli:bench")
-        until = (date.today() + timedelta(days=60)).isoformat()
         checkouts = signed(
-            secret,
-            [
-                {
-                    "type": "loan.checked_out",
-                    "data": {
-                        "device": {"serial": f"BENCH{i:06d}"},
-                        "borrower": {
-                            "id": f"B-{i}",
-                            "given_name": "Amina",
-                            "family_name": f"Bench{i}",
-                            "region": "Antwerpen",
-                        },
-                        "agreed_end": until,
-                    },
-                }
-                for i in range(events)
-            ],
+            secret, [checkout(f"BENCH{i:06d}", i, "Antwerpen") for i in range(events)]
         )
         returns = signed(
             secret,
@@ -215,7 +295,7 @@ def run(url: str, events: int, clients: int, figures: Figures) -> None:
                 for i in range(events)
             ],
         )
-        with server(url, data, secret) as (base, pid):
+        with server(bench_config(data, url), secret, secrets.token_urlsafe(32)) as (base, pid):
             phase(figures, "checkouts", pid, base, checkouts, clients)
             phase(figures, "returns", pid, base, returns, clients)
             phase(figures, "redeliveries of checkouts", pid, base, checkouts, clients)
@@ -226,11 +306,25 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
     parser.add_argument("--events", type=int, default=2000, help="checkouts (and returns)")
     parser.add_argument("--clients", type=int, default=8, help="desks sending at once")
+    parser.add_argument(
+        "--converge",
+        type=int,
+        metavar="N",
+        help="instead: N checkouts against the sandbox, each timed until Google has converged",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=3.0, help="seconds between --converge checkouts"
+    )
     args = parser.parse_args()
     kind = "PostgreSQL" if args.postgres else "SQLite"
-    figures = Figures(f"Webhooks on {kind}, {args.clients} clients at once")
-    with database(args.postgres) as url:
-        run(url, args.events, args.clients, figures)
+    if args.converge:
+        figures = Figures(f"Checkout to converged in the sandbox, {kind}")
+        with database(args.postgres) as url:
+            converge(url, args.converge, args.interval, figures)
+    else:
+        figures = Figures(f"Webhooks on {kind}, {args.clients} clients at once")
+        with database(args.postgres) as url:
+            run(url, args.events, args.clients, figures)
     figures.print()
 
 
