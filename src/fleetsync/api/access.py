@@ -19,7 +19,7 @@ _bearer = HTTPBearer(
 )
 
 
-def _caller(
+async def _caller(
     state: Annotated[ApiState, Depends(api_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -42,7 +42,7 @@ def _caller(
     return holder
 
 
-def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+async def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
     if not caller.is_admin:
         raise Problem(403, "forbidden", "this endpoint needs an admin token")
     return caller

@@ -43,6 +43,8 @@ class Committer:
     def start(self) -> None:
         """Start the thread (``submit`` does it too when nobody did: an app run without its
         lifespan, as some test clients run it)."""
+        if self._thread is not None:
+            return
         with self._starting:
             if self._thread is None:
                 self._thread = threading.Thread(

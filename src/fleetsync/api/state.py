@@ -50,7 +50,8 @@ class ApiState:
         )
 
 
-def api_state(request: Request) -> ApiState:
-    """The app's shared state, as a FastAPI dependency."""
+async def api_state(request: Request) -> ApiState:
+    """The app's shared state, as a FastAPI dependency (``async``: FastAPI would run a plain
+    function in its thread pool, a thread hop per request for an attribute read)."""
     state: ApiState = request.app.state.fleetsync
     return state
