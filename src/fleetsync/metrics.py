@@ -10,6 +10,7 @@ __all__ = [
     "GOOGLE_THROTTLE_WAIT",
     "OUTBOX_DEPTH",
     "RECONCILE_DURATION",
+    "WEBHOOK_BATCH_SIZE",
     "WEBHOOK_EVENTS",
 ]
 
@@ -38,6 +39,12 @@ WEBHOOK_EVENTS = Counter(
     "fleetsync_webhook_events",
     "Loan desk webhook events, by type and outcome.",
     ["type", "outcome"],
+)
+WEBHOOK_BATCH_SIZE = Histogram(
+    "fleetsync_webhook_batch_size",
+    "Webhook deliveries committed together in one ledger transaction (1 when the desks are "
+    "quiet; large batches mean the ledger's commits are what the desks wait for).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 OUTBOX_DEPTH = Gauge(
     "fleetsync_outbox_depth",

@@ -86,6 +86,9 @@ def test_metrics_count_events_by_type_and_outcome_and_show_the_outbox(
         assert grew == 1, (type_, outcome)
     # The checkout woke the device and the borrower; the device import woke three devices.
     assert _sample(text, "fleetsync_outbox_depth") == 5
+    # Two deliveries reached the ledger (the invalid one did not), one after the other.
+    batches = "fleetsync_webhook_batch_size_count"
+    assert _sample(text, batches) - _sample(before, batches) == 2
     for name in ("fleetsync_google_calls_total", "fleetsync_reconcile_duration_seconds"):
         assert f"# TYPE {name.removesuffix('_total')}" in text
 

@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from fleetsync.ledger.deliveries import Delivery, Job, deliver_batch
 from fleetsync.ledger.engine import Ledger
 from fleetsync.log import get_logger
+from fleetsync.metrics import WEBHOOK_BATCH_SIZE
 
 __all__ = ["Committer"]
 
@@ -98,6 +99,7 @@ class Committer:
         batch = [(job, future) for job, future in items if future.set_running_or_notify_cancel()]
         if not batch:
             return
+        WEBHOOK_BATCH_SIZE.observe(len(batch))
         try:
             results = deliver_batch(self._ledger, [job for job, _ in batch])
         except BaseException as exc:  # the database is gone: every request hears of it
