@@ -12,6 +12,10 @@ other delivery of it, before, during or after, gets the recorded answer back and
 
 A refusal (the lifecycle said no, the device is unknown) is recorded too: a desk that retries a
 refused checkout an hour later must not find it applied behind the clerk's back.
+
+:func:`deliver_batch` applies several deliveries in one transaction, a savepoint each, in order:
+the API's writer thread (``fleetsync.api.committer``) uses it so that deliveries arriving
+together share one commit. Each ends exactly as it would have alone, after the ones before it.
 """
 
 from __future__ import annotations
@@ -120,9 +124,9 @@ def deliver_batch(ledger: Ledger, jobs: Sequence[Job]) -> list[Delivery | Except
 
     Returns, for each job, its delivery or the exception it raised (:class:`PayloadMismatch`, a
     bug); that job's changes were undone, the others' stand. Nothing is answered before the
-    commit: a job whose savepoint lost a race with another process (an ``IntegrityError``), and
-    every job when the commit itself fails, is then applied again alone by
-    :func:`deliver_once`.
+    commit: a job whose savepoint failed in the database (it lost a race with another process
+    on a unique key, a deadlock), and every job when the commit itself fails, is then applied
+    again alone by :func:`deliver_once`.
     """
     outcomes: list[Delivery | Exception | None] = []
     try:
@@ -131,7 +135,9 @@ def deliver_batch(ledger: Ledger, jobs: Sequence[Job]) -> list[Delivery | Except
                 try:
                     with session.begin_nested():
                         outcomes.append(_deliver(session, job))
-                except sa.exc.IntegrityError:
+                except sa.exc.DBAPIError:
+                    # Lost a race with another process on a unique key (or a deadlock): its
+                    # savepoint is undone; it is applied again, alone, once the others are in.
                     outcomes.append(None)
                 except Exception as exc:
                     outcomes.append(exc)
