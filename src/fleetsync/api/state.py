@@ -4,10 +4,11 @@ the webhooks' committer and the outbox worker. Built once by :func:`fleetsync.ap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Request
 
+from fleetsync import clock
 from fleetsync.api.committer import Committer
 from fleetsync.api.outbox import OutboxWorker
 from fleetsync.api.signing import DeskKeys
@@ -33,7 +34,7 @@ class ApiState:
     committer: Committer
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return clock.now()
 
     def targets(self, region: str) -> Targets:
         """Where the settings want a loan of this region's borrower to end up in Google."""

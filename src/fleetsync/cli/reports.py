@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.errors import InvalidInput
@@ -180,7 +180,7 @@ def loans(
             regions=settings.regions,
             region=wanted,
             title=_title(settings, title),
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
     _emit(report, fmt, out)
 
@@ -196,6 +196,6 @@ def fleet(
     (spare + on loan + in refurbishment; not the ICT test pool, lost or retired devices)."""
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         report = fleet_report(
-            session, regions=settings.regions, title=_title(settings, title), now=datetime.now(UTC)
+            session, regions=settings.regions, title=_title(settings, title), now=clock.now()
         )
     _emit(report, fmt, out)

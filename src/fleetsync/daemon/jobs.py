@@ -15,12 +15,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger, queries
 from fleetsync.log import get_logger
@@ -137,7 +137,7 @@ def overdue_job(c: DaemonContext) -> None:
 def _notify(url: str, c: DaemonContext, payload: dict[str, Any]) -> None:
     body = json.dumps(payload, sort_keys=True, default=str)
     msg_id = f"msg_{uuid.uuid4().hex}"
-    at = datetime.now(UTC)
+    at = clock.machine_now()  # the signing time: the desk checks it against its own clock
     headers = {
         "content-type": "application/json",
         "webhook-id": msg_id,

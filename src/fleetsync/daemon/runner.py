@@ -18,7 +18,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.daemon.jobs import JOBS, DaemonContext, installed
 from fleetsync.daemon.leader import Leadership
 from fleetsync.google import Google
@@ -86,7 +86,7 @@ class Daemon:
 
     def _heartbeat(self, leads: bool) -> None:
         """Say this replica is alive (and whether it leads): `fleetsync status` shows it."""
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             with self.ledger.transaction() as session:
                 row = session.get(DaemonReplica, self.replica)

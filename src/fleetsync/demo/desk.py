@@ -10,12 +10,13 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
+from fleetsync import clock
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Device, Loan
@@ -80,7 +81,7 @@ class SimulatedDesk(threading.Thread):
         spare, on_loan = self._fleet()
         # Courses end: a share of the events are returns of loans that ran a while (a demo's
         # "while" is seconds, not the agency's 65 days).
-        due = [serial for serial, since in on_loan if datetime.now(UTC) - since > self.return_after]
+        due = [serial for serial, since in on_loan if clock.now() - since > self.return_after]
         if due and (self.rng.random() < self.return_share or not spare):
             self._return(self.rng.choice(due))
         elif spare:
@@ -124,7 +125,9 @@ class SimulatedDesk(threading.Thread):
                     "family_name": family,
                     "region": region,
                 },
-                "agreed_end": (date.today() + timedelta(days=self.rng.randint(45, 90))).isoformat(),
+                "agreed_end": (
+                    clock.today() + timedelta(days=self.rng.randint(45, 90))
+                ).isoformat(),
                 "needs_data": connectivity == "4g",
             },
         )
@@ -160,7 +163,7 @@ class SimulatedDesk(threading.Thread):
     def _send(self, kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
         body = json.dumps({"type": kind, "data": data})
         msg_id = f"msg_{uuid.uuid4().hex}"
-        at = datetime.now(UTC)
+        at = clock.machine_now()  # the signing time: the server checks it against its own clock
         request = urllib.request.Request(  # noqa: S310 - the demo's own API on loopback
             f"{self.api_url}/webhooks/loan-desk",
             data=body.encode(),

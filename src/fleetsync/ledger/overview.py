@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from fleetsync import clock
 from fleetsync.domain.lifecycle import CommandState, DeviceState
 from fleetsync.ledger.models import (
     DaemonReplica,
@@ -98,7 +99,7 @@ def overview(
     now: datetime | None = None,
     heartbeat_stale: timedelta = timedelta(seconds=90),
 ) -> Overview:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     result = Overview()
     result.replicas = dict(
         session.execute(

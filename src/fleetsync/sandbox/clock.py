@@ -1,14 +1,17 @@
 """The tenant's simulated clock: real time plus an offset a test or a trainer can advance.
 
 Device check-ins, command expiry, ``lastSync`` and user ``creationTime`` follow it. OAuth tokens and
-quotas do not: the client's clock is real, and so are Google's per-minute windows.
+quotas do not: the client's clock is real, and so are Google's per-minute windows. "Real time" is
+:mod:`fleetsync.clock`'s, so a test that pins fleetsync's clock pins the tenant's with it and the
+two agree (a command issued "now" by fleetsync is issued "now" in Google too).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
+
+from fleetsync import clock
 
 __all__ = ["Clock", "from_rfc3339", "rfc3339"]
 
@@ -23,7 +26,7 @@ class Clock:
         return self._offset
 
     def now(self) -> float:
-        return time.time() + self._offset
+        return clock.timestamp() + self._offset
 
     def advance(self, seconds: float) -> float:
         """Move simulated time forward (never back: Google's clock does not go back either)."""

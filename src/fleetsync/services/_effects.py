@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from fleetsync import clock
 from fleetsync.domain import lifecycle
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import AccountStatus, CommandState, Condition, Transition
@@ -56,20 +57,14 @@ class DeviceChange:
 
 def now_or(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(UTC)
+        return clock.now()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now
 
 
-def local_date(moment: datetime) -> date:
-    """The calendar date people mean (agreed ends, overdue): the server's local time zone."""
-    return moment.astimezone().date()
-
-
-def today() -> date:
-    """Today as people mean it (see :func:`local_date`)."""
-    return local_date(datetime.now(UTC))
+local_date = clock.local_date
+today = clock.today
 
 
 def check_actor(actor: str) -> str:

@@ -11,11 +11,12 @@ its own ledger record (``services.reconciled``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from fleetsync import clock
 from fleetsync.domain.actions import Action
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import SyncJournalEntry, SyncRun
@@ -27,7 +28,7 @@ _CHUNK = 5000
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class Journal:
