@@ -9,6 +9,7 @@ the server. When the server is unreachable the PostgreSQL cases are skipped, exc
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +18,19 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from fleetsync import clock
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
+from tests.pinned import PINNED_AT
 
 POSTGRES_URL = os.environ.get(
     "FLEETSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Every process of the run (this one, the CLI, `serve` and the daemon started as subprocesses, the
+# sandbox) reads the same pinned clock: the moment in tests/pinned.py, from the start of the run.
+PINNED_CLOCK = f"{PINNED_AT.isoformat()}@{time.time()!r}"
+os.environ[clock.ENV] = PINNED_CLOCK
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +39,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in list(os.environ):
         if name.startswith("FLEETSYNC_") and name != "FLEETSYNC_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv(clock.ENV, PINNED_CLOCK)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.chdir(tmp_path)
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Starts processes (runs ruff, mypy and import-linter): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 

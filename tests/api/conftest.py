@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from standardwebhooks import Webhook
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.api import create_app
 from fleetsync.domain.inventory import parse_devices_csv
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.ledger.models import AuditEvent, Loan, OutboxEntry, WebhookDelivery
 from fleetsync.log import configure_logging
 from fleetsync.settings import ApiSettings, DaemonSettings, DeskSettings, Settings
+from tests.pinned import days_from_today
 
 WEBHOOK = "/webhooks/loan-desk"
 #: For what is decided before the ledger is touched (signatures, limits, validation, tokens):
@@ -96,7 +97,7 @@ def checkout_event(
             "family_name": "Öztürk",
             "region": "Antwerpen",
         },
-        "agreed_end": (date.today() + timedelta(days=60)).isoformat(),
+        "agreed_end": days_from_today(60).isoformat(),
         "needs_data": False,
     }
     data.update(changes)
@@ -172,7 +173,7 @@ def mark_outbox_done(ledger: Ledger) -> Callable[[threading.Event], int]:
             result = session.execute(
                 sa.update(OutboxEntry)
                 .where(OutboxEntry.done_at.is_(None))
-                .values(done_at=datetime.now(UTC))
+                .values(done_at=clock.now())
             )
             return int(getattr(result, "rowcount", 0))
 

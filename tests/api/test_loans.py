@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.domain.lifecycle import CommandState
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.credentials import load_key, open_password
@@ -24,8 +24,9 @@ from fleetsync.ledger.models import (
 )
 from fleetsync.settings import Settings
 from tests.api.conftest import ANY_DATABASE, Desk, checkout_event, deliver, event
+from tests.pinned import PINNED_AT
 
-NOW = datetime.now(UTC)
+NOW = PINNED_AT
 
 
 def _lend(client: TestClient, desk: Desk, *args: Any, **kwargs: Any) -> str:
@@ -127,7 +128,7 @@ def test_the_checklist_follows_what_google_confirmed(
     with ledger.transaction() as session:
         wash = session.scalars(sa.select(DeviceCommand)).one()
         wash.state, wash.result = CommandState.EXECUTED_BY_CLIENT.value, "SUCCESS"
-        wash.executed_at = datetime.now(UTC)
+        wash.executed_at = clock.now()
     with ledger.transaction() as session:
         services.mark_ready(session, device="5CD1234XYZ", actor="sync")
         device = session.scalars(sa.select(Device).where(Device.serial == "5CD1234XYZ")).one()

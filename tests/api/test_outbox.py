@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from fleetsync import clock
 from fleetsync.api import OutboxWorker, create_app
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import OutboxEntry
@@ -55,7 +55,7 @@ def test_a_checkout_interrupted_by_a_restart_is_picked_up_by_the_next_process(
         # The reconcile is cut off halfway (the process is stopping, the connection drops): its
         # transaction never commits.
         with ledger.transaction() as session:
-            session.execute(sa.update(OutboxEntry).values(done_at=datetime.now(UTC)))
+            session.execute(sa.update(OutboxEntry).values(done_at=clock.now()))
             raise ConnectionError("server closed the connection unexpectedly")
 
     with TestClient(create_app(settings, ledger, drain=dies_halfway)) as first:
@@ -101,7 +101,7 @@ def test_a_wake_drains_at_once_without_waiting_for_the_timer(ledger: Ledger) -> 
                     entity_kind="device",
                     entity_key="5CD1234XYZ",
                     reason="test",
-                    created_at=datetime.now(UTC),
+                    created_at=clock.now(),
                 )
             )
         assert pending_outbox(ledger) == 1

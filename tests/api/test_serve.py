@@ -16,9 +16,13 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from fleetsync import clock
 from fleetsync.ledger import open_ledger
 from fleetsync.settings import Settings
 from tests.api.conftest import DEVICES, Desk, add_devices, checkout_event, new_secret
+
+# Starts processes (`fleetsync serve` runs as a subprocess): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
 
 
 def _free_port() -> int:
@@ -48,7 +52,9 @@ def served(tmp_path: Path, desk: Desk, admin_token: str) -> Iterator[tuple[str, 
         add_devices(ledger, *DEVICES)
     port = _free_port()
     env = {
+        # Only the pinned clock of the test run: nothing else of the developer's FLEETSYNC_*.
         **{k: v for k, v in os.environ.items() if not k.startswith("FLEETSYNC_")},
+        clock.ENV: os.environ[clock.ENV],
         "FLEETSYNC_API__DESKS__ANTWERPEN__SECRETS": json.dumps(desk.secrets),
         "FLEETSYNC_API__DESKS__ANTWERPEN__TOKEN": desk.token,
         "FLEETSYNC_API__ADMIN_TOKENS": json.dumps([admin_token]),

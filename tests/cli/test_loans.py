@@ -6,14 +6,14 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.ledger.models import Base
 from fleetsync.settings import Settings
@@ -188,7 +188,7 @@ def test_extend_by_serial_or_loan(cli: Cli) -> None:
 
 def test_list_and_overdue(cli: Cli, ledger: Ledger, settings: Settings) -> None:
     # A loan made two months ago for one month: overdue today.
-    past = datetime.now(UTC) - timedelta(days=60)
+    past = clock.now() - timedelta(days=60)
     with ledger.transaction() as session:
         services.checkout(
             session, device="CB-0002", borrower="B-2", given_name="Els", family_name="Claes",

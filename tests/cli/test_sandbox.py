@@ -20,6 +20,7 @@ from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from fleetsync import clock
 from fleetsync.cli.sandbox import parse_quotas
 from fleetsync.sandbox.faults import Quotas
 from fleetsync.sandbox.handoff import write_config
@@ -27,6 +28,9 @@ from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
 from fleetsync.settings import GOOGLE_SCOPES, load_settings
 from tests.cli_runner import run_cli
+
+# Starts processes (`fleetsync sandbox serve`): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
 
 STARTUP_SECONDS = 60
 
@@ -36,6 +40,7 @@ class _Served:
 
     def __init__(self, cwd: Path, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETSYNC_")}
+        env[clock.ENV] = os.environ[clock.ENV]  # the test run's pinned clock
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fleetsync", "sandbox", "serve", *args],
             cwd=cwd,

@@ -14,6 +14,9 @@ from fleetsync.daemon import DaemonAlreadyRunning, Leadership
 from fleetsync.ledger.models import SyncRun
 from tests.daemon.conftest import Daemons, runs, until
 
+# Starts processes (daemons run as subprocesses): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
+
 
 def test_the_daemon_reconciles_serves_the_api_and_stops_cleanly_on_sigterm(
     daemons: Daemons,

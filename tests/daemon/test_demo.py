@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from fleetsync.ledger import create_ledger_engine
 from tests.daemon.conftest import free_port
+
+# Starts processes (the demo runs as a subprocess): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
 
 
 def test_the_demo_runs_the_programme_and_google_converges(tmp_path: Path) -> None:

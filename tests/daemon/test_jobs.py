@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.daemon.jobs import DaemonContext, installed, overdue_job, retention_job
 from fleetsync.ledger.models import Borrower, Loan, PendingCredential
 from fleetsync.settings import Settings
@@ -99,7 +99,7 @@ def test_the_retention_job_pseudonymises_and_purges(daemon_fleet: Fleet) -> None
     with daemon_fleet.ledger.transaction() as session:
         person = session.scalars(sa.select(Borrower).where(Borrower.desk_id == "B-1")).one()
         person.account_status = "deleted"
-        session.execute(sa.update(Loan).values(returned_at=datetime.now(UTC) - timedelta(days=400)))
+        session.execute(sa.update(Loan).values(returned_at=clock.now() - timedelta(days=400)))
         session.execute(
             sa.update(PendingCredential).values(expires_at=PendingCredential.created_at)
         )

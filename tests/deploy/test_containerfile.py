@@ -16,6 +16,9 @@ import yaml
 
 from tests.deploy.files import DEPLOY, ROOT, assert_cli_accepts, run_tool
 
+# Starts processes (builds the wheel and runs hadolint): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
+
 CONTAINERFILE = DEPLOY / "Containerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 

@@ -17,6 +17,9 @@ import pytest
 
 from fleetsync.sandbox.testing import RunningSandbox
 
+# Starts processes (fleetsync under systemd's memory protection): not in the clock runs.
+pytestmark = pytest.mark.processes
+
 #: Sets PR_SET_MDWE (65) with PR_MDWE_REFUSE_EXEC_GAIN (1), then execs argv[1:]. Exit 77: the
 #: kernel does not know the rule.
 WRAPPER = """

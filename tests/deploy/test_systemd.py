@@ -25,6 +25,9 @@ from tests.deploy.files import (
     run_tool,
 )
 
+# Starts processes (runs systemd-analyze): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
+
 SYSTEMD = DEPLOY / "systemd"
 INSTALLED_FLEETSYNC = "/opt/fleetsync/.venv/bin/fleetsync"
 #: unit file -> the name it is verified under (a template needs an instance: the port).

@@ -272,7 +272,12 @@ def test_extend_by_device_or_by_loan_keeps_the_history(
         )
     with stocked.transaction() as session:
         extension = services.extend_loan(
-            session, loan="l-1", until=date(2027, 1, 31), reason="course runs longer", actor=ACTOR
+            session,
+            loan="l-1",
+            until=date(2027, 1, 31),
+            reason="course runs longer",
+            actor=ACTOR,
+            now=later(11),
         )
     assert (extension.previous_end, extension.new_end) == (date(2026, 12, 20), date(2027, 1, 31))
     with stocked.read() as session:
@@ -292,7 +297,9 @@ def test_a_returned_loan_cannot_be_extended(stocked: Ledger, programme: services
     with stocked.transaction() as session:
         services.return_device(session, device="5CD1234XYZ", actor=ACTOR, now=later(1))
     with pytest.raises(LoanNotExtended) as refused, stocked.transaction() as session:
-        services.extend_loan(session, loan="L-1", until=date(2027, 1, 31), actor=ACTOR)
+        services.extend_loan(
+            session, loan="L-1", until=date(2027, 1, 31), actor=ACTOR, now=later(2)
+        )
     assert str(refused.value) == (
         f"loan L-1 ended on {later(1).astimezone().date().isoformat()} (ok); only an open loan "
         "can be extended"
@@ -327,6 +334,7 @@ def test_a_refused_action_writes_nothing(stocked: Ledger, programme: services.Pr
             until=UNTIL,
             programme=programme,
             actor=ACTOR,
+            now=later(1),
         )
     assert audit_count(stocked) == before
     with stocked.read() as session:
@@ -378,5 +386,6 @@ def test_checkout_input_is_checked(
             until=UNTIL,
             programme=programme,
             actor=ACTOR,
+            now=NOW,
             **arguments,
         )

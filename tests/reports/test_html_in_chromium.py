@@ -25,7 +25,11 @@ from tests.conftest import IN_CI
 from tests.reports.chromium import WINDOW, Chromium, find_chromium
 from tests.reports.story import FIRST, LAST, REGIONS
 
-pytestmark = pytest.mark.parametrize("story_settings", ["sqlite"], indirect=True)
+# Starts processes (renders in a Chromium process): not part of .ci/run's clock runs.
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.parametrize("story_settings", ["sqlite"], indirect=True),
+]
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 #: The charts' colours (Okabe and Ito): Antwerpen or wifi, Brussel or 4G, Limburg.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ from fleetsync.sandbox.presence import Command
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
 from fleetsync.settings import Settings, load_settings
 from fleetsync.sync import SyncReport, reconcile
+from tests.pinned import days_from_today
 
 ACTOR = "cli:tester"
-UNTIL = date.today() + timedelta(days=60)
+UNTIL = days_from_today(60)
 
 #: The standard policies of the example config: bookmarks and two apps for every student.
 POLICIES = [

@@ -14,6 +14,9 @@ import sqlalchemy as sa
 from fleetsync.ledger.models import Device, SyncRun
 from tests.sync.conftest import Fleet
 
+# Starts processes (a sync runs as a subprocess and is killed): not part of .ci/run's clock runs.
+pytestmark = pytest.mark.processes
+
 RETURNS = 30
 
 
