@@ -318,6 +318,9 @@ def test_a_timestamp_outside_the_tolerance_is_400(
         ("webhook-timestamp", "yesterday", "invalid_timestamp"),
         ("webhook-timestamp", "99999999999999999999", "invalid_timestamp"),
         ("webhook-timestamp", "\u00b2", "invalid_timestamp"),  # a digit to str.isdigit()
+        # Seconds beyond the last date Python can hold (9999-12-31): far out of tolerance.
+        ("webhook-timestamp", "253402300800", "timestamp_out_of_tolerance"),
+        ("webhook-timestamp", "999999999999", "timestamp_out_of_tolerance"),
         ("webhook-id", "has spaces in it", "invalid_webhook_id"),
         ("webhook-id", "x" * 256, "invalid_webhook_id"),
     ],

@@ -105,6 +105,23 @@ def test_checkout_can_leave_the_password_for_the_desk(cli: Cli) -> None:
     assert "first password: sealed for the loan desk to collect once (within 72 h)" in text.stdout
 
 
+@pytest.mark.parametrize(
+    ("ref", "code", "message"),
+    [
+        ("L-\u00b2", 2, "is not a loan id"),  # a digit to str.isdigit(), not to int()
+        ("L-99999999999", 4, "there is no loan L-99999999999"),  # beyond the id column
+        ("L-" + "9" * 30, 2, "is not a loan id"),
+    ],
+)
+def test_a_loan_id_out_of_range_is_refused_cleanly(
+    cli: Cli, ref: str, code: int, message: str
+) -> None:
+    for command in (("loan", "show", ref), ("loan", "extend", "--loan", ref, "--until", UNTIL)):
+        result = cli(*command)
+        assert result.exit_code == code, result.output
+        assert message in result.stderr
+
+
 def test_checkout_audits_the_technician(cli: Cli) -> None:
     assert checkout(cli).exit_code == 0
     history = _json(cli("device", "show", "CB-0001", "--json"))["history"]
