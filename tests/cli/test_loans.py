@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from fleetsync import clock, services
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Base
+from fleetsync.ledger.models import Base, Device, PendingCredential
 from fleetsync.settings import Settings
 from tests.cli_runner import CliResult, run_cli
 
@@ -120,6 +120,40 @@ def test_a_loan_id_out_of_range_is_refused_cleanly(
         result = cli(*command)
         assert result.exit_code == code, result.output
         assert message in result.stderr
+
+
+def test_checkout_shows_markup_as_written_and_so_does_every_command(
+    cli: Cli, ledger: Ledger
+) -> None:
+    # An asset tag as adoption takes it from Google's annotatedAssetId, names and a course as a
+    # desk types them: none of it is Rich markup to fleetsync.
+    with ledger.transaction() as session:
+        session.execute(
+            sa.update(Device).where(Device.serial == "5CD1234XYZ").values(asset_tag="[/X]")
+        )
+    result = cli(
+        "loan", "checkout", "--serial", "[/x]", "--borrower-id", "B-1", "--given-name",
+        "[red]Ann", "--family-name", "[/]", "--region", "Antwerpen", "--until", UNTIL,
+        "--course", "[bold]Q4[/bold]",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"lent 5CD1234XYZ ([/X]) to B-1 until {UNTIL}: loan L-1")
+    assert "first password: " in result.stdout
+    with ledger.read() as session:
+        credential = session.scalars(sa.select(PendingCredential)).one()
+        assert credential.collected_by is not None  # shown, then marked collected
+    shown = cli("loan", "show", "L-1")
+    assert "L-1: 5CD1234XYZ ([/X]) to B-1 ([red]Ann [/])" in shown.stdout
+    assert "course [bold]Q4[/bold]" in shown.stdout
+    for command in (("device", "show", "[/X]"), ("device", "list"), ("loan", "list")):
+        listed = cli(*command)
+        assert listed.exit_code == 0, listed.output
+        assert "[/X]" in listed.stdout
+    titled = cli("report", "loans", "--title", "[/X] programme")
+    assert (titled.exit_code, "[/X] programme" in titled.stdout) == (0, True)
+    returned = cli("loan", "return", "--serial", "[/X]", "--note", "[/note]")
+    assert returned.exit_code == 0, returned.output
+    assert "[/note]" in cli("loan", "show", "L-1").stdout
 
 
 def test_checkout_audits_the_technician(cli: Cli) -> None:

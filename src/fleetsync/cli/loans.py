@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fleetsync import services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
@@ -118,7 +118,7 @@ def checkout(
     tag = f" ({result.asset_tag})" if result.asset_tag else ""
     data = ", 4G" if result.connectivity == "4g" else ""
     _say(
-        f"lent {result.serial}{tag} to {escape(result.borrower)} until "
+        f"lent {result.serial}{tag} to {result.borrower} until "
         f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
     )
     if result.new_account:
@@ -129,8 +129,12 @@ def checkout(
         _say(f"account: {result.account_email} ({result.account_before} → active)")
     if result.first_password is not None:
         _say(
-            f"first password: [bold]{escape(result.first_password)}[/]  (give it to the "
-            "borrower now: it is not shown again; they choose their own at first sign-in)",
+            Text.assemble(
+                "first password: ",
+                (result.first_password, "bold"),
+                "  (give it to the borrower now: it is not shown again; they choose their own at "
+                "first sign-in)",
+            )
         )
     elif result.new_account:
         hours = settings.accounts.first_password_ttl_hours
@@ -170,7 +174,7 @@ def return_(
         return
     account = f"; account {change.account}" if change.account else ""
     _say(
-        f"returned {change.serial}: loan {change.loan} of {escape(change.borrower or '')} ended "
+        f"returned {change.serial}: loan {change.loan} of {change.borrower or ''} ended "
         f"({condition.value}){account}; device in refurbishment, powerwash {change.powerwash}",
     )
 
@@ -207,7 +211,7 @@ def extend(
         print_json(asdict(extension))
         return
     _say(
-        f"loan {extension.loan} ({extension.serial}, {escape(extension.borrower)}) now ends "
+        f"loan {extension.loan} ({extension.serial}, {extension.borrower}) now ends "
         f"{extension.new_end.isoformat()} (was {extension.previous_end.isoformat()})",
     )
 
@@ -264,13 +268,13 @@ def list_loans(
             row["loan"],
             row["serial"],
             row["asset_tag"] or "",
-            escape(row["borrower"]),
+            row["borrower"],
             row["region"],
             row["connectivity"],
             "yes" if row["needs_data"] else "",
             row["checked_out_at"][:10],
             row["agreed_end"],
-            f"[red]{row['days_overdue']} d[/]" if row["overdue"] else "",
+            Text(f"{row['days_overdue']} d", style="red") if row["overdue"] else "",
             f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
         )
     _say(table)
@@ -321,27 +325,28 @@ def show(
 
 
 def _render_loan(d: dict[str, Any], today: date) -> None:
-    name = escape(f"{d['given_name'] or ''} {d['family_name'] or ''}".strip() or "(pseudonymised)")
+    name = f"{d['given_name'] or ''} {d['family_name'] or ''}".strip() or "(pseudonymised)"
     _say(
-        f"[bold]{d['loan']}[/]: {d['serial']} ({d['asset_tag'] or '-'}) to "
-        f"{escape(d['borrower'])} ({name})",
+        Text.assemble(
+            (d["loan"], "bold"),
+            f": {d['serial']} ({d['asset_tag'] or '-'}) to {d['borrower']} ({name})",
+        )
     )
-    _say(f"account: {escape(d['account_email'] or 'none')} ({d['account_status']})")
+    _say(f"account: {d['account_email'] or 'none'} ({d['account_status']})")
     data = ", needs data" if d["needs_data"] else ""
-    _say(
-        f"region {d['region']}, {d['connectivity']}{data}; "
-        f"course {escape(d['course_period'] or '-')}",
-    )
+    _say(f"region {d['region']}, {d['connectivity']}{data}; course {d['course_period'] or '-'}")
     _say(f"out {d['checked_out_at'][:10]}, agreed end {d['agreed_end']}")
     for ext in d["extensions"]:
         _say(
-            f"  extended {ext['at'][:10]} by {escape(ext['actor'])}: {ext['previous_end']} → "
-            f"{ext['new_end']} {escape(ext['reason'] or '')}",
+            f"  extended {ext['at'][:10]} by {ext['actor']}: {ext['previous_end']} → "
+            f"{ext['new_end']} {ext['reason'] or ''}",
         )
     if d["returned_at"]:
-        note = f": {escape(d['return_note'])}" if d["return_note"] else ""
+        note = f": {d['return_note']}" if d["return_note"] else ""
         _say(f"ended {d['returned_at'][:10]} ({d['condition']}){note}")
     elif d["overdue"]:
         _say(
-            f"[red]overdue by {d['days_overdue']} day(s)[/] (today {today.isoformat()})",
+            Text.assemble(
+                (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
+            )
         )

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from fleetsync import clock, services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
@@ -116,7 +115,7 @@ def _write(text: str, out: Path | None, *, bom: bool = False) -> None:
             f"cannot write the report to {out}: {exc.strerror}; choose another --out"
         ) from None
     size = out.stat().st_size
-    console.print(escape(f"wrote {out} ({size:,} bytes)"), highlight=False, soft_wrap=True)
+    console.print(f"wrote {out} ({size:,} bytes)", highlight=False, soft_wrap=True)
 
 
 def _emit(report: LoanReport | FleetReport, fmt: Format, out: Path | None) -> None:
