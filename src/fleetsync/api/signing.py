@@ -25,14 +25,13 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from fleetsync.api.problems import Problem
-from fleetsync.api.tokens import ADMIN
+from fleetsync.domain.actors import ADMIN, DESK_NAME
 from fleetsync.settings import ApiSettings, ConfigError
 
 __all__ = ["LIBRARY_TOLERANCE_SECONDS", "DeskKeys", "SignedDelivery"]
 
 #: The ``standardwebhooks`` library refuses timestamps further away than this, whatever we allow.
 LIBRARY_TOLERANCE_SECONDS = 300
-_DESK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 #: The last second a Python datetime holds (9999-12-31T23:59:59Z).
 _LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,255}")
@@ -65,7 +64,7 @@ class DeskKeys:
         keys: list[tuple[str, Webhook]] = []
         owner: dict[str, str] = {}
         for desk, settings in api.desks.items():
-            if not _DESK.fullmatch(desk) or desk == ADMIN:
+            if not DESK_NAME.fullmatch(desk) or desk == ADMIN:
                 raise ConfigError(
                     f"loan desk name {desk!r} must be lower-case letters, digits and . _ - "
                     f"(at most 64, not {ADMIN!r}): it names the desk in the audit trail"

@@ -75,6 +75,14 @@ def checkout(
     course: Annotated[
         str | None, typer.Option("--course", help="The course period the loan is for.")
     ] = None,
+    same_person: Annotated[
+        bool,
+        typer.Option(
+            "--same-person",
+            help="The borrower id is known with other names, and this is the same person (a "
+            "name corrected or changed): lend anyway and update the names.",
+        ),
+    ] = False,
     hide_password: Annotated[
         bool,
         typer.Option(
@@ -91,56 +99,108 @@ def checkout(
     A borrower new to the ledger gets a Workspace account (created in Google at the next
     sync); a returning borrower's suspended account is reactivated. For a new account the
     FIRST PASSWORD IS PRINTED ONCE, here, for the technician to give to the borrower (who
-    chooses their own at first sign-in); it is never shown again. Use --hide-password to leave
-    it sealed for the loan desk instead.
+    chooses their own at first sign-in); it is marked collected only once it is printed. Use
+    --hide-password to leave it sealed instead (`fleetsync loan first-password` shows it once).
 
     Exits 3 when the lifecycle refuses (device not spare, wifi device for a borrower who needs
-    data, device of another region, borrower who already has a device).
+    data, device of another region, borrower who already has a device) and when the borrower id
+    is known with other names (confirm with --same-person if it is the same person).
+    """
+    actor = cli_actor()
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        with ledger.transaction() as session:
+            result = services.checkout(
+                session,
+                device=serial,
+                borrower=borrower_id,
+                given_name=given_name,
+                family_name=family_name,
+                region=region,
+                until=until.date(),
+                needs_data=needs_data,
+                course_period=course,
+                same_person=same_person,
+                programme=programme,
+                actor=actor,
+            )
+        if not result.new_account or hide_password:
+            _show_checkout(result, None, as_json, settings.accounts.first_password_ttl_hours)
+            return
+        # The loan is committed; its password is marked collected in a second transaction that
+        # commits only once the password is out: if showing it fails, it still waits (for
+        # `loan first-password`, or the desk).
+        with ledger.transaction() as session:
+            handed = services.collect_first_password(
+                session, loan=result.loan, programme=programme, actor=actor
+            )
+            _show_checkout(result, handed.password, as_json, 0)
+
+
+def _show_checkout(
+    result: services.CheckoutResult, password: str | None, as_json: bool, ttl_hours: int
+) -> None:
+    if as_json:
+        print_json(asdict(result) | {"first_password": password})
+    else:
+        tag = f" ({result.asset_tag})" if result.asset_tag else ""
+        data = ", 4G" if result.connectivity == "4g" else ""
+        _say(
+            f"lent {result.serial}{tag} to {result.borrower} until "
+            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
+        )
+        if result.new_account:
+            _say(f"account: {result.account_email} (new; Google creates it at the next sync)")
+        elif result.account_before != "active":
+            _say(f"account: {result.account_email} ({result.account_before} → active)")
+        if password is not None:
+            _say(_first_password_line(password))
+        elif result.new_account:
+            _say(f"first password: sealed for the loan desk to collect once (within {ttl_hours} h)")
+    _flush()
+
+
+def _first_password_line(password: str) -> Text:
+    return Text.assemble(
+        "first password: ",
+        (password, "bold"),
+        "  (give it to the borrower now: it is not shown again; they choose their own at first "
+        "sign-in)",
+    )
+
+
+def _flush() -> None:
+    # Out of our buffers before the caller commits: what could not be written is not "shown".
+    console.file.flush()
+
+
+@app.command("first-password")
+def first_password(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the first password sealed for a loan's new account, once, and mark it collected.
+
+    For a password checkout did not show (--hide-password, or its output was lost) while the
+    loan is open; the loan desk can then no longer collect it.
+
+    Exits 4 when no password waits for the loan (the account existed already, or the password
+    expired), 3 when it was collected already or the loan has ended.
     """
     with opened_ledger(config) as (settings, ledger), ledger.transaction() as session:
-        result = services.checkout(
+        handed = services.collect_first_password(
             session,
-            device=serial,
-            borrower=borrower_id,
-            given_name=given_name,
-            family_name=family_name,
-            region=region,
-            until=until.date(),
-            needs_data=needs_data,
-            course_period=course,
+            loan=loan,
             programme=services.Programme.from_settings(settings),
-            hand_over_password=not hide_password,
             actor=cli_actor(),
         )
-    if as_json:
-        print_json(asdict(result))
-        return
-    tag = f" ({result.asset_tag})" if result.asset_tag else ""
-    data = ", 4G" if result.connectivity == "4g" else ""
-    _say(
-        f"lent {result.serial}{tag} to {result.borrower} until "
-        f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
-    )
-    if result.new_account:
-        _say(
-            f"account: {result.account_email} (new; Google creates it at the next sync)",
-        )
-    elif result.account_before != "active":
-        _say(f"account: {result.account_email} ({result.account_before} → active)")
-    if result.first_password is not None:
-        _say(
-            Text.assemble(
-                "first password: ",
-                (result.first_password, "bold"),
-                "  (give it to the borrower now: it is not shown again; they choose their own at "
-                "first sign-in)",
-            )
-        )
-    elif result.new_account:
-        hours = settings.accounts.first_password_ttl_hours
-        _say(
-            f"first password: sealed for the loan desk to collect once (within {hours} h)",
-        )
+        if as_json:
+            print_json(asdict(handed))
+        else:
+            _say(f"loan {handed.loan}, borrower {handed.borrower}: account {handed.email}")
+            _say(_first_password_line(handed.password))
+        _flush()
 
 
 @app.command("return")

@@ -180,6 +180,9 @@ class OpenLoan:
     borrower: str
     since: date
     agreed_end: date
+    #: The loan is another desk's than the one acting: a refusal names nothing of it (no
+    #: borrower, loan, device or date), it only says that the loan is at another desk.
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,11 @@ def checkout(
             "give the last day of the loan (YYYY-MM-DD)"
         )
     transition = _move(Action.CHECKOUT, device)
+    if borrower_loan is not None and borrower_loan.elsewhere:
+        raise BorrowerHasLoan(
+            f"borrower {borrower} already has a device on loan at another desk; it must be "
+            "returned (or reported lost) there before they borrow another device"
+        )
     if borrower_loan is not None:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has device {borrower_loan.serial} on loan since "
@@ -382,6 +390,8 @@ def _move(action: Action, device: Device) -> Transition:
 def _where(device: Device) -> str:
     since = device.since.isoformat()
     match device.state:
+        case S.ON_LOAN if device.loan is not None and device.loan.elsewhere:
+            return "is on loan at another desk"
         case S.ON_LOAN if device.loan is not None:
             return (
                 f"is on loan to borrower {device.loan.borrower} since "
