@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from fleetsync import clock
 from fleetsync.api import create_app
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Device, Loan
@@ -387,6 +388,19 @@ def test_the_lifecycle_refusal_is_409_with_its_message(
     wifi = checkout_event("5CD2000AAA", "B-3", needs_data=True)
     _problem(deliver(client, antwerpen, wifi), 409, "connectivity")
     assert len(loans(ledger)) == 1
+
+
+def test_a_one_day_loan_ends_today(client: TestClient, antwerpen: Desk, ledger: Ledger) -> None:
+    # agreed_end is the loan's last day: a loan for today only ends today.
+    today = clock.today().isoformat()
+    response = deliver(client, antwerpen, checkout_event(agreed_end=today))
+    assert response.status_code == 202, response.text
+    [loan] = loans(ledger)
+    assert loan.agreed_end.isoformat() == today
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    late = deliver(client, antwerpen, checkout_event("5CD2000AAA", "B-2", agreed_end=yesterday))
+    problem = _problem(late, 422, "invalid_input")
+    assert f"the agreed end date {yesterday} is before today" in problem["detail"]
 
 
 @ANY_DATABASE

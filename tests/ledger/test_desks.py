@@ -161,6 +161,27 @@ def test_a_pseudonymised_borrower_gives_their_names_again(
     assert again.borrower == "B-9"
 
 
+def test_an_extension_may_end_today(stocked: Ledger, programme: services.Programme) -> None:
+    # An overdue loan (its last day was yesterday) is extended to today, its new last day.
+    with stocked.transaction() as session:
+        services.checkout(
+            session,
+            device="5CD1234XYZ",
+            borrower="B-9",
+            given_name="John",
+            region="Antwerpen",
+            until=later(-1).astimezone().date(),
+            programme=programme,
+            actor=ANTWERPEN,
+            now=later(-3),
+        )
+    with stocked.transaction() as session:
+        extension = services.extend_loan(
+            session, loan="L-1", until=NOW.astimezone().date(), actor=ANTWERPEN, now=NOW
+        )
+    assert extension.new_end == NOW.astimezone().date()
+
+
 # ------------------------------------------------------------------------------- migration
 def _alembic(connection: sa.Connection) -> Config:
     config = Config()

@@ -106,7 +106,9 @@ class Borrower(_Data):
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
-    agreed_end: date = Field(description="The agreed last day of the loan.")
+    agreed_end: date = Field(
+        description="The agreed last day of the loan: today at the earliest (a one-day loan)."
+    )
     needs_data: bool = Field(
         False, description="The borrower has no internet at home: the device must be 4G."
     )

@@ -63,11 +63,11 @@ def checkout(
         str, typer.Option("--borrower-id", help="The loan desk's id for the borrower (B-1017).")
     ],
     given_name: Annotated[str, typer.Option("--given-name", help="The borrower's given name.")],
-    family_name: Annotated[
-        str, typer.Option("--family-name", help="The borrower's family name ('' if none).")
-    ],
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
     until: DateOption,
+    family_name: Annotated[
+        str, typer.Option("--family-name", help="The borrower's family name, if they have one.")
+    ] = "",
     needs_data: Annotated[
         bool,
         typer.Option("--needs-data", help="The borrower has no internet at home: a 4G device."),
@@ -94,7 +94,8 @@ def checkout(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Lend a spare device to a borrower until the agreed end date.
+    """Lend a spare device to a borrower until the agreed end date (the loan's last day; today
+    for a one-day loan).
 
     A borrower new to the ledger gets a Workspace account (created in Google at the next
     sync); a returning borrower's suspended account is reactivated. For a new account the

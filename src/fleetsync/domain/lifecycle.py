@@ -257,11 +257,12 @@ def checkout(
     until: date,
     today: date,
 ) -> Transition:
-    """Lend a spare device to a borrower until the agreed end date."""
-    if until <= today:
+    """Lend a spare device to a borrower until the agreed end date (the loan's last day: today
+    for a one-day loan)."""
+    if until < today:
         raise InvalidInput(
-            f"the agreed end date {until.isoformat()} is not after today ({today.isoformat()}); "
-            "give the last day of the loan (YYYY-MM-DD)"
+            f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
+            "give the last day of the loan (YYYY-MM-DD), today at the earliest"
         )
     transition = _move(Action.CHECKOUT, device)
     if borrower_loan is not None and borrower_loan.elsewhere:
@@ -301,10 +302,10 @@ def extend_loan(device: Device, *, until: date, today: date) -> Transition:
     transition = _move(Action.EXTEND, device)
     loan = device.loan
     assert loan is not None  # an on_loan device always has its open loan (ledger invariant)
-    if until <= today:
+    if until < today:
         raise InvalidInput(
-            f"the new end date {until.isoformat()} is not after today ({today.isoformat()}); "
-            "give the new last day of the loan (YYYY-MM-DD)"
+            f"the new end date {until.isoformat()} is before today ({today.isoformat()}); "
+            "give the new last day of the loan (YYYY-MM-DD), today at the earliest"
         )
     if until <= loan.agreed_end:
         raise LoanNotExtended(

@@ -92,18 +92,18 @@ def checkout(
     device: str,
     borrower: str,
     given_name: str,
-    family_name: str,
     region: str,
     until: date,
     programme: Programme,
     actor: str,
+    family_name: str = "",
     needs_data: bool = False,
     course_period: str | None = None,
     same_person: bool = False,
     now: datetime | None = None,
 ) -> CheckoutResult:
-    """Lend ``device`` (serial or asset tag) to a borrower until ``until`` (the last day). The
-    loan belongs to the actor's desk, if any.
+    """Lend ``device`` (serial or asset tag) to a borrower until ``until``, the loan's last day
+    (today for a one-day loan). The loan belongs to the actor's desk, if any.
 
     A borrower new to the ledger is created; their account is asked for (a new username and a
     first password sealed for this loan) or reactivated. A borrower id the ledger knows with
@@ -257,7 +257,8 @@ def extend_loan(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Extension:
-    """Agree a later end date for an open loan, named by its device or its id (``L-88``)."""
+    """Agree a later end date for an open loan, named by its device or its id (``L-88``). The
+    new end may be today (the loan's last day), and must be later than the current one."""
     check_actor(actor)
     now = now_or(now)
     if (device is None) == (loan is None):
