@@ -99,13 +99,16 @@ def test_checkout_shows_the_first_password_once_and_stores_it_sealed(
     assert (shown["needs_data"], shown["course_period"]) == (True, "2026 autumn")
 
 
-def test_checkout_can_leave_the_password_for_the_desk(cli: Cli) -> None:
+def test_checkout_can_leave_the_password_sealed(cli: Cli) -> None:
     result = checkout(cli, "--hide-password", "--json")
     data = _json(result)
     assert data["first_password"] is None
     assert data["new_account"] is True
     text = checkout(cli, "--hide-password", serial="CB-0002", borrower="B-1018")
-    assert "first password: sealed for the loan desk to collect once (within 72 h)" in text.stdout
+    assert (
+        "first password: sealed; `fleetsync loan first-password L-2` shows it once (within 72 h)"
+        in text.stdout
+    )
 
 
 def test_checkout_shows_markup_as_written_and_so_does_every_command(

@@ -87,8 +87,8 @@ def checkout(
         bool,
         typer.Option(
             "--hide-password",
-            help="Do not show a new account's first password; keep it sealed for the loan desk "
-            "to collect once.",
+            help="Do not show a new account's first password now; keep it sealed (`fleetsync "
+            "loan first-password LOAN` shows it once).",
         ),
     ] = False,
     as_json: JsonOption = False,
@@ -157,7 +157,10 @@ def _show_checkout(
         if password is not None:
             _say(_first_password_line(password))
         elif result.new_account:
-            _say(f"first password: sealed for the loan desk to collect once (within {ttl_hours} h)")
+            _say(
+                f"first password: sealed; `fleetsync loan first-password {result.loan}` shows "
+                f"it once (within {ttl_hours} h)"
+            )
     _flush()
 
 
