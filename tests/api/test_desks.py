@@ -5,7 +5,6 @@ confirms it; and no refusal names another desk's borrower, loan or dates."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx2 as httpx
@@ -172,25 +171,3 @@ def test_another_desks_loan_is_404_for_every_action(
     assert audit_actions(ledger) == [("webhook:antwerpen", "checkout")]
     # The loan's own desk may.
     assert deliver(client, antwerpen, ACTIONS[action](theirs)).status_code == 202
-
-
-def test_a_desk_acts_on_no_loan_made_on_the_command_line(
-    client: TestClient, antwerpen: Desk, admin_token: str, ledger: Ledger, settings: Settings
-) -> None:
-    from fleetsync import services
-
-    with ledger.transaction() as session:
-        cli = services.checkout(
-            session,
-            device="5CD1234XYZ",
-            borrower="B-2",
-            given_name="Jan",
-            family_name="Peeters",
-            region="Antwerpen",
-            until=TODAY + timedelta(days=30),
-            programme=services.Programme.from_settings(settings),
-            actor="cli:ann",
-        )
-    assert deliver(client, antwerpen, _returned()).status_code == 404
-    admin = {"Authorization": f"Bearer {admin_token}"}
-    assert client.post(f"/v1/loans/{cli.loan}/credentials", headers=admin).status_code == 200

@@ -209,6 +209,10 @@ def test_a_desk_sees_only_its_own_loans(
         )
     assert _status(client, antwerpen, cli.loan).status_code == 404
     assert _status(client, admin_token, cli.loan).status_code == 200
+    # Nor does a desk change it; the admin collects its first password.
+    returned = event("loan.returned", device={"serial": "5CD2000AAA"})
+    assert deliver(client, antwerpen, returned).status_code == 404
+    assert _collect(client, admin_token, cli.loan).status_code == 200
 
 
 @ANY_DATABASE

@@ -20,20 +20,10 @@ from fleetsync.domain.errors import BorrowerNamesDiffer, NotFound
 from fleetsync.ledger import Ledger, create_ledger_engine, migrate, open_ledger
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, Loan, PendingCredential
 from fleetsync.settings import Settings
-from tests.ledger.conftest import NOW, UNTIL, add_devices, audit_count, later
+from tests.ledger.conftest import NOW, UNTIL, audit_count, later
 
 ANTWERPEN = "desk:antwerpen:ann"
 BRUSSEL = "desk:brussel:bram"
-
-
-@pytest.fixture
-def stocked(ledger: Ledger) -> Ledger:
-    add_devices(
-        ledger,
-        "5CD1234XYZ,CB-0001,Acer C733,Antwerpen,4g",
-        "5CD5678ABC,CB-0002,Acer C733,Antwerpen,wifi",
-    )
-    return ledger
 
 
 def _lend(

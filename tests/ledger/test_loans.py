@@ -32,18 +32,7 @@ from fleetsync.ledger.models import (
     OutboxEntry,
     PendingCredential,
 )
-from tests.ledger.conftest import ACTOR, NOW, UNTIL, add_devices, audit_count, later, lend
-
-
-@pytest.fixture
-def stocked(ledger: Ledger) -> Ledger:
-    add_devices(
-        ledger,
-        "5CD1234XYZ,CB-0001,Acer C733,Antwerpen,4g",
-        "5CD5678ABC,CB-0002,Acer C733,Antwerpen,wifi",
-        "5CD9999QRS,CB-0003,HP 11 G9,Limburg,wifi",
-    )
-    return ledger
+from tests.ledger.conftest import ACTOR, NOW, UNTIL, audit_count, later, lend
 
 
 def _events(ledger: Ledger, action: str) -> list[AuditEvent]:
