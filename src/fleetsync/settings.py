@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -408,21 +407,6 @@ class Settings(BaseSettings):
                 "PostgreSQL (postgresql+psycopg://...) or SQLite (sqlite:///PATH)"
             )
         return DatabaseUrl(url)
-
-    @field_validator("secret_key")
-    @classmethod
-    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        try:
-            Fernet(value.get_secret_value().strip().encode())
-        except ValueError:
-            raise ValueError(
-                "secret_key is not a Fernet key (urlsafe base64 of 32 bytes); generate one "
-                "with `python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`"
-            ) from None
-        return value
 
     @field_validator("regions")
     @classmethod
