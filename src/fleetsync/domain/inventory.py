@@ -112,8 +112,10 @@ def record_problems(serial: str, asset_tag: str | None, model: str) -> list[str]
 
 
 class DeviceIdentities:
-    """The serials and asset tags of the ledger's devices (and of those being taken in): one
-    namespace, in which each name belongs to one device."""
+    """The serials and asset tags of the ledger's devices and of those being taken in: one
+    namespace, in which each name belongs to one device. Give it every serial (known and new)
+    first, then check and claim the asset tags: a tag that is a newcomer's serial is refused
+    whichever of the two comes first."""
 
     def __init__(self, serials: Iterable[str] = (), tags: Mapping[str, str] | None = None) -> None:
         self._serials = set(serials)
@@ -132,12 +134,10 @@ class DeviceIdentities:
         return None
 
     def serial_conflict(self, serial: str) -> str | None:
-        """Why a new device cannot have ``serial``, or ``None``."""
+        """Why a new device cannot have ``serial`` (known serials are not new), or ``None``."""
         owner = self._tag_owner.get(serial)
         if owner is not None and owner != serial:
             return f"serial {serial} is the asset tag of device {owner}"
-        if serial in self._serials:
-            return f"serial {serial} is already another device's"
         return None
 
     def conflicts(self, serial: str, asset_tag: str | None) -> list[str]:
@@ -145,12 +145,8 @@ class DeviceIdentities:
         found = (self.serial_conflict(serial), self.tag_conflict(serial, asset_tag))
         return [problem for problem in found if problem is not None]
 
-    def add(self, serial: str, asset_tag: str | None) -> None:
-        self._serials.add(serial)
-        if asset_tag:
-            self.claim(serial, asset_tag)
-
     def claim(self, serial: str, asset_tag: str) -> None:
+        """Device ``serial`` carries ``asset_tag`` from now on."""
         self._tag_owner[asset_tag] = serial
 
     def release(self, serial: str, asset_tag: str | None) -> None:
