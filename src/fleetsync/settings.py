@@ -100,6 +100,12 @@ def _org_unit_path(value: str) -> str:
 OrgUnitPath = Annotated[str, AfterValidator(_org_unit_path)]
 
 
+def _given(value: SecretUrl | DatabaseUrl | None) -> str | None:
+    """A URL setting's value without surrounding spaces; ``None`` when unset or empty."""
+    url = "" if value is None else value.get_secret_value().strip()
+    return url or None
+
+
 def _org_unit_template(value: str) -> str:
     """An org unit path in which ``{region}`` stands for each region's name."""
     _org_unit_path(value.replace("{region}", "Region"))
@@ -330,9 +336,9 @@ class DaemonSettings(_Section):
     @field_validator("overdue_webhook_url")
     @classmethod
     def _webhook_url(cls, value: SecretUrl | None) -> SecretUrl | None:
-        if value is None or not value.get_secret_value().strip():
+        url = _given(value)
+        if url is None:
             return None
-        url = value.get_secret_value().strip()
         problem = None
         try:
             parts = urlsplit(url)
@@ -388,9 +394,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: DatabaseUrl | None) -> DatabaseUrl | None:
-        if value is None or not value.get_secret_value().strip():
+        url = _given(value)
+        if url is None:
             return None
-        url = value.get_secret_value().strip()
         import sqlalchemy as sa  # here: `fleetsync --help` need not load SQLAlchemy
 
         try:
