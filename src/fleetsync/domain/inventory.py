@@ -158,6 +158,13 @@ class DeviceIdentities:
 def observed_problems(seen: ObservedDevice) -> list[str]:
     """What of Google's record of a device does not fit the ledger (which keeps its id, org
     unit, status and user annotation), or nothing."""
+    if (
+        len(seen.device_id) <= MAX_GOOGLE_ID
+        and len(seen.org_unit_path) <= MAX_ORG_UNIT_PATH
+        and len(seen.status) <= MAX_GOOGLE_STATUS
+        and len(seen.annotated_user) <= MAX_ANNOTATED_USER
+    ):
+        return []  # the usual case, on every device of every full run: no lists built
     limits = (
         ("its id", seen.device_id, MAX_GOOGLE_ID),
         ("its org unit path", seen.org_unit_path, MAX_ORG_UNIT_PATH),

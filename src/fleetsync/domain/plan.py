@@ -206,8 +206,10 @@ class _Planner:
         """Ledger devices a person (or the command tracker) cannot name: one's asset tag is
         another's serial. From a ledger older than the rule that now refuses it."""
         serials = self.desired.known_serials
-        for tag, owner in sorted(self.desired.known_asset_tags.items()):
-            if tag in serials and tag != owner:
+        tags = self.desired.known_asset_tags
+        for tag in sorted(serials.intersection(tags)):
+            owner = tags[tag]
+            if tag != owner:
                 self.find(
                     "ambiguous_device",
                     tag,
