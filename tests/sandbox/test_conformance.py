@@ -1,9 +1,13 @@
 """Conformance: every method the sandbox implements, through Google's own client, over real HTTP.
 
 One named case per method id; a case calls the method as fleetsync's adapters would and checks
-what changed in the tenant and what came back. The table must name every implemented method, so a
-handler added without a conformance case fails here. Behaviour in depth lives in the topic
-modules (devices, users, commands, policies, operations); refusals in ``test_refusals.py``.
+what changed in the tenant and what came back. The clients are built from the discovery documents
+the sandbox serves (the Directory API's from ``/discovery/v1/apis/...``, Chrome Policy's from
+``/$discovery/rest``), as a tool that discovers its APIs at start-up builds them; the other
+suites use the copies bundled in google-api-python-client, as fleetsync does. The table must name
+every implemented method, so a handler added without a conformance case fails here. Behaviour in
+depth lives in the topic modules (devices, users, commands, policies, operations); refusals in
+``test_refusals.py``.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with running_sandbox(tmp_path / "sandbox", fleet="agency") as sandbox:
-        directory, policy = sandbox.directory(), sandbox.policy()
+        directory = sandbox.discovered("admin", "directory_v1", form="www")
+        policy = sandbox.discovered("chromepolicy", "v1", form="host")
         antwerpen = sandbox.tenant.orgunits.ensure_path("/Students/Antwerpen")
         directory.users().insert(
             body={
@@ -419,7 +424,8 @@ def test_a_directory_batch_answers_each_call_by_its_request_id(world: World) -> 
     def collect(request_id: str, response: Any, exception: HttpError | None) -> None:
         answers[request_id] = exception if exception is not None else response
 
-    batch = world.sandbox.batch(callback=collect)
+    # A client built from the served document batches here by itself: its rootUrl is the sandbox.
+    batch = world.directory.new_batch_http_request(callback=collect)
     devices = world.directory.chromeosdevices()
     ids = [d.device_id for d in world.tenant.devices.devices[:3]]
     for device_id in ids:
@@ -455,7 +461,9 @@ def test_a_directory_batch_answers_each_call_by_its_request_id(world: World) -> 
 
 def test_a_chrome_policy_batch(world: World) -> None:
     answers: list[Any] = []
-    batch = world.sandbox.batch(callback=lambda _id, response, error: answers.append(error))
+    batch = world.policy.new_batch_http_request(
+        callback=lambda _id, response, error: answers.append(error)
+    )
     for ou_id in (world.students_id, world.antwerpen_id):
         batch.add(
             world.policy.customers()

@@ -139,6 +139,24 @@ class RunningSandbox:
             cache_discovery=False,
         )
 
+    def discovered(self, api: str, version: str, *, form: str = "www", **kwargs: Any) -> Any:
+        """``build(api, version)`` from the discovery document this sandbox serves, as a client
+        that fetches it at start-up does: ``form="www"`` fetches
+        ``/discovery/v1/apis/{api}/{apiVersion}/rest``, ``form="host"``
+        ``/$discovery/rest?version={apiVersion}`` (Google's two URL templates)."""
+        templates = {
+            "www": "discovery/v1/apis/{api}/{apiVersion}/rest",
+            "host": "$discovery/rest?version={apiVersion}",
+        }
+        return build(
+            api,
+            version,
+            http=self.http(**kwargs),
+            discoveryServiceUrl=self.url + templates[form],
+            static_discovery=False,
+            cache_discovery=False,
+        )
+
     def directory(self, **kwargs: Any) -> Any:
         """``build("admin", "directory_v1")`` against this sandbox, as fleetsync builds it."""
         return self._build("admin", "directory_v1", **kwargs)
