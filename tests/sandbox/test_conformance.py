@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
 
+from fleetsync import clock
 from fleetsync.google.wire import DEVICE_FIELDS
 from fleetsync.sandbox.routes import IMPLEMENTED
 from fleetsync.sandbox.seed import STAGING
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
+from fleetsync.settings import GOOGLE_SCOPES
 from tests.sandbox.conftest import policy_target
 
 CUSTOMER = "my_customer"
@@ -298,6 +301,29 @@ def orgunits_delete(w: World) -> None:
     assert w.tenant.orgunits.find("/Empty") is None
 
 
+# -------------------------------------------------------------------------------- customers
+CUSTOMER_READONLY = "https://www.googleapis.com/auth/admin.directory.customer.readonly"
+
+
+def customers_get(w: World) -> None:
+    # Tools ask for the customer scope, which fleetsync never needs: delegate it for this case.
+    w.sandbox.control.delegated_scopes([*GOOGLE_SCOPES, CUSTOMER_READONLY])
+    directory = w.sandbox.discovered("admin", "directory_v1", scopes=[CUSTOMER_READONLY])
+    mine = directory.customers().get(customerKey=CUSTOMER).execute()
+    assert mine["id"] == w.tenant.customer_id
+    assert mine["customerDomain"] == "example.org"
+    assert mine["kind"] == "admin#directory#customer"
+    assert datetime.fromisoformat(mine["customerCreationTime"]) <= clock.now()
+    by_id = directory.customers().get(customerKey=w.tenant.customer_id).execute()
+    assert by_id == mine
+    with pytest.raises(HttpError) as caught:
+        directory.customers().get(customerKey="C0someoneelse").execute()
+    assert caught.value.status_code == 404, "tools print 'does not exist' on this answer"
+    assert caught.value.reason == "Resource Not Found: customerKey"
+    w.sandbox.control.reset_counters()  # the table checks that what follows succeeds
+    directory.customers().get(customerKey=CUSTOMER).execute()
+
+
 # ------------------------------------------------------------------------------ Chrome Policy
 def policies_batch_modify(w: World) -> None:
     w.policy.customers().policies().orgunits().batchModify(
@@ -396,6 +422,7 @@ CASES: dict[str, Callable[[World], None]] = {
     "directory.orgunits.patch": orgunits_patch,
     "directory.orgunits.update": orgunits_update,
     "directory.orgunits.delete": orgunits_delete,
+    "directory.customers.get": customers_get,
     "chromepolicy.customers.policies.orgunits.batchModify": policies_batch_modify,
     "chromepolicy.customers.policies.orgunits.batchInherit": policies_batch_inherit,
     "chromepolicy.customers.policies.resolve": policies_resolve,

@@ -31,6 +31,7 @@ def dump_tenant(tenant: Tenant) -> dict[str, Any]:
             "format": FORMAT,
             "domain": tenant.domain,
             "customerId": tenant.customer_id,
+            "created": tenant.created,
             "serviceAccount": {
                 "privateKey": tenant.account.private_key_pem,
                 "projectId": tenant.account.project_id,
@@ -119,6 +120,7 @@ def load_tenant(path: Path) -> Tenant:
         create_admin=False,
     )
     tenant.clock.advance(max(0.0, float(raw.get("clockOffsetSeconds", 0.0))))
+    tenant.created = float(raw.get("created", tenant.created))
     tenant.behaviour.update(raw.get("behaviour", {}))
     tenant.delegated_scopes = frozenset(raw.get("delegatedScopes", tenant.delegated_scopes))
     tenant.next_command_id = int(raw.get("nextCommandId", tenant.next_command_id))

@@ -43,6 +43,8 @@ class Tenant:
         self._rng = random.Random(f"{self.domain}/{seed}")  # noqa: S311 - deterministic ids
         self.customer_id = customer_id or "C0" + self._token(7)
         self.clock = Clock()
+        #: When the customer was created (``customers.get``'s customerCreationTime).
+        self.created = self.clock.now()
         self.lock = threading.RLock()
         self.behaviour = Behaviour()
         self.delegated_scopes: frozenset[str] = frozenset(GOOGLE_SCOPES)
