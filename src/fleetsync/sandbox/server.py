@@ -64,7 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.split("?", 1)[0] == "/token" and command == "POST":
             sandbox.front.log.count_http(token=True)
-            self._send(sandbox.front.token(body, sandbox.url + "token"))
+            authorization = self.headers.get("Authorization")
+            self._send(sandbox.front.token(body, sandbox.url + "token", authorization))
             return
         if command == "GET" and self._discovery(sandbox, path):
             return

@@ -39,6 +39,7 @@ def dump_tenant(tenant: Tenant) -> dict[str, Any]:
             "clockOffsetSeconds": tenant.clock.offset,
             "behaviour": tenant.behaviour.to_json(),
             "delegatedScopes": sorted(tenant.delegated_scopes),
+            "oauth": tenant.oauth.to_json(),
             "nextCommandId": tenant.next_command_id,
             "rootOrgUnitId": tree.root.ou_id,
             "orgUnits": [
@@ -123,6 +124,7 @@ def load_tenant(path: Path) -> Tenant:
     tenant.created = float(raw.get("created", tenant.created))
     tenant.behaviour.update(raw.get("behaviour", {}))
     tenant.delegated_scopes = frozenset(raw.get("delegatedScopes", tenant.delegated_scopes))
+    tenant.oauth.load(raw.get("oauth", {}))
     tenant.next_command_id = int(raw.get("nextCommandId", tenant.next_command_id))
     tree = tenant.orgunits
     for unit in raw["orgUnits"]:

@@ -15,6 +15,7 @@ from fleetsync.sandbox.auth import ServiceAccount
 from fleetsync.sandbox.clock import Clock
 from fleetsync.sandbox.devices import DeviceFleet
 from fleetsync.sandbox.errors import ApiError
+from fleetsync.sandbox.oauth_clients import OAuthClients
 from fleetsync.sandbox.orgunits import OrgUnitTree
 from fleetsync.sandbox.policy import PolicyStore
 from fleetsync.sandbox.presence import Behaviour, Presence
@@ -48,6 +49,8 @@ class Tenant:
         self.lock = threading.RLock()
         self.behaviour = Behaviour()
         self.delegated_scopes: frozenset[str] = frozenset(GOOGLE_SCOPES)
+        #: Installed-app OAuth clients (admin tools) and their refresh tokens.
+        self.oauth = OAuthClients()
         self.devices = DeviceFleet()
         self.users = UserDirectory()
         self.orgunits = OrgUnitTree(
