@@ -191,7 +191,8 @@ def test_policy_schemas(sandbox: RunningSandbox) -> None:
     assert install["additionalTargetKeyNames"][0]["key"] == "app_id"
     values = install["fieldDescriptions"][0]["knownValueDescriptions"]
     assert [v["value"] for v in values] == [
-        "ALLOWED", "FORCED", "FORCED_AND_PIN_TO_TOOLBAR", "BLOCKED",
+        "BLOCKED", "ALLOWED", "FORCED", "FORCED_AND_PIN_TO_TOOLBAR", "NORMAL",
+        "NORMAL_AND_PIN_TO_TOOLBAR", "REMOVE",
     ]  # fmt: skip
     first = schemas.list(parent=CUSTOMER, pageSize=1).execute()
     assert len(first["policySchemas"]) == 1
