@@ -153,12 +153,16 @@ class SandboxControl:
         status: int = 503,
         count: int = 1,
         reason: str | None = None,
+        message: str | None = None,
     ) -> None:
-        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``.
-        ``status=0``: they take effect, then the connection drops (the answer is lost)."""
+        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``
+        (and ``reason``, ``message``: Google's usual ones by default). ``status=0``: they take
+        effect, then the connection drops (the answer is lost)."""
         body: dict[str, Any] = {"method": method, "status": status, "count": count}
         if reason:
             body["reason"] = reason
+        if message:
+            body["message"] = message
         self._request("POST", "faults/fail-next", body)
 
     def quotas(self, **changes: Any) -> dict[str, Any]:

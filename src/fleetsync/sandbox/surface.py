@@ -226,6 +226,7 @@ class ControlSurface:
             status=int(body.get("status", 503)),
             count=int(body.get("count", 1)),
             reason=body.get("reason"),
+            message=body.get("message"),
         )
         return self._front.faults.faults.to_json()
 
