@@ -24,6 +24,7 @@ from fleetsync.sandbox.errors import ApiError
 from fleetsync.sandbox.faults import Faults, Quotas
 from fleetsync.sandbox.front import Front, Reply, api_of, error_reply
 from fleetsync.sandbox.state import Autosaver
+from fleetsync.sandbox.status_page import status_page
 from fleetsync.sandbox.surface import ControlSurface
 from fleetsync.sandbox.tenant import Tenant
 
@@ -66,6 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.front.log.count_http(token=True)
             authorization = self.headers.get("Authorization")
             self._send(sandbox.front.token(body, sandbox.url + "token", authorization))
+            return
+        if command == "GET" and path.split("?", 1)[0] == "/":
+            self._send(status_page(sandbox))
             return
         if command == "GET" and self._discovery(sandbox, path):
             return
