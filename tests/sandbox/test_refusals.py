@@ -153,6 +153,14 @@ def _command(device: int, body: dict[str, Any]) -> Any:
     return lambda c: call(c).execute()
 
 
+def _insert_org_unit(name: str, parent: str) -> Any:
+    def call(c: Ctx) -> Any:
+        body = {"name": name, "parentOrgUnitPath": parent}
+        return c.directory.orgunits().insert(customerId=CUSTOMER, body=body).execute()
+
+    return call
+
+
 D = pytest.param
 DIRECTORY_REFUSALS = [
     # ------------------------------------------------------------------ limits and paging
@@ -260,17 +268,13 @@ DIRECTORY_REFUSALS = [
     D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "Orphan"})
       .execute(), 400, "required", "parentOrgUnitPath", id="org-unit-without-parent"),
     # Google's answers, as GAM reads them: "Invalid Ou Id" is "already exists" on an insert.
-    D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "Antwerpen",
-      "parentOrgUnitPath": "/Students"}).execute(), 400, "invalid", "Invalid Ou Id",
+    D(_insert_org_unit("Antwerpen", "/Students"), 400, "invalid", "Invalid Ou Id",
       id="insert-an-org-unit-that-exists"),
-    D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "ANTWERPEN",
-      "parentOrgUnitPath": "/students"}).execute(), 400, "invalid", "Invalid Ou Id",
+    D(_insert_org_unit("ANTWERPEN", "/students"), 400, "invalid", "Invalid Ou Id",
       id="insert-an-org-unit-that-exists-in-other-case"),
-    D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "Gent",
-      "parentOrgUnitPath": "/Nowhere"}).execute(), 400, "invalid", "Invalid Parent Orgunit Id",
+    D(_insert_org_unit("Gent", "/Nowhere"), 400, "invalid", "Invalid Parent Orgunit Id",
       id="insert-under-an-unknown-parent"),
-    D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "Gent/Oost",
-      "parentOrgUnitPath": "/Students"}).execute(), 400, "invalid", "Invalid Ou Name",
+    D(_insert_org_unit("Gent/Oost", "/Students"), 400, "invalid", "Invalid Ou Name",
       id="insert-a-name-with-a-slash"),
     D(lambda c: c.directory.orgunits().delete(customerId=CUSTOMER,
       orgUnitPath="Chromebooks/Staging").execute(), 400, "invalid", "still holds devices",
