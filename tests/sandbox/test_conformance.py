@@ -22,13 +22,14 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from fleetsync import clock
+from fleetsync.google.errors import GoogleDuplicate
 from fleetsync.google.wire import DEVICE_FIELDS
 from fleetsync.sandbox.routes import IMPLEMENTED
 from fleetsync.sandbox.seed import STAGING
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
 from fleetsync.settings import GOOGLE_SCOPES
-from tests.sandbox.conftest import policy_target
+from tests.sandbox.conftest import policy_target, refusal
 
 CUSTOMER = "my_customer"
 POLICY_CUSTOMER = "customers/my_customer"
@@ -274,6 +275,21 @@ def orgunits_insert(w: World) -> None:
     )
     assert created["orgUnitPath"] == "/Students/Limburg"
     assert w.tenant.orgunits.get("/Students/Limburg").parent_id == w.students_id
+
+    # Google's answer for one that exists (not a 409), and fleetsync's reading of it.
+    insert = w.directory.orgunits().insert(
+        customerId=CUSTOMER, body={"name": "Limburg", "parentOrgUnitPath": "/Students"}
+    )
+    with pytest.raises(HttpError) as again:
+        insert.execute()
+    assert (again.value.status_code, again.value.reason) == (400, "Invalid Ou Id")
+    assert again.value.error_details[0]["reason"] == "invalid"
+    assert isinstance(refusal(again.value, method=insert.methodId), GoogleDuplicate)
+    assert [u.path for u in w.tenant.orgunits.all_units()].count("/Students/Limburg") == 1
+    w.sandbox.control.reset_counters()  # the table checks that what follows succeeds
+    w.directory.orgunits().insert(
+        customerId=CUSTOMER, body={"name": "Gent", "parentOrgUnitPath": "/Students"}
+    ).execute()
 
 
 def orgunits_patch(w: World) -> None:
