@@ -64,13 +64,11 @@ def _by_path(paths: dict[str, str], ou_ids: set[str]) -> list[tuple[str, str]]:
 
 def _devices(server: SandboxServer) -> str:
     tenant = server.tenant
-    counts: Counter[tuple[str, str]] = Counter()
-    online: Counter[str] = Counter()
-    with tenant.lock:
+    with tenant.lock:  # copied under the lock, counted after it: API calls wait the least
         paths = {unit.ou_id: unit.path for unit in tenant.orgunits.all_units()}
-        for device in tenant.devices.devices:
-            counts[(device.ou_id, str(device.data.get("status") or "UNKNOWN"))] += 1
-            online[device.ou_id] += int(device.presence.online)
+        seen = [(d.ou_id, d.data.get("status"), d.presence.online) for d in tenant.devices.devices]
+    counts = Counter((ou_id, str(status or "UNKNOWN")) for ou_id, status, _ in seen)
+    online = Counter(ou_id for ou_id, _, is_online in seen if is_online)
     if not counts:
         return "<p>No devices.</p>"
     states = list(_STATES) + sorted({s for _, s in counts} - set(_STATES))
