@@ -67,11 +67,12 @@ def write_oauth_client(tenant: Tenant, token_uri: str, path: Path) -> tuple[Path
     """Write the tenant's installed-app OAuth client (Google's client-secrets JSON) to ``path``
     and a new refresh token for the tenant's admin, with every scope of the served APIs
     (google-auth's authorized-user JSON), beside it. Both mode 0600: they are credentials."""
-    client = tenant.oauth.installed_client(tenant.account.project_id)
-    refresh_token = tenant.oauth.issue_refresh_token(
-        client, tenant.admin, admin_tool_scopes(), tenant.clock.now()
-    )
-    tenant.touch()  # the new grant is saved with --state
+    with tenant.lock:
+        client = tenant.oauth.installed_client(tenant.account.project_id)
+        refresh_token = tenant.oauth.issue_refresh_token(
+            client, tenant.admin, admin_tool_scopes(), tenant.clock.now()
+        )
+        tenant.touch()  # the new grant is saved with --state
     client_file = _write_secret(path, client.client_secrets(token_uri))
     token_file = _write_secret(
         authorized_user_path(path), client.authorized_user(token_uri, refresh_token)
