@@ -308,8 +308,9 @@ def _announce(
         lines.append(f"  refresh     {oauth_files[1].resolve()} (refresh token: {tenant.admin})")
     if server.state_file is not None:
         lines.append(f"  state       {server.state_file.resolve()} (saved on stop)")
+    lines.append(f"  status page {server.url} (read-only, in a browser)")
     lines.append(f"  control     {server.url}_sandbox/status")
-    lines.append(f"  discovery   {server.url}discovery/v1/apis (status page: {server.url})")
+    lines.append(f"  discovery   {server.url}discovery/v1/apis")
     lines.append("")
     if config_file is not None:
         lines += [
