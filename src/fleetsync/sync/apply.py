@@ -288,7 +288,11 @@ class _Applier:
             try:
                 unit = self.google.directory.create_org_unit(action.path)
             except GoogleDuplicate:
+                # It exists (an earlier attempt's answer was lost, or someone made it); Google's
+                # "Invalid Ou Id" can also mean a name it refuses: look before calling it done.
                 self.org_units.update({u.path: u for u in self.google.directory.list_org_units()})
+                if action.path.lower() not in {path.lower() for path in self.org_units}:
+                    raise
                 return
             self.org_units[unit.path] = unit
 
