@@ -37,7 +37,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("FLEETSYNC_DATABASE_URL", "sqlite:///from-env.db")
     monkeypatch.setenv("FLEETSYNC_GOOGLE__CUSTOMER", "C0env")
     settings = load_settings(config)
-    assert settings.database_url == "sqlite:///from-env.db"
+    assert settings.effective_database_url == "sqlite:///from-env.db"
     assert settings.google.customer == "C0env"
 
 
@@ -74,6 +74,85 @@ def test_invalid_config_names_the_problem(tmp_path: Path, content: str, expected
     config.write_text(content)
     with pytest.raises(ConfigError, match=expected.replace(".", r"\.").replace("(", r"\(")):
         load_settings(config)
+
+
+#: Configs `config check` passed while other commands (or the first checkout, or the first
+#: sync) refused them: each is refused when the settings load, by every command alike.
+REFUSED_AT_LOAD = {
+    "unknown username field": (
+        '[accounts]\nusername_pattern = "{x}"\n',
+        "accounts.username_pattern",
+        "only {given}, {family} and {g} exist",
+    ),
+    "no regions": ("regions = []\n", "regions", "needs at least one region"),
+    "a region twice in another case": (
+        'regions = ["Antwerpen", "antwerpen"]\n',
+        "regions",
+        "'antwerpen' is 'Antwerpen' again",
+    ),
+    "a region that is not an org unit name": (
+        'regions = ["Antwerpen/Noord"]\n',
+        "regions",
+        "without '/'",
+    ),
+    "two states sharing one org unit": (
+        '[org_units]\nspare = "/Chromebooks/Pool"\non_loan = "/Chromebooks/Pool"\n',
+        "org_units",
+        "on_loan and spare are both '/Chromebooks/Pool'; each device state needs its own",
+    ),
+    "a state in the root org unit": ('[org_units]\nlost = "/"\n', "org_units", "lost is '/'"),
+    "adopting from the root org unit": (
+        '[org_units]\nadopt_from = ["/"]\n',
+        "org_units",
+        "adopt_from is '/'",
+    ),
+    "a policy org unit that is no path": (
+        "[[policies]]\norg_unit = 'Students'\n",
+        "policies.0.org_unit",
+        "starts with '/'",
+    ),
+    "a database nobody supports": (
+        'database_url = "mysql://fleetsync@db/fleetsync"\n',
+        "database_url",
+        "runs on PostgreSQL",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "setting", "message"), list(REFUSED_AT_LOAD.values()), ids=list(REFUSED_AT_LOAD)
+)
+@pytest.mark.parametrize("command", [("config", "check"), ("device", "list")])
+def test_one_validation_refuses_a_config_for_every_command_alike(
+    tmp_path: Path, command: tuple[str, ...], content: str, setting: str, message: str
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    result = run_cli(*command, "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"  - {setting}: " in result.stderr
+    assert message in " ".join(result.stderr.split())
+
+
+def test_config_check_reports_every_problem_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        'regions = ["Antwerpen", "ANTWERPEN"]\ndatabase_url = "mysql://db/x"\n'
+        '[accounts]\nusername_pattern = "{x}"\n'
+        '[org_units]\nlost = "/"\nspare = "/Pool"\non_loan = "/Pool"\n'
+    )
+    result = run_cli("config", "check", "--config", str(config))
+    assert result.exit_code == 2
+    listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert sorted(line.split(":")[0] for line in listed) == [
+        "  - accounts.username_pattern",
+        "  - database_url",
+        "  - org_units",
+        "  - regions",
+    ]
+    text = " ".join(result.stderr.split())
+    assert "lost is '/'" in text
+    assert "on_loan and spare are both '/Pool'" in text
 
 
 def test_cli_reports_a_bad_config_with_exit_2(tmp_path: Path) -> None:

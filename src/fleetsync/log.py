@@ -1,7 +1,9 @@
 """Logging: structlog, JSON lines when not on a terminal, readable console otherwise.
 
-Secrets never reach a log line: any event key that names one (password, secret, token, key,
-authorization, ...) is replaced by ``'[redacted]'`` before rendering, whatever the caller passed.
+Secrets never reach a log line: a value of a secret type (``SecretStr``, a ``DatabaseUrl``, a
+``SecretUrl``) is rendered in its masked form, and, as a net for secrets passed as plain strings,
+any event key that names one (password, secret, token, key, authorization, ...) is replaced by
+``'[redacted]'`` before rendering, whatever the caller passed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal, TextIO, cast
 
 import structlog
+from pydantic import Secret, SecretBytes, SecretStr
 
 __all__ = ["configure_logging", "get_logger", "redact"]
 
@@ -35,7 +38,9 @@ def _is_secret_key(key: str) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """Replace the values of secret-looking keys, recursively."""
+    """Mask secret types and replace the values of secret-looking keys, recursively."""
+    if isinstance(value, Secret | SecretStr | SecretBytes):
+        return str(value)
     if isinstance(value, Mapping):
         return {k: REDACTED if _is_secret_key(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

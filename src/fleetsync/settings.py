@@ -17,7 +17,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +31,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fleetsync.domain.errors import InvalidInput
+from fleetsync.domain.inventory import MAX_REGION
+from fleetsync.domain.usernames import check_pattern
+from fleetsync.secret_urls import DatabaseUrl, SecretUrl
+
 __all__ = [
     "DEFAULT_REGIONS",
     "DEVICE_SCOPES",
@@ -41,6 +46,7 @@ __all__ = [
     "Bookmark",
     "ConfigError",
     "DaemonSettings",
+    "DatabaseUrl",
     "DeskSettings",
     "GoogleSettings",
     "LimitSettings",
@@ -48,6 +54,7 @@ __all__ = [
     "OrgUnitSettings",
     "QuotaSettings",
     "SafetySettings",
+    "SecretUrl",
     "Settings",
     "SyncSettings",
     "config_document",
@@ -91,6 +98,21 @@ def _org_unit_path(value: str) -> str:
 
 
 OrgUnitPath = Annotated[str, AfterValidator(_org_unit_path)]
+
+
+def _given(value: SecretUrl | DatabaseUrl | None) -> str | None:
+    """A URL setting's value without surrounding spaces; ``None`` when unset or empty."""
+    url = "" if value is None else value.get_secret_value().strip()
+    return url or None
+
+
+def _org_unit_template(value: str) -> str:
+    """An org unit path in which ``{region}`` stands for each region's name."""
+    _org_unit_path(value.replace("{region}", "Region"))
+    return value
+
+
+OrgUnitTemplate = Annotated[str, AfterValidator(_org_unit_template)]
 
 
 # ------------------------------------------------------------------------------------- Google
@@ -144,13 +166,38 @@ class OrgUnitSettings(_Section):
     #: Devices found here (and in the state OUs) that the ledger does not know are reported; ``sync
     #: --adopt`` takes them into the ledger as spare.
     adopt_from: tuple[OrgUnitPath, ...] = ("/Chromebooks/Staging",)
-    students: str = "/Students/{region}"
+    students: OrgUnitTemplate = "/Students/{region}"
 
-    @field_validator("students")
-    @classmethod
-    def _students_template(cls, value: str) -> str:
-        _org_unit_path(value.replace("{region}", "Region"))
-        return value
+    @model_validator(mode="after")
+    def _a_unit_per_state(self) -> OrgUnitSettings:
+        # fleetsync reads a device's state from nowhere but the ledger, yet it files each state
+        # in its own org unit so that Google's policies and a person's eye can tell them apart;
+        # and the root org unit holds every device of the tenant, not only fleetsync's.
+        problems: list[str] = []
+        states = {name: getattr(self, name) for name in _STATE_ORG_UNITS}
+        for name, path in [*states.items(), *(("adopt_from", p) for p in self.adopt_from)]:
+            if path == "/":
+                default = OrgUnitSettings.model_fields[name].default
+                example = default[0] if isinstance(default, tuple) else default
+                problems.append(
+                    f"{name} is '/', the root org unit, which holds every device of the "
+                    f"tenant; give it an org unit of its own (by default {example!r})"
+                )
+        by_path: dict[str, list[str]] = {}
+        for name, path in states.items():
+            by_path.setdefault(path, []).append(name)
+        problems += [
+            f"{' and '.join(names)} are {'both' if len(names) == 2 else 'all'} {path!r}; each "
+            "device state needs its own org unit"
+            for path, names in by_path.items()
+            if len(names) > 1 and path != "/"
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+_STATE_ORG_UNITS = ("on_loan", "in_refurbishment", "spare", "lost", "retired", "ict_test")
 
 
 class AccountSettings(_Section):
@@ -166,6 +213,15 @@ class AccountSettings(_Section):
     change_password_at_next_login: bool = True
     #: How long an uncollected first password is kept (encrypted) for the desk.
     first_password_ttl_hours: int = Field(72, ge=1)
+
+    @field_validator("username_pattern")
+    @classmethod
+    def _usable_pattern(cls, value: str) -> str:
+        try:
+            check_pattern(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -203,7 +259,7 @@ class AppPolicy(_Section):
 
 class OrgUnitPolicy(_Section):
     #: The OU the policy is set at (its children inherit it). ``{region}`` is expanded per region.
-    org_unit: str
+    org_unit: OrgUnitTemplate
     bookmarks_folder: str = "Cursus"
     bookmarks: tuple[Bookmark, ...] = ()
     apps: tuple[AppPolicy, ...] = ()
@@ -268,13 +324,36 @@ class DaemonSettings(_Section):
     outbox_interval_seconds: int = Field(5, ge=1)
     #: Time of day (HH:MM, local) for the daily overdue and retention jobs.
     daily_at: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    #: Optional URL the overdue list is POSTed to each day (JSON, event ``loans.overdue``).
-    overdue_webhook_url: str | None = None
+    #: Optional URL the overdue list is POSTed to each day (JSON, event ``loans.overdue``). A
+    #: capability URL (a secret: shown as its origin only); user-info is sent as Basic auth.
+    overdue_webhook_url: SecretUrl | None = None
     #: Signs that POST the Standard Webhooks way (``whsec_...``), as the desk signs its own calls.
     #: Keep it out of the file: ``FLEETSYNC_DAEMON__OVERDUE_WEBHOOK_SECRET``.
     overdue_webhook_secret: SecretStr | None = None
     #: A standby replica takes over within this many seconds of the leader's death.
     leader_poll_seconds: int = Field(10, ge=1, le=30)
+
+    @field_validator("overdue_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: SecretUrl | None) -> SecretUrl | None:
+        url = _given(value)
+        if url is None:
+            return None
+        problem = None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "is not a URL"
+        else:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                problem = "must be an http(s) URL with a host"
+            elif any(c.isspace() or ord(c) < 32 for c in url):
+                problem = "contains spaces or control characters"
+        if problem:
+            # Never the URL itself in the message: it is a secret.
+            raise ValueError(f"the overdue webhook URL ({SecretUrl(url)}) {problem}")
+        return SecretUrl(url)
 
 
 # -------------------------------------------------------------------------------------- root
@@ -294,8 +373,8 @@ class Settings(BaseSettings):
     #: Where the SQLite ledger and other local state live.
     data_dir: Path = Field(default_factory=_default_data_dir)
     #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
-    #: ``postgresql+psycopg://user@host/dbname``.
-    database_url: str | None = None
+    #: ``postgresql+psycopg://user@host/dbname``. Shown and logged with its credentials masked.
+    database_url: DatabaseUrl | None = None
     #: Key (Fernet, urlsafe base64 of 32 bytes) that encrypts first passwords at rest until the
     #: desk collects them. Empty: generated once into ``<data_dir>/secret.key`` (mode 0600).
     #: Replicas sharing a database must share it: set ``FLEETSYNC_SECRET_KEY``.
@@ -312,6 +391,60 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     daemon: DaemonSettings = DaemonSettings()
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: DatabaseUrl | None) -> DatabaseUrl | None:
+        url = _given(value)
+        if url is None:
+            return None
+        import sqlalchemy as sa  # here: `fleetsync --help` need not load SQLAlchemy
+
+        try:
+            backend = sa.make_url(url).get_backend_name()
+        except (sa.exc.ArgumentError, ValueError):
+            # SQLAlchemy's own message quotes the URL, password and all: never shown.
+            raise ValueError(
+                f"database_url ({DatabaseUrl(url)}) is not a database URL; write it as "
+                "postgresql+psycopg://USER@HOST:PORT/DBNAME or sqlite:///PATH"
+            ) from None
+        if backend not in ("postgresql", "sqlite"):
+            raise ValueError(
+                f"database_url ({DatabaseUrl(url)}) is a {backend} database; the ledger runs on "
+                "PostgreSQL (postgresql+psycopg://...) or SQLite (sqlite:///PATH)"
+            )
+        return DatabaseUrl(url)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(
+                "the programme needs at least one region: every device and borrower has one"
+            )
+        problems: list[str] = []
+        first: dict[str, str] = {}
+        for region in value:
+            if region != region.strip() or not region:
+                problems.append(f"{region!r} is empty or starts or ends with a space")
+            elif (
+                len(region) > MAX_REGION
+                or any(c in region for c in "/{}")
+                or any(ord(c) < 32 for c in region)
+            ):
+                problems.append(
+                    f"{region!r} must be at most {MAX_REGION} characters without '/', '{{', "
+                    "'}' or control characters: it names an org unit"
+                )
+            key = region.casefold()
+            if key in first:
+                problems.append(
+                    f"{region!r} is {first[key]!r} again (regions are matched regardless of case)"
+                )
+            first.setdefault(key, region)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -325,17 +458,19 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
     @property
+    def ledger_url(self) -> DatabaseUrl:
+        """The ledger's URL (the configured one, or SQLite in ``data_dir``), as a secret."""
+        return self.database_url or DatabaseUrl(f"sqlite:///{self.data_dir / 'fleetsync.db'}")
+
+    @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'fleetsync.db'}"
+        """The ledger's URL itself, credentials included: for connecting, never for showing."""
+        return self.ledger_url.get_secret_value()
 
     @property
     def display_database_url(self) -> str:
-        """The database URL with any password masked, for logs and output."""
-        parts = urlsplit(self.effective_database_url)
-        if parts.password is None:
-            return self.effective_database_url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
+        """The ledger's URL with its credentials masked, for logs and output."""
+        return str(self.ledger_url)
 
 
 def config_path(explicit: Path | None = None) -> Path | None:
@@ -388,7 +523,8 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         problems = "\n".join(
-            f"  - {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            f"  - {'.'.join(str(p) for p in err['loc']) or '(top level)'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings in {where}:\n{problems}") from None

@@ -40,7 +40,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def cli(settings: Settings, tmp_path: Path) -> Cli:
     env = {
-        "FLEETSYNC_DATABASE_URL": str(settings.database_url),
+        "FLEETSYNC_DATABASE_URL": settings.effective_database_url,
         "FLEETSYNC_DATA_DIR": str(settings.data_dir),
     }
     stock = tmp_path / "devices.csv"

@@ -15,6 +15,7 @@ from typing import Any
 
 import google_auth_httplib2
 import httplib2
+import httpx
 import pytest
 from google.oauth2 import service_account
 from googleapiclient.discovery import build
@@ -149,6 +150,47 @@ def test_serve_writes_a_working_config_and_saves_the_tenant_on_sigterm(tmp_path:
         restored = again.directory().chromeosdevices()
         got = restored.get(customerId="my_customer", deviceId=chosen[1]).execute()
         assert got["annotatedUser"] == "B-1"
+
+
+def test_serve_writes_an_oauth_client_and_an_admin_refresh_token(tmp_path: Path) -> None:
+    """``--oauth-client-out``: what an admin tool signing in through an installed-app client
+    needs, and the tenant keeps the client across a restart."""
+    state, client_file = tmp_path / "tenant.json", tmp_path / "tool" / "client_secrets.json"
+    token_file = client_file.with_name("client_secrets.authorized-user.json")
+    served = _Served(
+        tmp_path,
+        *("--port", "0", "--fleet", "none", "--state", str(state)),
+        *("--oauth-client-out", str(client_file)),
+    )
+    try:
+        banner = served.banner()
+        assert str(client_file.resolve()) in banner
+        assert str(token_file.resolve()) in banner
+        client = json.loads(client_file.read_text())["installed"]
+        user = json.loads(token_file.read_text())
+        for path in (client_file, token_file):
+            assert oct(path.stat().st_mode & 0o777) == "0o600"
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+            "refresh_token": user["refresh_token"],
+        }
+        answer = httpx.post(client["token_uri"], data=form)
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["access_token"]
+        users = httpx.get(
+            client["token_uri"].removesuffix("token") + "admin/directory/v1/users",
+            params={"customer": "my_customer"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert [u["primaryEmail"] for u in users.json()["users"]] == ["admin@example.org"]
+    finally:
+        code, said = served.stop()
+    assert code == 0, said
+    saved = load_tenant(state)
+    assert list(saved.oauth.clients) == [client["client_id"]]
+    assert saved.oauth.grant_for(user["refresh_token"]) is not None
 
 
 # ------------------------------------------------------------------------------- in-process

@@ -3,10 +3,14 @@ signed the Standard Webhooks way) and the retention rules."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -17,18 +21,22 @@ from standardwebhooks.webhooks import Webhook
 from fleetsync import clock, services
 from fleetsync.daemon.jobs import DaemonContext, installed, overdue_job, retention_job
 from fleetsync.ledger.models import Borrower, Loan, PendingCredential
-from fleetsync.settings import Settings
-from tests.sync.conftest import Fleet
+from fleetsync.log import configure_logging
+from fleetsync.sandbox.testing import running_sandbox
+from fleetsync.settings import SecretUrl, Settings
+from tests.sync.conftest import Fleet, make_fleet
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 class _Desk(BaseHTTPRequestHandler):
     received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+    paths: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Desk.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        _Desk.paths.append(self.path)
         self.send_response(204)
         self.end_headers()
 
@@ -39,6 +47,7 @@ class _Desk(BaseHTTPRequestHandler):
 @pytest.fixture
 def desk_url() -> Iterator[str]:
     _Desk.received = []
+    _Desk.paths = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Desk)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -47,6 +56,33 @@ def desk_url() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def bare_fleet(database_url: str, tmp_path: Path) -> Iterator[Fleet]:
+    """An empty tenant and an empty ledger: the overdue job posts its (empty) list all the same."""
+    with running_sandbox(tmp_path / "sandbox") as sandbox:
+        yield from make_fleet(sandbox, tmp_path, database_url)
+
+
+def _with_webhook(settings: Settings, url: str, secret: str | None = None) -> Settings:
+    daemon = {
+        "overdue_webhook_url": SecretUrl(url),
+        "overdue_webhook_secret": None if secret is None else SecretStr(secret),
+    }
+    return settings.model_copy(update={"daemon": settings.daemon.model_copy(update=daemon)})
+
+
+def _logged(run: Any) -> str:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    run()
+    return out.getvalue()
+
+
+def _event(logged: str, name: str) -> dict[str, Any]:
+    [event] = [e for e in map(json.loads, logged.splitlines()) if e["event"] == name]
+    return dict(event)
 
 
 def _context(fleet: Fleet, settings: Settings) -> DaemonContext:
@@ -70,16 +106,7 @@ def test_the_overdue_job_tells_the_desk_in_a_signed_call(
             sa.update(Loan).where(Loan.id == int(late.loan[2:]))
             .values(agreed_end=services.today() - timedelta(days=10))
         )  # fmt: skip
-    settings = daemon_fleet.settings.model_copy(
-        update={
-            "daemon": daemon_fleet.settings.daemon.model_copy(
-                update={
-                    "overdue_webhook_url": desk_url,
-                    "overdue_webhook_secret": SecretStr(SECRET),
-                }
-            )
-        }
-    )
+    settings = _with_webhook(daemon_fleet.settings, desk_url, SECRET)
     with installed(_context(daemon_fleet, settings)):
         overdue_job()
 
@@ -90,6 +117,43 @@ def test_the_overdue_job_tells_the_desk_in_a_signed_call(
         (late.loan, "B-1", 10)
     ]
     assert "Amira" not in body.decode()  # no borrower's name leaves the ledger
+
+
+CAPABILITY = "cap-7f3a9c2e"
+PASSWORD = "hunter2-Sekr3t"
+
+
+def test_the_overdue_webhook_url_is_never_logged_and_its_user_info_is_sent_as_basic_auth(
+    bare_fleet: Fleet, desk_url: str
+) -> None:
+    origin, _, path = desk_url.removeprefix("http://").partition("/")
+    url = f"http://desk:{PASSWORD}@{origin}/{path}/{CAPABILITY}"
+    settings = _with_webhook(bare_fleet.settings, url)
+    with installed(_context(bare_fleet, settings)):
+        logged = _logged(overdue_job)
+
+    [(headers, _body)] = _Desk.received
+    assert _Desk.paths == [f"/{path}/{CAPABILITY}"]
+    assert headers["authorization"] == "Basic " + base64.b64encode(
+        f"desk:{PASSWORD}".encode()
+    ).decode("ascii")
+    assert _event(logged, "daemon.overdue_notified")["to"] == f"http://{origin}/…"
+    assert PASSWORD not in logged
+    assert CAPABILITY not in logged
+
+
+def test_a_desk_that_cannot_be_reached_is_logged_by_the_url_s_origin_only(
+    bare_fleet: Fleet,
+) -> None:
+    # Nothing listens on port 1.
+    settings = _with_webhook(
+        bare_fleet.settings, f"http://desk:{PASSWORD}@127.0.0.1:1/{CAPABILITY}"
+    )
+    with installed(_context(bare_fleet, settings)):
+        logged = _logged(overdue_job)
+    assert _event(logged, "daemon.overdue_not_notified")["to"] == "http://127.0.0.1:1/…"
+    assert PASSWORD not in logged
+    assert CAPABILITY not in logged
 
 
 def test_the_retention_job_pseudonymises_and_purges(daemon_fleet: Fleet) -> None:

@@ -136,7 +136,7 @@ def make_plan(
         accounts=tuple(a for a in wanted_accounts if a is not None),
         policies=policies,
         known_serials=frozenset(d.serial for d in devices),
-        known_asset_tags=frozenset(d.asset_tag for d in devices if d.asset_tag),
+        known_asset_tags={d.asset_tag: d.serial for d in devices if d.asset_tag},
         managed_devices=len(devices) if managed_devices is None else managed_devices,
         managed_accounts=len(borrowers),
     )
@@ -321,6 +321,78 @@ def test_adopt_refuses_an_asset_tag_the_ledger_gives_another_device() -> None:
     result = make_plan([ledger_device("5CD1")], observed, config=replace(CONFIG, adopt=True))
     assert not any(isinstance(a, AdoptDevice) for a in result.actions)
     assert [f.kind for f in result.findings] == ["cannot_adopt"]
+
+
+STAGING = "/Chromebooks/Staging"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("5CDA", "5CDB"), ("5CDB", "5CDA")], ids=["tagged first", "tagged last"]
+)
+def test_adopt_refuses_an_asset_tag_that_is_another_device_s_serial(
+    first: str, second: str
+) -> None:
+    # 5CDA's tag is 5CDB's serial, whichever of the two the planner meets first.
+    tagged = seen(first, org_unit_path=STAGING, annotated_asset_id=second)
+    other = seen(second, org_unit_path=STAGING)
+    known = seen("5CD1", org_unit_path=STAGING, annotated_asset_id="5cd0")
+    result = make_plan(
+        [ledger_device("5CD0")], [tagged, other, known, seen("5CD0")],
+        config=replace(CONFIG, adopt=True),
+    )  # fmt: skip
+    adopted = [a.device.serial for a in result.actions if isinstance(a, AdoptDevice)]
+    assert adopted == [second]
+    assert [(f.kind, f.target, f.message.split(": ")[1].split(";")[0])
+            for f in result.findings] == [
+        ("cannot_adopt", "5CD1", "asset tag 5CD0 is the serial of another device"),
+        ("cannot_adopt", first, f"asset tag {second} is the serial of another device"),
+    ]  # fmt: skip
+
+
+BAD_FOR_THE_LEDGER = {
+    "an asset tag over 64 characters": ({"annotated_asset_id": "CB-" + "7" * 62}, "(at most 64)"),
+    "an asset tag with spaces": ({"annotated_asset_id": "CB 12"}, "may only hold letters"),
+    "an asset tag equal to its serial": ({"annotated_asset_id": "5cdx"}, "equals the serial"),
+    "a model over 100 characters": ({"model": "Chromebook " * 10}, "model is over 100"),
+    "a user annotation over 255 characters": ({"annotated_user": "u" * 256}, "over 255"),
+    "an org unit path over 255 characters": (
+        {"org_unit_path": STAGING + "/" + "x" * 250},
+        "its org unit path",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"), list(BAD_FOR_THE_LEDGER.values()), ids=list(BAD_FOR_THE_LEDGER)
+)
+def test_adopt_refuses_what_the_ledger_cannot_hold_and_adopts_the_rest(
+    fields: dict[str, str], why: str
+) -> None:
+    bad = seen("5CDX", **{"org_unit_path": STAGING, **fields})
+    good = [seen(f"5CD{n}", org_unit_path=STAGING) for n in range(3)]
+    result = make_plan([], [bad, *good], config=replace(CONFIG, adopt=True))
+    adopted = [a.device.serial for a in result.actions if isinstance(a, AdoptDevice)]
+    assert adopted == ["5CD0", "5CD1", "5CD2"]
+    [finding] = result.findings
+    assert (finding.kind, finding.target) == ("cannot_adopt", "5CDX")
+    assert why in finding.message
+    assert len(finding.message) < 400  # a long value is quoted cut short
+
+
+def test_a_ledger_device_whose_asset_tag_is_another_s_serial_is_reported() -> None:
+    devices = [ledger_device("5CD1", asset_tag="5CD2"), ledger_device("5CD2")]
+    result = make_plan(devices, [seen("5CD1"), seen("5CD2")])
+    [finding] = result.findings
+    assert (finding.kind, finding.target) == ("ambiguous_device", "5CD2")
+    assert "give device 5CD1 another asset tag" in finding.message
+
+
+def test_google_data_the_ledger_cannot_keep_is_reported_and_the_device_still_managed() -> None:
+    far = "/Chromebooks/" + "/".join(["Nested-" + "x" * 50] * 5)
+    result = make_plan([ledger_device("5CD1")], [seen("5CD1", org_unit_path=far)])
+    assert [(f.kind, f.target) for f in result.findings] == [("bad_google_data", "5CD1")]
+    [move] = [a for a in result.actions if isinstance(a, MoveDevices)]
+    assert move.org_unit == "/Chromebooks/Spare"
 
 
 def test_a_targeted_observation_never_reports_strangers() -> None:

@@ -82,6 +82,25 @@ def test_mapping_by_reason(
     assert "directory.users.insert" in str(mapped)
 
 
+ORG_UNIT_EXISTS = directory_error(400, "invalid", "Invalid Ou Id")
+
+
+@pytest.mark.parametrize(
+    ("method", "kind"),
+    [
+        pytest.param("directory.orgunits.insert", e.GoogleDuplicate, id="orgunits-insert"),
+        pytest.param("directory.orgunits.patch", e.GoogleInvalidRequest, id="another-method"),
+    ],
+)
+def test_an_org_unit_that_exists_is_a_duplicate_only_for_an_insert(
+    method: str, kind: type[e.GoogleError]
+) -> None:
+    """Google answers orgunits.insert of an existing org unit 400 invalid "Invalid Ou Id"."""
+    mapped = e.from_response(400, ORG_UNIT_EXISTS, {}, method=method)
+    assert type(mapped) is kind
+    assert not mapped.retryable
+
+
 def test_retry_after_is_read() -> None:
     mapped = e.from_response(429, directory_error(429, "rateLimitExceeded"), {"retry-after": "7"})
     assert mapped.retry_after == 7.0

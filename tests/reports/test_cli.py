@@ -16,7 +16,7 @@ from tests.cli_runner import CliResult, run_cli
 
 def cli(settings: Settings, *args: str) -> CliResult:
     env = {
-        "FLEETSYNC_DATABASE_URL": str(settings.database_url),
+        "FLEETSYNC_DATABASE_URL": settings.effective_database_url,
         "FLEETSYNC_DATA_DIR": str(settings.data_dir),
         "FLEETSYNC_LOG_LEVEL": "warning",
     }

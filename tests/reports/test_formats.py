@@ -24,7 +24,7 @@ FORMATS = ["table", "csv", "json", "html"]
 @pytest.fixture
 def cli(story_settings: Settings) -> Cli:
     env = {
-        "FLEETSYNC_DATABASE_URL": str(story_settings.database_url),
+        "FLEETSYNC_DATABASE_URL": story_settings.effective_database_url,
         "FLEETSYNC_DATA_DIR": str(story_settings.data_dir),
         "FLEETSYNC_REGIONS": json.dumps(REGIONS),
         "FLEETSYNC_LOG_LEVEL": "warning",

@@ -22,10 +22,11 @@ def agency(agency_sandbox: RunningSandbox) -> Any:
     return agency_sandbox.directory()
 
 
-def refusal(exc: BaseException) -> GoogleError:
-    """What fleetsync makes of a failed call (its mapping by reason is the contract)."""
+def refusal(exc: BaseException, *, method: str = "") -> GoogleError:
+    """What fleetsync makes of a failed call (its mapping by reason is the contract);
+    ``method`` is the call's method id, as fleetsync's session passes it."""
     assert isinstance(exc, HttpError), f"expected Google's HttpError, got {exc!r}"
-    mapped = from_exception(exc)
+    mapped = from_exception(exc, method=method)
     assert mapped is not None
     return mapped
 

@@ -6,20 +6,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import google_auth_httplib2
+import httpx
 import pytest
 from google.auth import crypt, jwt
 from google.auth.exceptions import RefreshError
+from google.oauth2 import credentials as oauth2_credentials
 from google.oauth2 import service_account
+from googleapiclient.errors import HttpError
 
-from fleetsync.google.errors import GoogleAuthError, from_exception
+from fleetsync.google.errors import GoogleAuthError, GooglePermissionDenied, from_exception
 from fleetsync.sandbox.auth import ServiceAccount
-from fleetsync.sandbox.testing import RunningSandbox
+from fleetsync.sandbox.handoff import write_oauth_client
+from fleetsync.sandbox.state import dump_tenant, load_tenant, save_tenant
+from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
 from fleetsync.settings import GOOGLE_SCOPES
 
 AUTH = "https://www.googleapis.com/auth/"
@@ -127,13 +133,13 @@ def test_google_auth_is_refused_a_token(
 
 
 def _post_token(sandbox: RunningSandbox, form: str) -> tuple[int, dict[str, Any]]:
-    response, content = sandbox.raw_http().request(
+    """The token endpoint over raw HTTP (httpx), as a form."""
+    response = httpx.post(
         sandbox.token_uri,
-        "POST",
-        form,
-        {"Content-Type": "application/x-www-form-urlencoded"},
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    return response.status, json.loads(content)
+    return response.status_code, response.json()
 
 
 def _signed(sandbox: RunningSandbox, **claims: Any) -> str:
@@ -171,10 +177,6 @@ HOUR = 3600
         pytest.param(
             lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, sub="x@example.org")},
             400, "invalid_grant", "Invalid email or User ID", id="unknown-subject",
-        ),
-        pytest.param(
-            lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, sub=None)}, 401,
-            "unauthorized_client", "no 'sub'", id="no-subject-no-delegation",
         ),
         pytest.param(
             lambda s: {"grant_type": JWT_BEARER, "assertion": _signed(s, aud="https://x.test/")},
@@ -322,3 +324,189 @@ def test_revoked_tokens_are_refreshed_by_the_client(sandbox: RunningSandbox) -> 
     counters = sandbox.control.counters()
     assert counters["tokenRequests"] == 2
     assert counters["statuses"]["directory.chromeosdevices.list 401"] == 1
+
+
+# ------------------------------------------------------------ a service account without ``sub``
+def test_a_service_account_without_delegation_gets_a_token_and_the_apis_refuse_it(
+    sandbox: RunningSandbox,
+) -> None:
+    """Google issues a token to the account acting as itself (the delegated scopes do not
+    apply), and the APIs refuse it as no admin of the tenant."""
+    group = AUTH + "admin.directory.group"  # not delegated: it does not matter without a sub
+    status, body = _post_token(
+        sandbox,
+        urlencode({"grant_type": JWT_BEARER, "assertion": _signed(sandbox, sub=None, scope=group)}),
+    )
+    assert (status, body["token_type"]) == (200, "Bearer")
+
+    itself = service_account.Credentials.from_service_account_file(
+        str(sandbox.key_file), scopes=list(GOOGLE_SCOPES)
+    )
+    http = sandbox.authorized(itself)
+    directory = sandbox.discovered("admin", "directory_v1", http=http)
+    with pytest.raises(HttpError) as refused:
+        directory.users().list(customer="my_customer").execute()
+    assert refused.value.status_code == 403
+    assert refused.value.error_details[0]["reason"] == "forbidden"
+    assert "Not Authorized to access this resource/api" in str(refused.value)
+    assert isinstance(from_exception(refused.value), GooglePermissionDenied)
+    policy = sandbox.discovered("chromepolicy", "v1", form="host", http=http)
+    with pytest.raises(HttpError) as denied:
+        policy.customers().policySchemas().list(parent="customers/my_customer").execute()
+    assert denied.value.status_code == 403
+    assert json.loads(denied.value.content)["error"]["status"] == "PERMISSION_DENIED"
+
+
+# ----------------------------------------------------------------- installed-app OAuth clients
+@dataclass
+class Installed:
+    """The tenant's installed-app client and an admin's refresh token, as written to files."""
+
+    client_file: Path
+    token_file: Path
+
+    @property
+    def client(self) -> dict[str, Any]:
+        return dict(json.loads(self.client_file.read_text())["installed"])
+
+    @property
+    def refresh_token(self) -> str:
+        return str(json.loads(self.token_file.read_text())["refresh_token"])
+
+    def form(self, **changes: str | None) -> dict[str, str]:
+        form: dict[str, Any] = {
+            "grant_type": "refresh_token",
+            "client_id": self.client["client_id"],
+            "client_secret": self.client["client_secret"],
+            "refresh_token": self.refresh_token,
+        }
+        form.update(changes)
+        return {k: v for k, v in form.items() if v is not None}
+
+
+@pytest.fixture
+def installed(sandbox: RunningSandbox, tmp_path: Path) -> Installed:
+    return Installed(*write_oauth_client(sandbox.tenant, sandbox.token_uri, tmp_path / "c.json"))
+
+
+def test_the_client_and_the_refresh_token_are_written_as_google_hands_them_out(
+    sandbox: RunningSandbox, installed: Installed
+) -> None:
+    client = installed.client
+    assert client["client_id"].endswith(".apps.googleusercontent.com")
+    assert client["client_secret"].startswith("GOCSPX-")
+    assert client["token_uri"] == sandbox.token_uri
+    assert client["redirect_uris"] == ["http://localhost"]
+    user = json.loads(installed.token_file.read_text())
+    assert user["type"] == "authorized_user"
+    assert (user["client_id"], user["token_uri"]) == (client["client_id"], sandbox.token_uri)
+    assert installed.token_file.name == "c.authorized-user.json"
+    for path in (installed.client_file, installed.token_file):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+    saved = json.dumps(dump_tenant(sandbox.tenant))
+    assert client["client_secret"] in saved, "a restarted sandbox knows its client"
+    assert installed.refresh_token not in saved, "the state keeps only a digest of the token"
+
+
+def test_an_admin_tool_signs_in_with_the_refresh_token(
+    sandbox: RunningSandbox, installed: Installed
+) -> None:
+    """google-auth's own credentials, made from the written file as admin tools make them,
+    through a client built from the served document: the calls act as the admin who consented.
+    (``Credentials.from_authorized_user_file`` would not do: it ignores the file's token_uri
+    and always asks Google.)"""
+    info = json.loads(installed.token_file.read_text())
+    credentials = oauth2_credentials.Credentials(
+        None,
+        refresh_token=info["refresh_token"],
+        token_uri=info["token_uri"],
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+    )
+    directory = sandbox.discovered("admin", "directory_v1", http=sandbox.authorized(credentials))
+    users = directory.users().list(customer="my_customer").execute()["users"]
+    assert [u["primaryEmail"] for u in users] == [sandbox.admin]
+    customer = directory.customers().get(customerKey="my_customer").execute()
+    assert customer["id"] == sandbox.customer_id, "the admin consented to every served scope"
+    calls = [e for e in sandbox.control.log() if e["method"].startswith("directory.")]
+    assert [e["user"] for e in calls] == [sandbox.admin] * 2
+    assert sandbox.control.counters()["tokenRequests"] == 1
+
+
+def test_the_refresh_grant_over_raw_http(sandbox: RunningSandbox, installed: Installed) -> None:
+    answer = httpx.post(sandbox.token_uri, data=installed.form(scope=AUTH + "admin.directory.user"))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3599
+    assert body["scope"] == AUTH + "admin.directory.user", "narrowed to what was asked"
+    users = httpx.get(
+        sandbox.url + "admin/directory/v1/users?customer=my_customer",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    assert users.status_code == 200
+    devices = httpx.get(
+        sandbox.url + DEVICES, headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert devices.status_code == 403, "the token carries only the scope asked for"
+    # The client's id and secret may come as HTTP Basic instead of in the form.
+    basic = httpx.post(
+        sandbox.token_uri,
+        data=installed.form(client_id=None, client_secret=None),
+        auth=(installed.client["client_id"], installed.client["client_secret"]),
+    )
+    assert basic.status_code == 200
+
+
+def _suspend_the_admin(sandbox: RunningSandbox) -> None:
+    sandbox.tenant.users.get(sandbox.admin).data["suspended"] = True
+
+
+REFRESH_REFUSALS = {
+    "no-client-id": ({"client_id": None}, None, 400, "invalid_request", "client ID"),
+    "unknown-client": ({"client_id": "1-x.apps.googleusercontent.com"}, None, 401,
+                       "invalid_client", "The OAuth client was not found."),
+    "wrong-secret": ({"client_secret": "GOCSPX-guessed"}, None, 401, "invalid_client",
+                     "Unauthorized"),
+    "no-refresh-token": ({"refresh_token": None}, None, 400, "invalid_request",
+                         "Missing required parameter: refresh_token"),
+    "unknown-refresh-token": ({"refresh_token": "1//made-up"}, None, 400, "invalid_grant",
+                              "Bad Request"),
+    "a-scope-not-granted": ({"scope": AUTH + "gmail.send"}, None, 400, "invalid_scope",
+                            "gmail.send"),
+    "the-admin-is-suspended": ({}, _suspend_the_admin, 400, "invalid_grant",
+                               "Token has been expired or revoked."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "before", "status", "error", "description"),
+    REFRESH_REFUSALS.values(),
+    ids=REFRESH_REFUSALS,
+)
+def test_the_refresh_grant_refuses_as_google_does(
+    sandbox: RunningSandbox,
+    installed: Installed,
+    changes: dict[str, str | None],
+    before: Callable[[RunningSandbox], None] | None,
+    status: int,
+    error: str,
+    description: str,
+) -> None:
+    if before is not None:
+        before(sandbox)
+    answer = httpx.post(sandbox.token_uri, data=installed.form(**changes))
+    assert answer.status_code == status
+    body = answer.json()
+    assert set(body) == {"error", "error_description"}
+    assert body["error"] == error
+    assert description in body["error_description"]
+
+
+def test_the_refresh_token_outlives_a_restart(
+    sandbox: RunningSandbox, installed: Installed, tmp_path: Path
+) -> None:
+    save_tenant(sandbox.tenant, tmp_path / "tenant.json")
+    with running_sandbox(tmp_path / "again", tenant=load_tenant(tmp_path / "tenant.json")) as again:
+        answer = httpx.post(again.token_uri, data=installed.form())
+        assert answer.status_code == 200

@@ -1,27 +1,35 @@
 """Conformance: every method the sandbox implements, through Google's own client, over real HTTP.
 
 One named case per method id; a case calls the method as fleetsync's adapters would and checks
-what changed in the tenant and what came back. The table must name every implemented method, so a
-handler added without a conformance case fails here. Behaviour in depth lives in the topic
-modules (devices, users, commands, policies, operations); refusals in ``test_refusals.py``.
+what changed in the tenant and what came back. The clients are built from the discovery documents
+the sandbox serves (the Directory API's from ``/discovery/v1/apis/...``, Chrome Policy's from
+``/$discovery/rest``), as a tool that discovers its APIs at start-up builds them; the other
+suites use the copies bundled in google-api-python-client, as fleetsync does. The table must name
+every implemented method, so a handler added without a conformance case fails here. Behaviour in
+depth lives in the topic modules (devices, users, commands, policies, operations); refusals in
+``test_refusals.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
 
+from fleetsync import clock
+from fleetsync.google.errors import GoogleDuplicate
 from fleetsync.google.wire import DEVICE_FIELDS
 from fleetsync.sandbox.routes import IMPLEMENTED
 from fleetsync.sandbox.seed import STAGING
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
-from tests.sandbox.conftest import policy_target
+from fleetsync.settings import GOOGLE_SCOPES
+from tests.sandbox.conftest import policy_target, refusal
 
 CUSTOMER = "my_customer"
 POLICY_CUSTOMER = "customers/my_customer"
@@ -52,7 +60,8 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with running_sandbox(tmp_path / "sandbox", fleet="agency") as sandbox:
-        directory, policy = sandbox.directory(), sandbox.policy()
+        directory = sandbox.discovered("admin", "directory_v1", form="www")
+        policy = sandbox.discovered("chromepolicy", "v1", form="host")
         antwerpen = sandbox.tenant.orgunits.ensure_path("/Students/Antwerpen")
         directory.users().insert(
             body={
@@ -267,6 +276,21 @@ def orgunits_insert(w: World) -> None:
     assert created["orgUnitPath"] == "/Students/Limburg"
     assert w.tenant.orgunits.get("/Students/Limburg").parent_id == w.students_id
 
+    # Google's answer for one that exists (not a 409), and fleetsync's reading of it.
+    insert = w.directory.orgunits().insert(
+        customerId=CUSTOMER, body={"name": "Limburg", "parentOrgUnitPath": "/Students"}
+    )
+    with pytest.raises(HttpError) as again:
+        insert.execute()
+    assert (again.value.status_code, again.value.reason) == (400, "Invalid Ou Id")
+    assert again.value.error_details[0]["reason"] == "invalid"
+    assert isinstance(refusal(again.value, method=insert.methodId), GoogleDuplicate)
+    assert [u.path for u in w.tenant.orgunits.all_units()].count("/Students/Limburg") == 1
+    w.sandbox.control.reset_counters()  # the table checks that what follows succeeds
+    w.directory.orgunits().insert(
+        customerId=CUSTOMER, body={"name": "Gent", "parentOrgUnitPath": "/Students"}
+    ).execute()
+
 
 def orgunits_patch(w: World) -> None:
     w.directory.orgunits().patch(
@@ -291,6 +315,29 @@ def orgunits_delete(w: World) -> None:
     ).execute()
     w.directory.orgunits().delete(customerId=CUSTOMER, orgUnitPath="Empty").execute()
     assert w.tenant.orgunits.find("/Empty") is None
+
+
+# -------------------------------------------------------------------------------- customers
+CUSTOMER_READONLY = "https://www.googleapis.com/auth/admin.directory.customer.readonly"
+
+
+def customers_get(w: World) -> None:
+    # Tools ask for the customer scope, which fleetsync never needs: delegate it for this case.
+    w.sandbox.control.delegated_scopes([*GOOGLE_SCOPES, CUSTOMER_READONLY])
+    directory = w.sandbox.discovered("admin", "directory_v1", scopes=[CUSTOMER_READONLY])
+    mine = directory.customers().get(customerKey=CUSTOMER).execute()
+    assert mine["id"] == w.tenant.customer_id
+    assert mine["customerDomain"] == "example.org"
+    assert mine["kind"] == "admin#directory#customer"
+    assert datetime.fromisoformat(mine["customerCreationTime"]) <= clock.now()
+    by_id = directory.customers().get(customerKey=w.tenant.customer_id).execute()
+    assert by_id == mine
+    with pytest.raises(HttpError) as caught:
+        directory.customers().get(customerKey="C0someoneelse").execute()
+    assert caught.value.status_code == 404, "tools print 'does not exist' on this answer"
+    assert caught.value.reason == "Resource Not Found: customerKey"
+    w.sandbox.control.reset_counters()  # the table checks that what follows succeeds
+    directory.customers().get(customerKey=CUSTOMER).execute()
 
 
 # ------------------------------------------------------------------------------ Chrome Policy
@@ -391,6 +438,7 @@ CASES: dict[str, Callable[[World], None]] = {
     "directory.orgunits.patch": orgunits_patch,
     "directory.orgunits.update": orgunits_update,
     "directory.orgunits.delete": orgunits_delete,
+    "directory.customers.get": customers_get,
     "chromepolicy.customers.policies.orgunits.batchModify": policies_batch_modify,
     "chromepolicy.customers.policies.orgunits.batchInherit": policies_batch_inherit,
     "chromepolicy.customers.policies.resolve": policies_resolve,
@@ -419,7 +467,8 @@ def test_a_directory_batch_answers_each_call_by_its_request_id(world: World) -> 
     def collect(request_id: str, response: Any, exception: HttpError | None) -> None:
         answers[request_id] = exception if exception is not None else response
 
-    batch = world.sandbox.batch(callback=collect)
+    # A client built from the served document batches here by itself: its rootUrl is the sandbox.
+    batch = world.directory.new_batch_http_request(callback=collect)
     devices = world.directory.chromeosdevices()
     ids = [d.device_id for d in world.tenant.devices.devices[:3]]
     for device_id in ids:
@@ -455,7 +504,9 @@ def test_a_directory_batch_answers_each_call_by_its_request_id(world: World) -> 
 
 def test_a_chrome_policy_batch(world: World) -> None:
     answers: list[Any] = []
-    batch = world.sandbox.batch(callback=lambda _id, response, error: answers.append(error))
+    batch = world.policy.new_batch_http_request(
+        callback=lambda _id, response, error: answers.append(error)
+    )
     for ou_id in (world.students_id, world.antwerpen_id):
         batch.add(
             world.policy.customers()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fleetsync.sandbox.policy_schemas import KNOWN_NAMESPACES
 from fleetsync.sandbox.testing import RunningSandbox
 from tests.sandbox.conftest import policy_target
 
@@ -191,7 +192,8 @@ def test_policy_schemas(sandbox: RunningSandbox) -> None:
     assert install["additionalTargetKeyNames"][0]["key"] == "app_id"
     values = install["fieldDescriptions"][0]["knownValueDescriptions"]
     assert [v["value"] for v in values] == [
-        "ALLOWED", "FORCED", "FORCED_AND_PIN_TO_TOOLBAR", "BLOCKED",
+        "BLOCKED", "ALLOWED", "FORCED", "FORCED_AND_PIN_TO_TOOLBAR", "NORMAL",
+        "NORMAL_AND_PIN_TO_TOOLBAR", "REMOVE",
     ]  # fmt: skip
     first = schemas.list(parent=CUSTOMER, pageSize=1).execute()
     assert len(first["policySchemas"]) == 1
@@ -199,3 +201,43 @@ def test_policy_schemas(sandbox: RunningSandbox) -> None:
     assert rest["policySchemas"][0]["name"] != first["policySchemas"][0]["name"]
     own_id = schemas.get(name=f"customers/{sandbox.customer_id}/policySchemas/{BOOKMARKS}")
     assert own_id.execute()["schemaName"] == BOOKMARKS
+
+
+# --------------------------------------------------------------------- resolve's namespaces
+@pytest.mark.parametrize("namespace", sorted(KNOWN_NAMESPACES))
+def test_resolve_answers_every_namespace_google_documents(
+    sandbox: RunningSandbox, tree: Tree, namespace: str
+) -> None:
+    """Empty where nothing is set, as Google answers (a client built from the served
+    document; apps, printers and networks are also asked with their target key)."""
+    tree.modify("/Students", INSTALL, {"appInstallType": "FORCED"}, app=MEET)
+    policy = sandbox.discovered("chromepolicy", "v1", form="host").customers().policies()
+    keys = [{}, {"app_id": MEET}, {"printer_id": "0gjdgxs1abcd"}, {"network_id": "Wifi-1"}]
+    for extra in keys:
+        target = policy_target(tree.ids["/Students/Antwerpen"], **extra)
+        answer = policy.resolve(
+            customer=CUSTOMER,
+            body={"policySchemaFilter": f"{namespace}.*", "policyTargetKey": target},
+        ).execute()
+        if namespace == "chrome.users.apps" and extra in ({}, {"app_id": MEET}):
+            assert [r["value"]["policySchema"] for r in answer["resolvedPolicies"]] == [INSTALL]
+        else:
+            assert answer == {}, f"{namespace}.* with {extra}"
+
+
+@pytest.mark.parametrize(
+    ("schema_filter", "expected"),
+    [
+        pytest.param("chrome.users.apps.Install*", [INSTALL], id="a-leaf-prefix"),
+        pytest.param("chrome.users.*Bookmarks*", [BOOKMARKS], id="a-leaf-infix"),
+        pytest.param(INSTALL, [INSTALL], id="a-schema-name"),
+        pytest.param("chrome.users.ShowLogoutButton", [], id="a-schema-the-sandbox-lacks"),
+    ],
+)
+def test_a_wildcard_may_stand_anywhere_in_the_leaf(
+    tree: Tree, schema_filter: str, expected: list[str]
+) -> None:
+    tree.modify("/Students", INSTALL, {"appInstallType": "FORCED"}, app=MEET)
+    tree.modify("/Students", BOOKMARKS, bookmarks("Inburgering"))
+    found = tree.resolve("/Students", schema_filter)
+    assert [r["value"]["policySchema"] for r in found] == expected

@@ -153,6 +153,14 @@ def _command(device: int, body: dict[str, Any]) -> Any:
     return lambda c: call(c).execute()
 
 
+def _insert_org_unit(name: str, parent: str) -> Any:
+    def call(c: Ctx) -> Any:
+        body = {"name": name, "parentOrgUnitPath": parent}
+        return c.directory.orgunits().insert(customerId=CUSTOMER, body=body).execute()
+
+    return call
+
+
 D = pytest.param
 DIRECTORY_REFUSALS = [
     # ------------------------------------------------------------------ limits and paging
@@ -259,6 +267,15 @@ DIRECTORY_REFUSALS = [
       .execute(), 404, "notFound", "orgUnitPath", id="org-unit-unknown"),
     D(lambda c: c.directory.orgunits().insert(customerId=CUSTOMER, body={"name": "Orphan"})
       .execute(), 400, "required", "parentOrgUnitPath", id="org-unit-without-parent"),
+    # Google's answers, as GAM reads them: "Invalid Ou Id" is "already exists" on an insert.
+    D(_insert_org_unit("Antwerpen", "/Students"), 400, "invalid", "Invalid Ou Id",
+      id="insert-an-org-unit-that-exists"),
+    D(_insert_org_unit("ANTWERPEN", "/students"), 400, "invalid", "Invalid Ou Id",
+      id="insert-an-org-unit-that-exists-in-other-case"),
+    D(_insert_org_unit("Gent", "/Nowhere"), 400, "invalid", "Invalid Parent Orgunit Id",
+      id="insert-under-an-unknown-parent"),
+    D(_insert_org_unit("Gent/Oost", "/Students"), 400, "invalid", "Invalid Ou Name",
+      id="insert-a-name-with-a-slash"),
     D(lambda c: c.directory.orgunits().delete(customerId=CUSTOMER,
       orgUnitPath="Chromebooks/Staging").execute(), 400, "invalid", "still holds devices",
       id="delete-an-org-unit-with-devices"),
@@ -364,7 +381,21 @@ POLICY_REFUSALS = [
       {"policySchema": INSTALL, "value": FORCED}}]}).execute(), 400, "INVALID_ARGUMENT",
       "updateMask is required", id="no-update-mask"),
     D(_resolve(policySchemaFilter="chrome.*.InstallType"), 400, "INVALID_ARGUMENT",
-      "wildcard is allowed only as the leaf", id="resolve-wildcard-in-the-middle"),
+      "wildcard only in the leaf", id="resolve-wildcard-in-the-middle"),
+    # The filters Google's reference gives as invalid: a wildcard outside the leaf, or a
+    # namespace that is none (network policies live in chrome.networks.wifi, .vpn, ...).
+    D(_resolve(policySchemaFilter="*"), 400, "INVALID_ARGUMENT", "Invalid policy schema filter",
+      id="resolve-a-bare-wildcard"),
+    D(_resolve(policySchemaFilter="*.users"), 400, "INVALID_ARGUMENT",
+      "Invalid policy schema filter", id="resolve-a-wildcard-namespace"),
+    D(_resolve(policySchemaFilter="chrome.*"), 400, "INVALID_ARGUMENT",
+      "Invalid policy schema filter", id="resolve-chrome-star"),
+    D(_resolve(policySchemaFilter="chrome.*.apps.*"), 400, "INVALID_ARGUMENT",
+      "Invalid policy schema filter", id="resolve-two-wildcards"),
+    D(_resolve(policySchemaFilter="chrome.networks.*"), 400, "INVALID_ARGUMENT",
+      "chrome.networks.wifi", id="resolve-networks-is-no-namespace"),
+    D(_resolve(policySchemaFilter="chrome.teleport.*"), 400, "INVALID_ARGUMENT",
+      "Invalid policy schema filter", id="resolve-an-unknown-namespace"),
     D(_resolve(), 400, "INVALID_ARGUMENT", "policySchemaFilter is required",
       id="resolve-without-filter"),
     D(_resolve(policySchemaFilter="chrome.users.apps.*", pageSize=1001), 400,

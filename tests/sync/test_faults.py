@@ -154,3 +154,28 @@ def test_a_refusal_google_will_not_change_its_mind_about_is_reported_and_retried
     again = adopted.sync()
     assert again.status == "converged"
     assert adopted.device(serial)["orgUnitPath"] == "/Chromebooks/On loan"
+
+
+def test_an_org_unit_whose_creation_answer_was_lost_is_found_not_failed(fleet: Fleet) -> None:
+    """The insert happens and its answer is lost; the retry gets Google's "Invalid Ou Id" (the
+    org unit exists), which fleetsync reads as done once it has seen the org unit."""
+    fleet.sandbox.control.fail_next("directory.orgunits.insert", status=0)
+
+    report = fleet.sync(force=True, adopt=True)
+
+    assert "failed" not in _journaled(fleet, "create_org_unit")
+    refused = fleet.sandbox.control.counters()["statuses"]
+    assert refused.get("directory.orgunits.insert 400") == 1, "the retry met the org unit"
+    assert report.status == "converged"
+    assert fleet.sync().plan.actions == ()
+
+
+def test_an_org_unit_google_refuses_fails_its_action(fleet: Fleet) -> None:
+    """Google's "Invalid Ou Id" for an org unit that then is not there is a failure."""
+    fleet.sandbox.control.fail_next(
+        "directory.orgunits.insert", status=400, reason="invalid", message="Invalid Ou Id", count=99
+    )
+
+    fleet.sync(force=True, adopt=True)
+
+    assert set(_journaled(fleet, "create_org_unit")) == {"failed"}

@@ -17,16 +17,17 @@ from fleetsync.cli._context import (
 )
 from fleetsync.google.checks import check_online
 from fleetsync.google.keyfile import read_key_file
-from fleetsync.log import redact
 from fleetsync.settings import GOOGLE_SCOPES, Settings, config_path
 
 app = typer.Typer(help="See and check fleetsync's configuration.", no_args_is_help=True)
 
 
 def _effective(settings: Settings) -> dict[str, Any]:
+    # Secrets are secret types (SecretStr, DatabaseUrl, SecretUrl): they dump masked, whatever
+    # their name; everything else is shown as it is.
     data = settings.model_dump(mode="json")
     data["database_url"] = settings.display_database_url
-    return dict(redact(data))
+    return data
 
 
 @app.command("show")

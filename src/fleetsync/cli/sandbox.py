@@ -30,7 +30,7 @@ from fleetsync.cli._context import (
 )
 from fleetsync.sandbox.control import SandboxControl, SandboxControlError
 from fleetsync.sandbox.faults import Faults, Quotas
-from fleetsync.sandbox.handoff import write_config, write_key_file
+from fleetsync.sandbox.handoff import write_config, write_key_file, write_oauth_client
 from fleetsync.sandbox.seed import parse_fleet, seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.state import load_tenant
@@ -191,6 +191,21 @@ def serve(
             ),
         ),
     ] = None,
+    oauth_client_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--oauth-client-out",
+            dir_okay=False,
+            metavar="FILE",
+            help=(
+                "For admin tools that sign in as an admin through an installed-app OAuth "
+                "client: write the tenant's client here (Google's client-secrets JSON) and a "
+                "refresh token for the tenant's admin beside it (FILE's name with "
+                ".authorized-user.json, google-auth's authorized-user JSON). Both are "
+                "credentials (mode 0600)."
+            ),
+        ),
+    ] = None,
     latency_ms: Annotated[
         float, typer.Option("--latency-ms", min=0.0, help="Add this much latency to every call.")
     ] = 0.0,
@@ -254,9 +269,12 @@ def serve(
         write_key_file(tenant, server.token_uri, key_file)
         if write_config_to is not None:
             write_config(tenant, write_config_to, url=server.url, key_file=key_file, base=base)
-        if state is not None and not loaded:
-            server.save()  # the new tenant (and its key) is on disk from the first second
-        _announce(server, key_file, write_config_to, loaded)
+        oauth_files = None
+        if oauth_client_out is not None:
+            oauth_files = write_oauth_client(tenant, server.token_uri, oauth_client_out)
+        if state is not None and (not loaded or oauth_files):
+            server.save()  # the tenant, its key and its OAuth client are on disk from now on
+        _announce(server, key_file, write_config_to, loaded, oauth_files)
         _wait_for_a_stop_signal()
     finally:
         server.stop()  # saves --state
@@ -266,7 +284,11 @@ def serve(
 
 
 def _announce(
-    server: SandboxServer, key_file: Path, config_file: Path | None, loaded: bool
+    server: SandboxServer,
+    key_file: Path,
+    config_file: Path | None,
+    loaded: bool,
+    oauth_files: tuple[Path, Path] | None = None,
 ) -> None:
     tenant = server.tenant
     summary = tenant.summary()
@@ -281,9 +303,14 @@ def _announce(
     ]
     if config_file is not None:
         lines.append(f"  config      {config_file.resolve()}")
+    if oauth_files is not None:
+        lines.append(f"  oauth       {oauth_files[0].resolve()} (installed-app client)")
+        lines.append(f"  refresh     {oauth_files[1].resolve()} (refresh token: {tenant.admin})")
     if server.state_file is not None:
         lines.append(f"  state       {server.state_file.resolve()} (saved on stop)")
+    lines.append(f"  status page {server.url} (read-only, in a browser)")
     lines.append(f"  control     {server.url}_sandbox/status")
+    lines.append(f"  discovery   {server.url}discovery/v1/apis")
     lines.append("")
     if config_file is not None:
         lines += [

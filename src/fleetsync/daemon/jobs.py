@@ -8,6 +8,8 @@ the scheduler itself never dies of a job's error.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import threading
 import urllib.request
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
@@ -25,7 +28,7 @@ from fleetsync.google import Google
 from fleetsync.ledger import Ledger, queries
 from fleetsync.log import get_logger
 from fleetsync.services.retention import apply_retention
-from fleetsync.settings import Settings
+from fleetsync.settings import SecretUrl, Settings
 from fleetsync.sync import SyncBusy, drain_outbox, reconcile, track_commands
 from fleetsync.sync.lock import reconciler_lock
 
@@ -134,7 +137,8 @@ def overdue_job(c: DaemonContext) -> None:
         _notify(url, c, {"type": "loans.overdue", "date": today.isoformat(), "loans": loans})
 
 
-def _notify(url: str, c: DaemonContext, payload: dict[str, Any]) -> None:
+def _notify(url: SecretUrl, c: DaemonContext, payload: dict[str, Any]) -> None:
+    """POST the event to the desk. The URL is a capability: only its origin is ever logged."""
     body = json.dumps(payload, sort_keys=True, default=str)
     msg_id = f"msg_{uuid.uuid4().hex}"
     at = clock.machine_now()  # the signing time: the desk checks it against its own clock
@@ -146,9 +150,34 @@ def _notify(url: str, c: DaemonContext, payload: dict[str, Any]) -> None:
     secret = c.settings.daemon.overdue_webhook_secret
     if secret is not None:
         headers["webhook-signature"] = Webhook(secret.get_secret_value()).sign(msg_id, at, body)
-    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310 - an https URL from the config
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-        log.info("daemon.overdue_notified", url=url, status=answer.status)
+    target, authorization = _without_userinfo(url.get_secret_value())
+    if authorization is not None:
+        headers["authorization"] = authorization
+    request = urllib.request.Request(target, data=body.encode(), headers=headers, method="POST")  # noqa: S310 - an http(s) URL, checked when the settings load
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            status = answer.status
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # The exception's text may quote the URL: only its scrubbed form is logged.
+        log.error(
+            "daemon.overdue_not_notified",
+            to=str(url),
+            error=url.scrub(f"{type(exc).__name__}: {exc}"),
+        )
+        return
+    log.info("daemon.overdue_notified", to=str(url), status=status)
+
+
+def _without_userinfo(url: str) -> tuple[str, str | None]:
+    """The URL without its ``user:password@`` (urllib cannot send it), and the Basic
+    ``Authorization`` header that carries it instead."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return parts._replace(netloc=hostport).geturl(), f"Basic {token}"
 
 
 @_job("retention")

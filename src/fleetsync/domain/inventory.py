@@ -1,5 +1,16 @@
-"""Reading a device inventory file (CSV): every row checked, every problem reported with its line
-number, before anything is written.
+"""Taking devices in: from an inventory file (CSV), or from Google at adoption (``sync --adopt``).
+One set of rules for both, so that whatever enters the ledger fits it and names one device.
+
+- :func:`record_problems`: a serial and an asset tag are letters, digits and ``. _ / -`` (at most
+  64), the asset tag is not the serial, the model fits the ledger (100 characters).
+- :class:`DeviceIdentities`: serials and asset tags share one namespace (a person, and the
+  command tracker, name a device by either), so an asset tag is never another device's serial
+  or tag, and a serial never another device's asset tag.
+- :func:`observed_problems`: what of Google's record of a device the ledger keeps must fit the
+  ledger's columns (the limits below; ``ledger/models.py`` sizes its columns with them).
+
+Reading an inventory file: every row checked, every problem reported with its line number, before
+anything is written.
 
 The file has a header line naming the columns ``serial, asset_tag, model, region, connectivity``
 (any order, any case; ``Asset tag`` works too), separated by commas, semicolons (as spreadsheet
@@ -11,16 +22,45 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from fleetsync.domain.errors import InvalidRows
 from fleetsync.domain.lifecycle import Connectivity
+from fleetsync.domain.observed import ObservedDevice
 
-__all__ = ["COLUMNS", "DeviceRow", "parse_devices_csv", "refuse_rows"]
+__all__ = [
+    "COLUMNS",
+    "MAX_ANNOTATED_USER",
+    "MAX_GOOGLE_ID",
+    "MAX_GOOGLE_STATUS",
+    "MAX_IDENTIFIER",
+    "MAX_MODEL",
+    "MAX_ORG_UNIT_PATH",
+    "MAX_REGION",
+    "DeviceIdentities",
+    "DeviceRow",
+    "observed_problems",
+    "parse_devices_csv",
+    "quoted",
+    "record_problems",
+    "refuse_rows",
+]
+
+# The ledger's limits: what a device's record may hold.
+MAX_IDENTIFIER = 64
+MAX_MODEL = 100
+MAX_REGION = 64
+MAX_GOOGLE_ID = 64
+MAX_ORG_UNIT_PATH = 255
+MAX_GOOGLE_STATUS = 24
+MAX_ANNOTATED_USER = 255
 
 COLUMNS = ("serial", "asset_tag", "model", "region", "connectivity")
-_IDENTIFIER = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,63}$")
+_IDENTIFIER = re.compile(rf"^[A-Z0-9][A-Z0-9._/-]{{0,{MAX_IDENTIFIER - 1}}}$")
+#: Longer values are quoted cut short in messages (with their length): a 5,000-character
+#: annotation must not fill the status page.
+_QUOTED = 40
 _CONNECTIVITY = {
     "wifi": Connectivity.WIFI,
     "wi-fi": Connectivity.WIFI,
@@ -39,6 +79,103 @@ class DeviceRow:
     model: str
     region: str
     connectivity: Connectivity
+
+
+def quoted(value: str) -> str:
+    """``value`` quoted for a message, cut short when long (with its length)."""
+    if len(value) <= _QUOTED:
+        return repr(value)
+    return f"{value[: _QUOTED - 8]!r}… ({len(value)} characters)"
+
+
+def record_problems(serial: str, asset_tag: str | None, model: str) -> list[str]:
+    """Why this device's record cannot enter the ledger (upper-case serial and asset tag; no
+    asset tag is ``None``), or nothing."""
+    problems: list[str] = []
+    for column, value in (("serial", serial), ("asset_tag", asset_tag)):
+        if value is None:
+            continue
+        if not value:
+            problems.append(f"{column} is empty")
+        elif not _IDENTIFIER.match(value):
+            problems.append(
+                f"{column} {quoted(value)} may only hold letters, digits and . _ / - "
+                f"(at most {MAX_IDENTIFIER})"
+            )
+    if serial and serial == asset_tag:
+        problems.append("the asset tag equals the serial")
+    if not model:
+        problems.append("model is empty")
+    elif len(model) > MAX_MODEL:
+        problems.append(f"model is over {MAX_MODEL} characters")
+    return problems
+
+
+class DeviceIdentities:
+    """The serials and asset tags of the ledger's devices and of those being taken in: one
+    namespace, in which each name belongs to one device. Give it every serial (known and new)
+    first, then check and claim the asset tags: a tag that is a newcomer's serial is refused
+    whichever of the two comes first."""
+
+    def __init__(self, serials: Iterable[str] = (), tags: Mapping[str, str] | None = None) -> None:
+        self._serials = set(serials)
+        #: asset tag → the serial of the device carrying it
+        self._tag_owner = dict(tags or {})
+
+    def tag_conflict(self, serial: str, asset_tag: str | None) -> str | None:
+        """Why device ``serial`` cannot carry ``asset_tag``, or ``None``."""
+        if not asset_tag:
+            return None
+        owner = self._tag_owner.get(asset_tag)
+        if owner is not None and owner != serial:
+            return f"asset tag {asset_tag} belongs to device {owner}"
+        if asset_tag in self._serials and asset_tag != serial:
+            return f"asset tag {asset_tag} is the serial of another device"
+        return None
+
+    def serial_conflict(self, serial: str) -> str | None:
+        """Why a new device cannot have ``serial`` (known serials are not new), or ``None``."""
+        owner = self._tag_owner.get(serial)
+        if owner is not None and owner != serial:
+            return f"serial {serial} is the asset tag of device {owner}"
+        return None
+
+    def conflicts(self, serial: str, asset_tag: str | None) -> list[str]:
+        """Why a new device ``serial`` carrying ``asset_tag`` cannot be taken in."""
+        found = (self.serial_conflict(serial), self.tag_conflict(serial, asset_tag))
+        return [problem for problem in found if problem is not None]
+
+    def claim(self, serial: str, asset_tag: str) -> None:
+        """Device ``serial`` carries ``asset_tag`` from now on."""
+        self._tag_owner[asset_tag] = serial
+
+    def release(self, serial: str, asset_tag: str | None) -> None:
+        """Device ``serial`` gives ``asset_tag`` up (it moves to another device, or changes)."""
+        if asset_tag and self._tag_owner.get(asset_tag) == serial:
+            del self._tag_owner[asset_tag]
+
+
+def observed_problems(seen: ObservedDevice) -> list[str]:
+    """What of Google's record of a device does not fit the ledger (which keeps its id, org
+    unit, status and user annotation), or nothing."""
+    if (
+        len(seen.device_id) <= MAX_GOOGLE_ID
+        and len(seen.org_unit_path) <= MAX_ORG_UNIT_PATH
+        and len(seen.status) <= MAX_GOOGLE_STATUS
+        and len(seen.annotated_user) <= MAX_ANNOTATED_USER
+    ):
+        return []  # the usual case, on every device of every full run: no lists built
+    limits = (
+        ("its id", seen.device_id, MAX_GOOGLE_ID),
+        ("its org unit path", seen.org_unit_path, MAX_ORG_UNIT_PATH),
+        ("its status", seen.status, MAX_GOOGLE_STATUS),
+        ("its user annotation", seen.annotated_user, MAX_ANNOTATED_USER),
+    )
+    return [
+        f"{what} {quoted(value)} is over {limit} characters"
+        for what, value, limit in limits
+        if len(value) > limit
+    ]
 
 
 def refuse_rows(problems: list[str]) -> InvalidRows:
@@ -106,21 +243,10 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
             problems.append(f"line {line}: {len(fields)} fields, the header has {len(header)}")
             continue
         values = dict(zip(header, (f.strip() for f in fields), strict=True))
-        row_problems: list[str] = []
         serial = values["serial"].upper()
         asset_tag = values["asset_tag"].upper()
-        for column, value in (("serial", serial), ("asset_tag", asset_tag)):
-            if not value:
-                row_problems.append(f"{column} is empty")
-            elif not _IDENTIFIER.match(value):
-                row_problems.append(
-                    f"{column} {value!r} may only hold letters, digits and . _ / - (at most 64)"
-                )
-        if serial and serial == asset_tag:
-            row_problems.append("the asset tag equals the serial")
         model = " ".join(values["model"].split())
-        if not model or len(model) > 100:
-            row_problems.append("model is empty" if not model else "model is over 100 characters")
+        row_problems = record_problems(serial, asset_tag, model)
         region = canonical.get(values["region"].casefold())
         if region is None:
             row_problems.append(

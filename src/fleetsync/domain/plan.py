@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetsync.domain.actions import (
@@ -48,6 +48,12 @@ from fleetsync.domain.desired import (
     DesiredDevice,
     DeviceStatus,
     Layout,
+)
+from fleetsync.domain.inventory import (
+    DeviceIdentities,
+    observed_problems,
+    quoted,
+    record_problems,
 )
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.domain.observed import Observation, ObservedAccount, ObservedDevice
@@ -82,10 +88,10 @@ class Desired:
     policies: tuple[DesiredPolicies, ...] = ()
     #: Org units that must exist whatever is in them (every state's, every region's students').
     org_units: frozenset[str] = frozenset()
-    #: Every serial and asset tag the ledger knows, also of devices outside this plan's scope:
-    #: a targeted plan must not mistake them for strangers.
+    #: Every serial and asset tag the ledger knows (asset tag → its device's serial), also of
+    #: devices outside this plan's scope: a targeted plan must not mistake them for strangers.
     known_serials: frozenset[str] = frozenset()
-    known_asset_tags: frozenset[str] = frozenset()
+    known_asset_tags: Mapping[str, str] = field(default_factory=dict)
     #: How many devices and accounts fleetsync manages in all (what limits' shares refer to).
     managed_devices: int = 0
     managed_accounts: int = 0
@@ -146,6 +152,7 @@ def plan(desired: Desired, observed: Observation, config: PlanConfig) -> Plan:
     """Everything that must change in Google for it to match ``desired``."""
     work = _Planner(desired, observed, config)
     work.org_units()
+    work.names()
     work.devices()
     if observed.complete:
         work.strangers()
@@ -195,12 +202,41 @@ class _Planner:
             self.actions.append(EnsureOrgUnit(path=path, reason="fleetsync keeps devices there"))
 
     # ------------------------------------------------------------------ devices
+    def names(self) -> None:
+        """Ledger devices a person (or the command tracker) cannot name: one's asset tag is
+        another's serial. From a ledger older than the rule that now refuses it."""
+        serials = self.desired.known_serials
+        tags = self.desired.known_asset_tags
+        for tag in sorted(serials.intersection(tags)):
+            owner = tags[tag]
+            if tag != owner:
+                self.find(
+                    "ambiguous_device",
+                    tag,
+                    f"device {owner}'s asset tag {tag} is the serial of device {tag}, so "
+                    f"{tag} names two devices and device {tag} cannot be made ready or lent; "
+                    f"give device {owner} another asset tag (`fleetsync device import --update`)",
+                )
+
     def devices(self) -> None:
         for device in self.desired.devices:
             seen = self._match(device)
             if seen is not None:
                 self._claimed.add(seen.device_id)
+                self._check_fits(device.serial, seen)
                 self._device(device, seen)
+
+    def _check_fits(self, serial: str, seen: ObservedDevice) -> None:
+        # The ledger keeps what Google last confirmed of its devices; a value that does not fit
+        # is not kept (sync/confirmed.py), and a person hears of it.
+        problems = observed_problems(seen)
+        if problems:
+            self.find(
+                "bad_google_data",
+                serial,
+                f"Google's record of device {serial} does not fit the ledger: "
+                f"{'; '.join(problems)}; fix it in the Admin console",
+            )
 
     def _match(self, device: DesiredDevice) -> ObservedDevice | None:
         serial = device.serial.upper()
@@ -326,17 +362,26 @@ class _Planner:
 
     # --------------------------------------------------------- unknown devices
     def strangers(self) -> None:
-        """Devices in fleetsync's org units that the ledger does not know."""
-        adopt: list[tuple[ObservedDevice, str, str | None]] = []
-        tags = set(self.desired.known_asset_tags)
+        """Devices in fleetsync's org units that the ledger does not know. Each is adopted, or
+        refused with a finding that says why, by the rules of an inventory import: one device's
+        bad data never keeps the others out."""
         known = self.desired.known_serials
-        for seen in self.observed.devices.values():
-            if seen.device_id in self._claimed or seen.serial.upper() in known:
-                continue
-            if seen.status == DeviceStatus.DEPROVISIONED:
-                continue
-            if not self.layout.is_managed_device_org_unit(seen.org_unit_path):
-                continue
+        strangers = sorted(
+            (
+                seen
+                for seen in self.observed.devices.values()
+                if seen.device_id not in self._claimed
+                and seen.serial.upper() not in known
+                and seen.status != DeviceStatus.DEPROVISIONED
+                and self.layout.is_managed_device_org_unit(seen.org_unit_path)
+            ),
+            key=lambda seen: (seen.serial.upper(), seen.device_id),
+        )
+        identities = DeviceIdentities(
+            {*known, *(seen.serial.upper() for seen in strangers)},
+            self.desired.known_asset_tags,
+        )
+        for seen in strangers:
             if not self.config.adopt:
                 self.find(
                     "unknown_device",
@@ -345,28 +390,39 @@ class _Planner:
                     "`fleetsync sync --adopt` takes it in as spare",
                 )
                 continue
-            region = _region_of(seen.annotated_location, self.config.regions)
-            if region is None:
+            serial = seen.serial.upper()
+            if len(self._by_serial.get(serial, [])) > 1:
                 self.find(
-                    "cannot_adopt",
+                    "duplicate_serial",
                     seen.serial,
-                    f"device {seen.serial} has no region in its location annotation "
-                    f"({seen.annotated_location!r}); import it with `fleetsync device import`",
+                    f"Google has {len(self._by_serial[serial])} devices with serial "
+                    f"{seen.serial}; fleetsync adopts none of them until a person resolves it "
+                    "in the Admin console",
                 )
                 continue
+            region = _region_of(seen.annotated_location, self.config.regions)
             tag = seen.annotated_asset_id.strip().upper() or None
-            if tag is not None and tag in tags:
+            problems = [
+                *record_problems(serial, tag, seen.model or _UNKNOWN_MODEL),
+                *observed_problems(seen),
+            ]
+            if region is None:
+                problems.append(
+                    "its location annotation names no region of the programme "
+                    f"({quoted(seen.annotated_location)})"
+                )
+            problems += identities.conflicts(serial, tag)
+            if problems or region is None:
                 self.find(
                     "cannot_adopt",
                     seen.serial,
-                    f"device {seen.serial} carries asset tag {tag}, which the ledger already "
-                    "gives another device; fix the annotation in the Admin console",
+                    f"device {seen.serial} cannot be adopted: {'; '.join(problems)}; fix its "
+                    "annotations in the Admin console, or import it with `fleetsync device "
+                    "import`",
                 )
                 continue
             if tag is not None:
-                tags.add(tag)
-            adopt.append((seen, region, tag))
-        for seen, region, tag in adopt:
+                identities.claim(serial, tag)
             self._adopt(seen, region, tag)
 
     def _adopt(self, seen: ObservedDevice, region: str, tag: str | None) -> None:
@@ -376,7 +432,7 @@ class _Planner:
         self.actions.append(
             AdoptDevice(
                 device=ref,
-                model=seen.model or "unknown",
+                model=seen.model or _UNKNOWN_MODEL,
                 region=region,
                 connectivity=connectivity,
                 asset_tag=tag,
@@ -486,6 +542,7 @@ class _Planner:
                 )
 
 
+_UNKNOWN_MODEL = "unknown"
 _StatusGroup = DisableDevices | ReenableDevices | DeprovisionDevices
 _STATUS_REASONS: dict[type[_StatusGroup], str] = {
     DisableDevices: "marked lost in the ledger",

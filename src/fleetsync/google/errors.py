@@ -42,6 +42,11 @@ RATE_LIMIT_REASONS = frozenset(
 BACKEND_REASONS = frozenset(
     {"backendError", "internalError", "serviceUnavailable", "INTERNAL", "UNAVAILABLE"}
 )
+#: ``orgunits.insert`` of an org unit that exists is answered 400 ``invalid`` "Invalid Ou Id",
+#: not 409 ``duplicate`` (GAM reads that answer as "already exists"; so do other Directory
+#: clients). The same words can follow a name Google will not take: the caller checks.
+_ORG_UNIT_INSERT = "directory.orgunits.insert"
+_ORG_UNIT_EXISTS = "invalid ou id"
 
 
 class GoogleError(Exception):
@@ -186,6 +191,8 @@ def from_response(
     if status >= 500 or reason in BACKEND_REASONS:
         return GoogleUnavailable(message, **kwargs)
     if reason == "duplicate" or status == 409:
+        return GoogleDuplicate(message, **kwargs)
+    if method == _ORG_UNIT_INSERT and reason == "invalid" and _ORG_UNIT_EXISTS in message.lower():
         return GoogleDuplicate(message, **kwargs)
     if reason in {"notFound", "resourceNotFound", "NOT_FOUND"} or status == 404:
         return GoogleNotFound(message, **kwargs)

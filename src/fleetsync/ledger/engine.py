@@ -111,20 +111,30 @@ def open_ledger(settings: Settings, *, upgrade: bool = True) -> Ledger:
     With ``upgrade=False`` the schema is left as it is (``fleetsync db current``); a ledger whose
     schema is behind then fails on first use.
     """
-    engine = create_ledger_engine(settings.effective_database_url)
+    url = settings.ledger_url
+    engine = create_ledger_engine(url.get_secret_value())
     try:
+        # Connecting first: a driver error here is about the URL or the server (an unknown
+        # connection option is a ProgrammingError, not an OperationalError).
+        with engine.connect():
+            pass
         if upgrade:
             migrate.upgrade(engine)
-        else:
-            with engine.connect():
-                pass
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:
         engine.dispose()
+        if not isinstance(exc, sa.exc.OperationalError) and _connected(exc):
+            raise
+        # The driver's message may quote the URL or its parts: scrubbed of its credentials.
         raise ConfigError(
-            f"cannot open the ledger at {settings.display_database_url}: {exc.orig}; check "
+            f"cannot open the ledger at {url}: {url.scrub(str(exc.orig)).strip()}; check "
             "database_url in the config (or FLEETSYNC_DATABASE_URL) and that the database is up"
         ) from None
     except BaseException:
         engine.dispose()
         raise
     return Ledger(engine)
+
+
+def _connected(exc: sa.exc.DBAPIError) -> bool:
+    """Whether the error came from a statement (the connection was made), not the connect."""
+    return exc.statement is not None

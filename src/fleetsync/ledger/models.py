@@ -14,6 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fleetsync.domain.inventory import (
+    MAX_ANNOTATED_USER,
+    MAX_GOOGLE_ID,
+    MAX_GOOGLE_STATUS,
+    MAX_IDENTIFIER,
+    MAX_MODEL,
+    MAX_ORG_UNIT_PATH,
+    MAX_REGION,
+)
 from fleetsync.domain.lifecycle import (
     AccountStatus,
     CommandState,
@@ -102,21 +111,21 @@ class Device(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Upper case, as Google reports it. References match exactly, never by prefix.
-    serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    serial: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER), unique=True)
     #: Upper case. Optional: a device adopted from Google may have none yet.
-    asset_tag: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    model: Mapped[str] = mapped_column(sa.String(100))
-    region: Mapped[str] = mapped_column(sa.String(64), index=True)
+    asset_tag: Mapped[str | None] = mapped_column(sa.String(MAX_IDENTIFIER), unique=True)
+    model: Mapped[str] = mapped_column(sa.String(MAX_MODEL))
+    region: Mapped[str] = mapped_column(sa.String(MAX_REGION), index=True)
     connectivity: Mapped[str] = mapped_column(sa.String(8))
-    google_device_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    google_device_id: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_ID), unique=True)
     state: Mapped[str] = mapped_column(sa.String(20), index=True)
     state_since: Mapped[datetime]
     created_at: Mapped[datetime]
     #: What Google last confirmed about the device (read by a sync, or a change it made): the
     #: loan desk's status page compares it with what the ledger wants. Never the truth.
-    google_org_unit: Mapped[str | None] = mapped_column(sa.String(255))
-    google_status: Mapped[str | None] = mapped_column(sa.String(24))
-    google_annotated_user: Mapped[str | None] = mapped_column(sa.String(255))
+    google_org_unit: Mapped[str | None] = mapped_column(sa.String(MAX_ORG_UNIT_PATH))
+    google_status: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_STATUS))
+    google_annotated_user: Mapped[str | None] = mapped_column(sa.String(MAX_ANNOTATED_USER))
     google_checked_at: Mapped[datetime | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="device", order_by="Loan.id")

@@ -1,11 +1,16 @@
-"""OAuth 2.0 as Google runs it for a service account with domain-wide delegation.
+"""OAuth 2.0 as Google runs it for a service account with domain-wide delegation, and for the
+installed-app clients admin tools use.
 
 The tenant has one service account with an RSA key. ``POST /token`` takes google-auth's
 JWT-bearer grant, verifies the RS256 signature with the account's public key, checks ``iss``,
-``aud``, ``iat``/``exp`` and ``sub``, and that every requested scope was delegated; it answers with
-an opaque bearer token valid for an hour, or with Google's ``invalid_grant`` /
-``unauthorized_client`` / ``invalid_scope`` bodies. Every API call then needs that token and a
-scope the discovery document lists for the method.
+``aud`` and ``iat``/``exp``; with a ``sub`` (domain-wide delegation) the subject must be an active
+user and every requested scope delegated, without one the token acts as the service account
+itself, which is no admin: Google issues it, and the APIs refuse the calls that need delegation.
+It also takes the ``refresh_token`` grant of an installed-app client (``oauth_clients.py``): the
+token acts as the user who consented. It answers with an opaque bearer token valid for an hour,
+or with Google's ``invalid_grant`` / ``invalid_client`` / ``unauthorized_client`` /
+``invalid_scope`` / ``invalid_request`` bodies. Every API call then needs that token and a scope
+the discovery document lists for the method.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fleetsync.sandbox.errors import ApiError
+from fleetsync.sandbox.oauth_clients import OAuthClients
 
 __all__ = [
     "GOOGLE_TOKEN_AUDIENCES",
@@ -49,6 +55,7 @@ GOOGLE_TOKEN_AUDIENCES = frozenset(
 )
 _CLOCK_SKEW_SECONDS = 300
 _JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_REFRESH = "refresh_token"
 _BAD_TIME = (
     "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. "
     "Check your iat and exp values in the JWT claim."
@@ -162,19 +169,30 @@ class TokenIssuer:
         *,
         delegated_scopes: Callable[[], frozenset[str]],
         subject_exists: Callable[[str], bool],
+        oauth_clients: OAuthClients | None = None,
     ) -> None:
         self.account = account
         self._delegated_scopes = delegated_scopes
         self._subject_exists = subject_exists
+        self._oauth_clients = oauth_clients or OAuthClients()
         self._public_key = account.public_key()
         self._tokens: dict[str, Principal] = {}
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- token endpoint
-    def exchange(self, form: dict[str, str], token_uri: str) -> tuple[int, dict[str, Any]]:
-        """Answer one ``POST /token``: (HTTP status, JSON body)."""
+    def exchange(
+        self, form: dict[str, str], token_uri: str, *, authorization: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one ``POST /token``: (HTTP status, JSON body). ``authorization`` is the
+        request's Authorization header (a client may send its id and secret as HTTP Basic)."""
+        grant_type = form.get("grant_type", "")
         try:
-            principal = self._grant(form, token_uri)
+            if grant_type == _JWT_BEARER:
+                principal = self._jwt_grant(form, token_uri)
+            elif grant_type == _REFRESH:
+                principal = self._refresh_grant(form, authorization)
+            else:
+                raise _Refused(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
         except _Refused as refused:
             return refused.status, refused.body
         token = "ya29.sandbox." + secrets.token_urlsafe(48)
@@ -182,16 +200,52 @@ class TokenIssuer:
             now = time.time()
             self._tokens = {t: p for t, p in self._tokens.items() if p.expires > now}
             self._tokens[token] = principal
-        return 200, {
+        answer: dict[str, Any] = {
             "access_token": token,
             "expires_in": TOKEN_LIFETIME_SECONDS - 1,
             "token_type": "Bearer",
         }
+        if grant_type == _REFRESH:
+            answer["scope"] = " ".join(sorted(principal.scopes))
+        return 200, answer
 
-    def _grant(self, form: dict[str, str], token_uri: str) -> Principal:
-        grant_type = form.get("grant_type", "")
-        if grant_type != _JWT_BEARER:
-            raise _Refused(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
+    def _refresh_grant(self, form: dict[str, str], authorization: str | None) -> Principal:
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        scheme, _, credentials = (authorization or "").partition(" ")
+        if scheme.lower() == "basic" and not client_id:
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+            except (ValueError, binascii.Error):
+                decoded = ""
+            client_id, _, client_secret = decoded.partition(":")
+        if not client_id:
+            raise _Refused(400, "invalid_request", "Could not determine client ID from request.")
+        client = self._oauth_clients.clients.get(client_id)
+        if client is None:
+            raise _Refused(401, "invalid_client", "The OAuth client was not found.")
+        if not secrets.compare_digest(client_secret, client.client_secret):
+            raise _Refused(401, "invalid_client", "Unauthorized")
+        refresh_token = form.get("refresh_token", "")
+        if not refresh_token:
+            raise _Refused(400, "invalid_request", "Missing required parameter: refresh_token")
+        grant = self._oauth_clients.grant_for(refresh_token)
+        if grant is None or grant.client_id != client_id:
+            raise _Refused(400, "invalid_grant", "Bad Request")
+        if not self._subject_exists(grant.subject):
+            raise _Refused(400, "invalid_grant", "Token has been expired or revoked.")
+        asked = frozenset(form.get("scope", "").split()) or grant.scopes
+        if not asked <= grant.scopes:
+            invalid = ", ".join(sorted(asked - grant.scopes))
+            raise _Refused(
+                400,
+                "invalid_scope",
+                f"Some requested scopes were not granted by the user: [{invalid}]",
+            )
+        return Principal(
+            subject=grant.subject, scopes=asked, expires=time.time() + TOKEN_LIFETIME_SECONDS
+        )
+
+    def _jwt_grant(self, form: dict[str, str], token_uri: str) -> Principal:
         assertion = form.get("assertion", "")
         claims = self._verified_claims(assertion)
         if claims.get("iss") != self.account.client_email:
@@ -214,19 +268,22 @@ class TokenIssuer:
             or expires - issued > TOKEN_LIFETIME_SECONDS
         ):
             raise _Refused(400, "invalid_grant", _BAD_TIME)
-        subject = str(claims.get("sub") or "")
-        if not subject:
-            # Without delegation the account acts as itself, and it is no admin of the tenant.
-            raise _Refused(
-                401, "unauthorized_client", "The service account has no 'sub': " + _UNAUTHORIZED
-            )
-        if not self._subject_exists(subject):
-            raise _Refused(400, "invalid_grant", "Invalid email or User ID")
         scopes = frozenset(str(claims.get("scope") or "").split())
         if not scopes:
             raise _Refused(
                 400, "invalid_scope", "Invalid OAuth scope or ID token audience provided."
             )
+        subject = str(claims.get("sub") or "")
+        if not subject:
+            # Without delegation the account acts as itself: Google issues the token (the
+            # delegated scopes do not apply), and the APIs refuse it as no admin of the tenant.
+            return Principal(
+                subject=self.account.client_email,
+                scopes=scopes,
+                expires=now + TOKEN_LIFETIME_SECONDS,
+            )
+        if not self._subject_exists(subject):
+            raise _Refused(400, "invalid_grant", "Invalid email or User ID")
         if not scopes <= self._delegated_scopes():
             raise _Refused(401, "unauthorized_client", _UNAUTHORIZED)
         return Principal(

@@ -5,7 +5,9 @@
     control.online(all=True)
     control.counters()["calls"]["directory.chromeosdevices.list"]
 
-It speaks plain JSON over urllib: it is not Google's wire format and needs no token.
+It speaks plain JSON over urllib: it is not Google's wire format and needs no token. Devices are
+named by Google's device id or by serial number; a parameter the surface does not take is refused
+(:class:`SandboxControlError`) with its name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["SandboxControl", "SandboxControlError"]
 
@@ -74,9 +77,10 @@ class SandboxControl:
     def reset_counters(self) -> None:
         self._request("POST", "counters/reset", {})
 
-    def device(self, device_id: str) -> dict[str, Any]:
-        """A device with its presence and commands, as the sandbox holds it."""
-        result: dict[str, Any] = self._request("GET", f"devices/{device_id}")
+    def device(self, device: str) -> dict[str, Any]:
+        """A device (by id or serial number) with its presence and commands, as the sandbox
+        holds it."""
+        result: dict[str, Any] = self._request("GET", f"devices/{quote(device, safe='')}")
         return result
 
     # ---------------------------------------------------------------------- clock
@@ -153,12 +157,16 @@ class SandboxControl:
         status: int = 503,
         count: int = 1,
         reason: str | None = None,
+        message: str | None = None,
     ) -> None:
-        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``.
-        ``status=0``: they take effect, then the connection drops (the answer is lost)."""
+        """The next ``count`` calls of ``method`` (any method when None) fail with ``status``
+        (and ``reason``, ``message``: Google's usual ones by default). ``status=0``: they take
+        effect, then the connection drops (the answer is lost)."""
         body: dict[str, Any] = {"method": method, "status": status, "count": count}
         if reason:
             body["reason"] = reason
+        if message:
+            body["message"] = message
         self._request("POST", "faults/fail-next", body)
 
     def quotas(self, **changes: Any) -> dict[str, Any]:

@@ -128,6 +128,17 @@ class DeviceFleet:
             raise not_found("deviceId")
         return device
 
+    def with_serial(self, serial: str) -> list[Device]:
+        """The devices whose serial number is exactly ``serial`` (in any case)."""
+        key = serial.strip().upper()
+        start = bisect_left(self._serials, (key, -1))
+        found: list[Device] = []
+        for number, seq in islice(self._serials, start, None):
+            if number != key:
+                break
+            found.append(self.devices[seq])
+        return found
+
     def changed(self, device: Device) -> None:
         device.data["etag"] = _etag(device.device_id, str(device.data.get("etag", "")))
 

@@ -18,12 +18,24 @@ from urllib.parse import unquote
 
 from fleetsync.sandbox.errors import Api, ApiError
 
-__all__ = ["DOCUMENTED_LIMITS", "Discovery", "Param", "Route", "discovery"]
+__all__ = [
+    "DOCUMENTED_LIMITS",
+    "SERVED_APIS",
+    "Discovery",
+    "Param",
+    "Route",
+    "bundled_document",
+    "discovery",
+]
 
 _DOCUMENTS: dict[Api, str] = {
     "admin": "admin.directory_v1.json",
     "chromepolicy": "chromepolicy.v1.json",
 }
+
+#: The APIs the sandbox routes, each from its bundled discovery document (``discovery_docs.py``
+#: serves the same documents to clients that fetch them).
+SERVED_APIS: tuple[Api, ...] = tuple(_DOCUMENTS)
 
 #: Limits Google documents in prose but not in the discovery document.
 DOCUMENTED_LIMITS: dict[tuple[str, str], int] = {
@@ -64,6 +76,12 @@ def _load(api: Api) -> dict[str, Any]:
     package = resources.files("googleapiclient") / "discovery_cache" / "documents"
     data: dict[str, Any] = json.loads((package / _DOCUMENTS[api]).read_text(encoding="utf-8"))
     return data
+
+
+@cache
+def bundled_document(api: Api) -> dict[str, Any]:
+    """``api``'s discovery document as google-api-python-client bundles it (do not mutate)."""
+    return _load(api)
 
 
 def _walk_methods(resources_: dict[str, Any]) -> list[dict[str, Any]]:
@@ -136,7 +154,7 @@ class Discovery:
         self.schemas: dict[Api, dict[str, Any]] = {}
         self.by_id: dict[str, Route] = {}
         for api in _DOCUMENTS:
-            doc = _load(api)
+            doc = bundled_document(api)
             self.schemas[api] = doc["schemas"]
             global_params = {n: _param(n, s) for n, s in doc.get("parameters", {}).items()}
             for method in _walk_methods(doc["resources"]):

@@ -181,6 +181,8 @@ class PlannedFailure:
     status: int
     reason: str
     remaining: int
+    #: The error's message (default: Google's usual words for the reason).
+    message: str | None = None
 
 
 @dataclass
@@ -222,7 +224,13 @@ class FaultInjector:
                 self._random = random.Random(self.faults.seed)  # noqa: S311
 
     def fail_next(
-        self, *, method: str | None, status: int = 503, count: int = 1, reason: str | None = None
+        self,
+        *,
+        method: str | None,
+        status: int = 503,
+        count: int = 1,
+        reason: str | None = None,
+        message: str | None = None,
     ) -> None:
         default_reason = {
             429: "rateLimitExceeded",
@@ -237,6 +245,7 @@ class FaultInjector:
                     status=status,
                     reason=reason or default_reason.get(status, "backendError"),
                     remaining=count,
+                    message=message,
                 )
             )
 
@@ -274,20 +283,20 @@ class FaultInjector:
         with self._lock:
             planned = self._take(method_id, drop=False)
             if planned is not None:
-                return _failure(planned.status, planned.reason)
+                return _failure(planned.status, planned.reason, planned.message)
             if self.faults.error_rate > 0 and self._random.random() < self.faults.error_rate:
                 return _failure(self._random.choice(self.faults.error_statuses), "backendError")
         return None
 
 
-def _failure(status: int, reason: str) -> ApiError:
+def _failure(status: int, reason: str, message: str | None = None) -> ApiError:
     messages = {
         "backendError": "Backend Error",
         "internalError": "Internal Error",
         "rateLimitExceeded": "Rate Limit Exceeded",
         "userRateLimitExceeded": "User Rate Limit Exceeded",
     }
-    error = ApiError(status, reason, messages.get(reason, "Injected failure"))
+    error = ApiError(status, reason, message or messages.get(reason, "Injected failure"))
     if status == 429 or reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
         error.retry_after = 1
     return error

@@ -74,6 +74,7 @@ class Front:
             tenant.account,
             subject_exists=tenant.subject_exists,
             delegated_scopes=lambda: tenant.delegated_scopes,
+            oauth_clients=tenant.oauth,
         )
         self.faults = FaultInjector(faults or Faults())
         self.quotas = quotas or Quotas()
@@ -228,7 +229,7 @@ class Front:
         return Reply(200, batch_body, content_type=batch_type)
 
     # ------------------------------------------------------------------------ token
-    def token(self, body: bytes, token_uri: str) -> Reply:
+    def token(self, body: bytes, token_uri: str, authorization: str | None = None) -> Reply:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
-        status, answer = self.issuer.exchange(form, token_uri)
+        status, answer = self.issuer.exchange(form, token_uri, authorization=authorization)
         return Reply(status, _json(answer))

@@ -1,4 +1,5 @@
-"""What the sandbox hands to fleetsync: the tenant's key file and a config that points at it.
+"""What the sandbox hands out: the tenant's key file and a config that points at it for fleetsync,
+an installed-app OAuth client and an admin's refresh token for other admin tools.
 
 The key file is a service-account key as Google's Cloud console hands it out, its ``token_uri``
 replaced by the sandbox's. The config names the endpoint, the key, the customer, the admin to act
@@ -18,21 +19,65 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fleetsync.sandbox.discovery import SERVED_APIS, bundled_document
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.settings import load_settings
 
-__all__ = ["config_document", "to_toml", "write_config", "write_key_file"]
+__all__ = [
+    "admin_tool_scopes",
+    "authorized_user_path",
+    "config_document",
+    "to_toml",
+    "write_config",
+    "write_key_file",
+    "write_oauth_client",
+]
+
+
+def _write_secret(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write JSON only its owner can read (mode 0600, from the first byte on)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(json.dumps(data, indent=2) + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 def write_key_file(tenant: Tenant, token_uri: str, path: Path) -> Path:
     """Write the tenant's service-account key (mode 0600: it is a private key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(tenant.account.key_file(token_uri), indent=2) + "\n"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path, 0o600)
-    return path
+    return _write_secret(path, tenant.account.key_file(token_uri))
+
+
+def admin_tool_scopes() -> frozenset[str]:
+    """Every scope of the APIs the sandbox serves: what an admin consents to for a tool."""
+    return frozenset(
+        scope
+        for api in SERVED_APIS
+        for scope in bundled_document(api).get("auth", {}).get("oauth2", {}).get("scopes", {})
+    )
+
+
+def authorized_user_path(client_file: Path) -> Path:
+    """Where ``write_oauth_client`` puts the admin's refresh token: beside the client."""
+    return client_file.with_name(client_file.stem + ".authorized-user.json")
+
+
+def write_oauth_client(tenant: Tenant, token_uri: str, path: Path) -> tuple[Path, Path]:
+    """Write the tenant's installed-app OAuth client (Google's client-secrets JSON) to ``path``
+    and a new refresh token for the tenant's admin, with every scope of the served APIs
+    (google-auth's authorized-user JSON), beside it. Both mode 0600: they are credentials."""
+    with tenant.lock:
+        client = tenant.oauth.installed_client(tenant.account.project_id)
+        refresh_token = tenant.oauth.issue_refresh_token(
+            client, tenant.admin, admin_tool_scopes(), tenant.clock.now()
+        )
+        tenant.touch()  # the new grant is saved with --state
+    client_file = _write_secret(path, client.client_secrets(token_uri))
+    token_file = _write_secret(
+        authorized_user_path(path), client.authorized_user(token_uri, refresh_token)
+    )
+    return client_file, token_file
 
 
 def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,10 +95,11 @@ class OrgUnitTree:
     # ---------------------------------------------------------------------- changes
     def insert(self, name: str, parent: OrgUnit, description: str = "", ou_id: str = "") -> OrgUnit:
         if not name or "/" in name:
-            raise ApiError(400, "invalid", f"Invalid Input: org unit name {name!r}")
+            raise ApiError(400, "invalid", "Invalid Ou Name")
         path = parent.path.rstrip("/") + "/" + name
         if path.lower() in self._by_path:
-            raise ApiError(409, "duplicate", f"Org unit {path} already exists.")
+            # Google's answer, neither 409 nor "duplicate" (GAM reads it as "already exists").
+            raise ApiError(400, "invalid", "Invalid Ou Id")
         unit = OrgUnit(
             ou_id=ou_id or self._new_id(),
             name=name,
@@ -223,10 +224,14 @@ def _get(call: Call) -> dict[str, Any]:
 def _parent(call: Call, body: dict[str, Any]) -> OrgUnit | None:
     tree = call.tenant.orgunits
     if body.get("parentOrgUnitId"):
-        return tree.get("id:" + str(body["parentOrgUnitId"]).removeprefix("id:"))
-    if body.get("parentOrgUnitPath"):
-        return tree.get(str(body["parentOrgUnitPath"]))
-    return None
+        found = tree.find("id:" + str(body["parentOrgUnitId"]).removeprefix("id:"))
+    elif body.get("parentOrgUnitPath"):
+        found = tree.find(str(body["parentOrgUnitPath"]))
+    else:
+        return None
+    if found is None:
+        raise ApiError(400, "invalid", "Invalid Parent Orgunit Id")
+    return found
 
 
 def _insert(call: Call) -> dict[str, Any]:

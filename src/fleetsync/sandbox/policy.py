@@ -9,6 +9,7 @@ additional-key names, no duplicate (schema, target) pair.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from fleetsync.sandbox.errors import ApiError
@@ -78,19 +79,25 @@ class PolicyStore:
 
 
 def _matches(schema_filter: str, schema: str) -> bool:
-    if schema_filter.endswith(".*"):
-        return namespace_of(schema) == schema_filter[:-2]
-    return schema == schema_filter
+    """Whether ``schema`` answers ``schema_filter``: a schema name, or a namespace and a leaf
+    with wildcards (``chrome.users.apps.*``, ``chrome.users.Show*``)."""
+    namespace, _, leaf = schema_filter.rpartition(".")
+    return namespace_of(schema) == namespace and fnmatchcase(schema.rpartition(".")[2], leaf)
 
 
 def _check_filter(schema_filter: str) -> None:
-    namespace = schema_filter[:-2] if schema_filter.endswith(".*") else namespace_of(schema_filter)
-    if "*" in namespace or namespace not in KNOWN_NAMESPACES:
+    """Google's rule: "Wildcards are supported, but only in the leaf portion of the schema name"
+    (valid: chrome.users.*, chrome.printers.*; invalid: *, *.users, chrome.*, chrome.*.apps.*),
+    and the namespace must be one of Google's. A leaf it does not know answers empty: the
+    sandbox defines few of Google's schemas, and cannot tell a real one from a typo."""
+    namespace, _, leaf = schema_filter.rpartition(".")
+    if "*" in namespace or not leaf or namespace not in KNOWN_NAMESPACES:
+        known = ", ".join(sorted(KNOWN_NAMESPACES))
         raise ApiError(
             400,
             "invalid",
-            f"Invalid policy schema filter {schema_filter!r}: a wildcard is allowed only as the "
-            "leaf of a known namespace (e.g. chrome.users.apps.*).",
+            f"Invalid policy schema filter {schema_filter!r}: name a schema, or a namespace "
+            f"with a wildcard only in the leaf (e.g. chrome.users.apps.*). Namespaces: {known}.",
         )
 
 

@@ -19,10 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from fleetsync.sandbox import discovery_docs
 from fleetsync.sandbox.errors import ApiError
 from fleetsync.sandbox.faults import Faults, Quotas
 from fleetsync.sandbox.front import Front, Reply, api_of, error_reply
 from fleetsync.sandbox.state import Autosaver
+from fleetsync.sandbox.status_page import status_page
 from fleetsync.sandbox.surface import ControlSurface
 from fleetsync.sandbox.tenant import Tenant
 
@@ -37,30 +39,60 @@ class _Handler(BaseHTTPRequestHandler):
     # An idle keep-alive connection is closed after this long, freeing its thread.
     timeout = 300
     server: _HTTPServer
+    #: Whether the request being answered is a HEAD (headers only).
+    _head = False
 
     def do_GET(self) -> None:
-        self._dispatch()
+        self._dispatch(self.command)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def do_HEAD(self) -> None:
+        # As Google's front ends do: the GET's status and headers, without its body.
+        self._dispatch("GET", head=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log (``/_sandbox/log``) is the record, not stderr
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, command: str, *, head: bool = False) -> None:
+        self._head = head
         sandbox = self.server.sandbox
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path = self.path
         if path.startswith("/_sandbox/") or path == "/_sandbox":
-            self._send(sandbox.surface.handle(self.command, path, body))
+            self._send(sandbox.surface.handle(command, path, body))
             return
-        if path.split("?", 1)[0] == "/token" and self.command == "POST":
+        if path.split("?", 1)[0] == "/token" and command == "POST":
             sandbox.front.log.count_http(token=True)
-            self._send(sandbox.front.token(body, sandbox.url + "token"))
+            authorization = self.headers.get("Authorization")
+            self._send(sandbox.front.token(body, sandbox.url + "token", authorization))
             return
-        self._google(sandbox, path, body)
+        if command == "GET" and path.split("?", 1)[0] == "/":
+            self._send(status_page(sandbox))
+            return
+        if command == "GET" and self._discovery(sandbox, path):
+            return
+        self._google(sandbox, command, path, body)
 
-    def _google(self, sandbox: SandboxServer, path: str, body: bytes) -> None:
+    def _discovery(self, sandbox: SandboxServer, path: str) -> bool:
+        """Serve a discovery document (no token, no quota: Google's are public)."""
+        found = discovery_docs.answer(path, self.headers.get("Host"), sandbox.url)
+        if found is None:
+            return False
+        method, reply = found
+        log = sandbox.front.log
+        log.count_http()
+        log.record(
+            method=method,
+            http_method=self.command,
+            path=path.split("?", 1)[0].lstrip("/"),
+            status=reply.status,
+        )
+        self._send(reply)
+        return True
+
+    def _google(self, sandbox: SandboxServer, command: str, path: str, body: bytes) -> None:
         front = sandbox.front
         dropping = front.faults.drop()
         if dropping and not front.faults.faults.drop_after_processing:
@@ -80,10 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             delay = front.faults.latency()
             if delay:
                 time.sleep(delay)
-            if is_batch and self.command == "POST":
+            if is_batch and command == "POST":
                 reply = front.batch(headers.get("content-type", ""), headers, body)
             else:
-                reply = front.call(self.command, path, headers, body)
+                reply = front.call(command, path, headers, body)
         finally:
             front.gate.leave()
         dropping = dropping or reply.drop
@@ -101,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if reply.body:
+        if reply.body and not self._head:
             self.wfile.write(reply.body)
 
     def _drop(self) -> None:

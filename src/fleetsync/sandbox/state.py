@@ -31,6 +31,7 @@ def dump_tenant(tenant: Tenant) -> dict[str, Any]:
             "format": FORMAT,
             "domain": tenant.domain,
             "customerId": tenant.customer_id,
+            "created": tenant.created,
             "serviceAccount": {
                 "privateKey": tenant.account.private_key_pem,
                 "projectId": tenant.account.project_id,
@@ -38,6 +39,7 @@ def dump_tenant(tenant: Tenant) -> dict[str, Any]:
             "clockOffsetSeconds": tenant.clock.offset,
             "behaviour": tenant.behaviour.to_json(),
             "delegatedScopes": sorted(tenant.delegated_scopes),
+            "oauth": tenant.oauth.to_json(),
             "nextCommandId": tenant.next_command_id,
             "rootOrgUnitId": tree.root.ou_id,
             "orgUnits": [
@@ -119,8 +121,10 @@ def load_tenant(path: Path) -> Tenant:
         create_admin=False,
     )
     tenant.clock.advance(max(0.0, float(raw.get("clockOffsetSeconds", 0.0))))
+    tenant.created = float(raw.get("created", tenant.created))
     tenant.behaviour.update(raw.get("behaviour", {}))
     tenant.delegated_scopes = frozenset(raw.get("delegatedScopes", tenant.delegated_scopes))
+    tenant.oauth.load(raw.get("oauth", {}))
     tenant.next_command_id = int(raw.get("nextCommandId", tenant.next_command_id))
     tree = tenant.orgunits
     for unit in raw["orgUnits"]:

@@ -15,6 +15,7 @@ from fleetsync.sandbox.auth import ServiceAccount
 from fleetsync.sandbox.clock import Clock
 from fleetsync.sandbox.devices import DeviceFleet
 from fleetsync.sandbox.errors import ApiError
+from fleetsync.sandbox.oauth_clients import OAuthClients
 from fleetsync.sandbox.orgunits import OrgUnitTree
 from fleetsync.sandbox.policy import PolicyStore
 from fleetsync.sandbox.presence import Behaviour, Presence
@@ -43,9 +44,13 @@ class Tenant:
         self._rng = random.Random(f"{self.domain}/{seed}")  # noqa: S311 - deterministic ids
         self.customer_id = customer_id or "C0" + self._token(7)
         self.clock = Clock()
+        #: When the customer was created (``customers.get``'s customerCreationTime).
+        self.created = self.clock.now()
         self.lock = threading.RLock()
         self.behaviour = Behaviour()
         self.delegated_scopes: frozenset[str] = frozenset(GOOGLE_SCOPES)
+        #: Installed-app OAuth clients (admin tools) and their refresh tokens.
+        self.oauth = OAuthClients()
         self.devices = DeviceFleet()
         self.users = UserDirectory()
         self.orgunits = OrgUnitTree(

@@ -112,9 +112,12 @@ class RunningSandbox:
         self, scopes: Sequence[str] = GOOGLE_SCOPES, subject: str | None = None
     ) -> google_auth_httplib2.AuthorizedHttp:
         """An authorised connection (real token exchange), closed when the sandbox stops."""
-        http = google_auth_httplib2.AuthorizedHttp(
-            self.credentials(scopes, subject), http=self.raw_http()
-        )
+        return self.authorized(self.credentials(scopes, subject))
+
+    def authorized(self, credentials: Any) -> google_auth_httplib2.AuthorizedHttp:
+        """A connection authorised by any google-auth credentials, closed when the sandbox
+        stops."""
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=self.raw_http())
         self._clients.append(http)
         return http
 
@@ -136,6 +139,34 @@ class RunningSandbox:
             http=self.http(**kwargs),
             client_options={"api_endpoint": self.url},
             static_discovery=True,
+            cache_discovery=False,
+        )
+
+    def discovered(
+        self,
+        api: str,
+        version: str,
+        *,
+        form: str = "www",
+        http: httplib2.Http | google_auth_httplib2.AuthorizedHttp | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """``build(api, version)`` from the discovery document this sandbox serves, as a client
+        that fetches it at start-up does: ``form="www"`` fetches
+        ``/discovery/v1/apis/{api}/{apiVersion}/rest``, ``form="host"``
+        ``/$discovery/rest?version={apiVersion}`` (Google's two URL templates). ``http`` is
+        the authorised connection to use (default: the service account acting as the admin,
+        with ``kwargs`` passed to :meth:`http`)."""
+        templates = {
+            "www": "discovery/v1/apis/{api}/{apiVersion}/rest",
+            "host": "$discovery/rest?version={apiVersion}",
+        }
+        return build(
+            api,
+            version,
+            http=http if http is not None else self.http(**kwargs),
+            discoveryServiceUrl=self.url + templates[form],
+            static_discovery=False,
             cache_discovery=False,
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.inventory import DeviceRow, refuse_rows
+from fleetsync.domain.inventory import DeviceIdentities, DeviceRow, refuse_rows
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger.models import AuditEvent, Device, OutboxEntry
 from fleetsync.services._effects import check_actor, now_or
@@ -56,7 +56,9 @@ def import_devices(
             )
         )
     }  # fmt: skip
-    tag_owner = {d["asset_tag"]: s for s, d in known.items() if d["asset_tag"]}
+    identities = DeviceIdentities(
+        known, {d["asset_tag"]: serial for serial, d in known.items() if d["asset_tag"]}
+    )
     report = ImportReport()
     problems: list[str] = []
     new_rows: list[DeviceRow] = []
@@ -84,24 +86,18 @@ def import_devices(
     # Asset tags once the file is applied: a tag moving between two devices in the same file
     # is fine, two devices ending up with one tag is not.
     for row, diff in changed:
-        if "asset_tag" in diff and tag_owner.get(diff["asset_tag"][0] or "") == row.serial:
-            del tag_owner[diff["asset_tag"][0] or ""]
+        if "asset_tag" in diff:
+            identities.release(row.serial, diff["asset_tag"][0])
     for row in [*new_rows, *(r for r, d in changed if "asset_tag" in d)]:
-        owner = tag_owner.get(row.asset_tag)
-        if owner is not None and owner != row.serial:
-            problems.append(f"line {row.line}: asset tag {row.asset_tag} belongs to device {owner}")
-        elif row.asset_tag in known and row.asset_tag != row.serial:
-            problems.append(
-                f"line {row.line}: asset tag {row.asset_tag} is the serial of another device"
-            )
+        conflict = identities.tag_conflict(row.serial, row.asset_tag)
+        if conflict is not None:
+            problems.append(f"line {row.line}: {conflict}")
         else:
-            tag_owner[row.asset_tag] = row.serial
+            identities.claim(row.serial, row.asset_tag)
     for row in new_rows:
-        if row.serial in tag_owner and tag_owner[row.serial] != row.serial:
-            problems.append(
-                f"line {row.line}: serial {row.serial} is the asset tag of device "
-                f"{tag_owner[row.serial]}"
-            )
+        conflict = identities.serial_conflict(row.serial)
+        if conflict is not None:
+            problems.append(f"line {row.line}: {conflict}")
     if problems:
         raise refuse_rows(sorted(problems, key=_line_number))
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 
 from fleetsync.domain.errors import InvalidInput
-from fleetsync.domain.usernames import check_pattern
 from fleetsync.ledger.credentials import load_key
 from fleetsync.settings import AccountSettings, Settings
 
@@ -22,7 +21,7 @@ class Programme:
         accounts: AccountSettings,
         key: Callable[[], bytes],
     ) -> None:
-        check_pattern(accounts.username_pattern)
+        # The settings checked both (username pattern, regions) when they were loaded.
         self.regions = tuple(regions)
         self.accounts = accounts
         self._load_key = key

@@ -13,6 +13,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -242,6 +243,27 @@ class _Applier:
     # ---------------------------------------------------------------------- ledger
     def _ledger(self, actions: list[Action]) -> None:
         entries = self.journal.intend(actions)
+        self._settle_each(self._record_each(list(zip(actions, entries, strict=True)), now()))
+
+    def _record_each(
+        self, pairs: list[tuple[Action, int]], at: datetime
+    ) -> list[tuple[Action, int, str, str | None]]:
+        """Record links and adoptions in one transaction; when the ledger refuses a row (a
+        serial or asset tag taken since the plan was made, a value too long), halve and retry,
+        so that only the refused device fails and the run goes on."""
+        try:
+            with self.ledger.transaction() as session:
+                self._record(session, [action for action, _ in pairs], at)
+        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+            if len(pairs) == 1:
+                [(action, entry)] = pairs
+                return [(action, entry, "failed", f"the ledger refused it: {exc.orig}".strip())]
+            half = len(pairs) // 2
+            return self._record_each(pairs[:half], at) + self._record_each(pairs[half:], at)
+        return [(action, entry, "done", None) for action, entry in pairs]
+
+    @staticmethod
+    def _record(session: Any, actions: Sequence[Action], at: datetime) -> None:
         links = [
             (a.device.serial, a.device.device_id) for a in actions if isinstance(a, LinkDevice)
         ]
@@ -257,11 +279,8 @@ class _Applier:
             for a in actions
             if isinstance(a, AdoptDevice)
         ]
-        at = now()
-        with self.ledger.transaction() as session:
-            reconciled.link_devices(session, links, now=at)
-            reconciled.adopt_devices(session, adoptions, now=at)
-        self._settle(actions, entries, "done")
+        reconciled.link_devices(session, links, now=at)
+        reconciled.adopt_devices(session, adoptions, now=at)
 
     # ------------------------------------------------------------------- org units
     def _org_units(self, actions: list[Action]) -> None:
@@ -269,7 +288,11 @@ class _Applier:
             try:
                 unit = self.google.directory.create_org_unit(action.path)
             except GoogleDuplicate:
+                # It exists (an earlier attempt's answer was lost, or someone made it); Google's
+                # "Invalid Ou Id" can also mean a name it refuses: look before calling it done.
                 self.org_units.update({u.path: u for u in self.google.directory.list_org_units()})
+                if action.path.lower() not in {path.lower() for path in self.org_units}:
+                    raise
                 return
             self.org_units[unit.path] = unit
 

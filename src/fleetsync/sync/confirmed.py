@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fleetsync.domain.actions import SetPolicy
+from fleetsync.domain.inventory import observed_problems
 from fleetsync.domain.observed import Observation
 from fleetsync.domain.plan import DesiredPolicies, Plan
 from fleetsync.ledger import Ledger
@@ -26,8 +27,9 @@ _STREAM = 2000
 
 
 def remember_observation(ledger: Ledger, observation: Observation, *, now: datetime) -> int:
-    """Write the observed org unit, status and user annotation of ledger devices, and the
-    existence, suspension and org unit of borrowers' accounts. Returns the rows changed."""
+    """Write the observed org unit, status and user annotation of ledger devices (those that
+    fit the ledger's columns), and the existence, suspension and org unit of borrowers'
+    accounts. Returns the rows changed."""
     changed = 0
     with ledger.transaction() as session:
         rows = session.execute(
@@ -44,8 +46,8 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
         updates = []
         for row_id, device_id, org_unit, status, user in rows:
             seen = observation.devices.get(device_id or "")
-            if seen is None:
-                continue
+            if seen is None or observed_problems(seen):
+                continue  # what does not fit the ledger is not kept; the plan reports it
             now_values = (seen.org_unit_path, seen.status, seen.annotated_user)
             if now_values != (org_unit, status, user):
                 updates.append(

@@ -173,7 +173,7 @@ def load_desired(
     retired = DeviceState.RETIRED.value
     if scope is None:
         known_serials = frozenset(d.serial for d in devices)
-        known_tags = frozenset(d.asset_tag for d in devices if d.asset_tag)
+        known_tags = {d.asset_tag: d.serial for d in devices if d.asset_tag}
         managed_devices = sum(1 for d in devices if d.state is not DeviceState.RETIRED)
         managed_accounts = sum(
             1
@@ -182,7 +182,7 @@ def load_desired(
         )
     else:
         # A targeted plan never looks for strangers; the limits' shares still refer to all.
-        known_serials = known_tags = frozenset()
+        known_serials, known_tags = frozenset(), {}
         managed_devices = (
             session.scalar(
                 sa.select(sa.func.count()).select_from(Device).where(Device.state != retired)

@@ -38,6 +38,10 @@ __all__ = ["SyncReport", "drain_outbox", "reconcile"]
 
 log = get_logger(__name__)
 _FINDINGS_KEPT = 100
+#: Findings about a device's data that fleetsync will not take or keep: logged as well (the
+#: first few per run), besides the report and `fleetsync status`.
+_DATA_FINDINGS = frozenset({"cannot_adopt", "bad_google_data", "ambiguous_device"})
+_DATA_FINDINGS_LOGGED = 20
 
 
 @dataclass
@@ -185,6 +189,7 @@ def _run(
         force=options.force,
     )
     the_plan = plan(desired, observation, config)
+    _log_data_findings(the_plan)
     report = SyncReport(kind=kind, plan=the_plan, status="planned", tracked=tracked)
     if journal is None:
         return report
@@ -212,6 +217,16 @@ def _run(
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         remember_policies(ledger, desired.policies, the_plan, failed, now=now())
     return report
+
+
+def _log_data_findings(the_plan: Plan) -> None:
+    bad = [f for f in the_plan.findings if f.kind in _DATA_FINDINGS]
+    for finding in bad[:_DATA_FINDINGS_LOGGED]:
+        log.warning(
+            "sync.device_data", kind=finding.kind, serial=finding.target, why=finding.message
+        )
+    if len(bad) > _DATA_FINDINGS_LOGGED:
+        log.warning("sync.device_data_more", more=len(bad) - _DATA_FINDINGS_LOGGED)
 
 
 def _or_quiet(progress: Progress | None) -> Progress:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fleetsync import services
-from fleetsync.domain.errors import Refused
+from fleetsync.domain.errors import FleetsyncError, Refused
 from fleetsync.domain.lifecycle import CommandState
 from fleetsync.domain.observed import ObservedCommand, ObservedDevice
 from fleetsync.google import Google
@@ -181,6 +181,12 @@ class _Tracker:
                 services.mark_ready(session, device=item.serial, actor=reconciled.SYNC)
         except Refused:
             return  # not in refurbishment any more, or a newer powerwash is awaited
+        except FleetsyncError as exc:
+            # This device's data (e.g. its serial is another device's asset tag): it waits for
+            # a person, the other devices' commands are followed all the same.
+            self.report.flagged.append(item.serial)
+            log.warning("sync.not_made_ready", serial=item.serial, error=str(exc))
+            return
         self.report.made_ready.append(item.serial)
 
     def finished(
