@@ -7,6 +7,7 @@ through Google's own client library.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.sandbox.testing import RunningSandbox
 from fleetsync.services import import_devices
 from fleetsync.settings import Settings, load_settings
-from fleetsync.sync import SyncBusy, drain_outbox, track_commands
+from fleetsync.sync import SyncBusy, drain_outbox, reconcile, track_commands
 from fleetsync.sync.lock import reconciler_lock
 from tests.api.conftest import Desk, checkout_event, deliver, event, new_secret
 
@@ -169,3 +170,56 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
     assert [(c["type"], c["state"]) for c in commands] == [
         ("REMOTE_POWERWASH", "EXECUTED_BY_CLIENT")
     ]
+
+
+def test_the_status_says_a_password_waits_when_google_s_account_is_created_again(
+    client: TestClient, desk: Desk, sandbox: RunningSandbox, settings: Settings, ledger: Ledger
+) -> None:
+    sandbox.control.seed_devices(2)
+    listed = sandbox.directory().chromeosdevices().list(customerId="my_customer").execute()
+    text = "serial,asset_tag,model,region,connectivity\n" + "".join(
+        f"{found['serialNumber']},CB-000{i},Acer,Antwerpen,wifi\n"
+        for i, found in enumerate(listed["chromeosdevices"], start=1)
+    )
+    with ledger.transaction() as session:
+        import_devices(session, parse_devices_csv(text, regions=settings.regions), actor="cli:t")
+
+    def status(loan: str) -> dict[str, Any]:
+        response = client.get(f"/v1/loans/{loan}", headers=desk.auth)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def account_active(loan: str) -> bool:
+        steps: dict[str, str] = {s["step"]: s["state"] for s in status(loan)["progress"]["steps"]}
+        return steps["account_created"] == "done"
+
+    first = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0001"})).json()["loan"]
+    _until(lambda: account_active(first))
+    assert client.post(f"/v1/loans/{first}/credentials", headers=desk.auth).status_code == 200
+    returned = event("loan.returned", device={"asset_tag": "CB-0001"})
+    assert deliver(client, desk, returned).status_code == 202
+    # The borrower comes back for another device: their suspended account is reactivated, and
+    # no first password comes with it.
+    second = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0002"})).json()["loan"]
+    _until(lambda: account_active(second))
+    assert status(second)["first_password"] == "none"
+
+    # An administrator deletes the account in Google; the next full reconcile creates it again,
+    # with a new first password sealed for the open loan.
+    sandbox.directory().users().delete(userKey="ayse.ozturk@example.org").execute()
+
+    def full_reconcile() -> bool:
+        # Busy while the outbox drain runs: next round, as the daemon's schedule does.
+        try:
+            return reconcile(ledger, settings).status == "converged"
+        except SyncBusy:
+            return False
+
+    _until(full_reconcile)
+    assert status(second)["first_password"] == "waiting"
+    handed = client.post(f"/v1/loans/{second}/credentials", headers=desk.auth)
+    assert handed.status_code == 200, handed.text
+    salt, digest = sandbox.tenant.users.get("ayse.ozturk@example.org").password_hash.split("$")
+    assert hashlib.sha256((salt + handed.json()["password"]).encode()).hexdigest() == digest
+    assert status(second)["first_password"] == "collected"

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from fleetsync import clock
 from fleetsync.api import create_app
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Device, Loan
@@ -318,6 +319,9 @@ def test_a_timestamp_outside_the_tolerance_is_400(
         ("webhook-timestamp", "yesterday", "invalid_timestamp"),
         ("webhook-timestamp", "99999999999999999999", "invalid_timestamp"),
         ("webhook-timestamp", "\u00b2", "invalid_timestamp"),  # a digit to str.isdigit()
+        # Seconds beyond the last date Python can hold (9999-12-31): far out of tolerance.
+        ("webhook-timestamp", "253402300800", "timestamp_out_of_tolerance"),
+        ("webhook-timestamp", "999999999999", "timestamp_out_of_tolerance"),
         ("webhook-id", "has spaces in it", "invalid_webhook_id"),
         ("webhook-id", "x" * 256, "invalid_webhook_id"),
     ],
@@ -384,6 +388,19 @@ def test_the_lifecycle_refusal_is_409_with_its_message(
     wifi = checkout_event("5CD2000AAA", "B-3", needs_data=True)
     _problem(deliver(client, antwerpen, wifi), 409, "connectivity")
     assert len(loans(ledger)) == 1
+
+
+def test_a_one_day_loan_ends_today(client: TestClient, antwerpen: Desk, ledger: Ledger) -> None:
+    # agreed_end is the loan's last day: a loan for today only ends today.
+    today = clock.today().isoformat()
+    response = deliver(client, antwerpen, checkout_event(agreed_end=today))
+    assert response.status_code == 202, response.text
+    [loan] = loans(ledger)
+    assert loan.agreed_end.isoformat() == today
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    late = deliver(client, antwerpen, checkout_event("5CD2000AAA", "B-2", agreed_end=yesterday))
+    problem = _problem(late, 422, "invalid_input")
+    assert f"the agreed end date {yesterday} is before today" in problem["detail"]
 
 
 @ANY_DATABASE

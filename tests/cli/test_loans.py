@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +18,7 @@ import sqlalchemy as sa
 
 from fleetsync import clock, services
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Base
+from fleetsync.ledger.models import Base, Device, Loan, PendingCredential
 from fleetsync.settings import Settings
 from tests.cli_runner import CliResult, run_cli
 
@@ -96,13 +99,135 @@ def test_checkout_shows_the_first_password_once_and_stores_it_sealed(
     assert (shown["needs_data"], shown["course_period"]) == (True, "2026 autumn")
 
 
-def test_checkout_can_leave_the_password_for_the_desk(cli: Cli) -> None:
+def test_checkout_can_leave_the_password_sealed(cli: Cli) -> None:
     result = checkout(cli, "--hide-password", "--json")
     data = _json(result)
     assert data["first_password"] is None
     assert data["new_account"] is True
     text = checkout(cli, "--hide-password", serial="CB-0002", borrower="B-1018")
-    assert "first password: sealed for the loan desk to collect once (within 72 h)" in text.stdout
+    assert (
+        "first password: sealed; `fleetsync loan first-password L-2` shows it once (within 72 h)"
+        in text.stdout
+    )
+
+
+def test_checkout_shows_markup_as_written_and_so_does_every_command(
+    cli: Cli, ledger: Ledger
+) -> None:
+    # An asset tag as adoption takes it from Google's annotatedAssetId, names and a course as a
+    # desk types them: none of it is Rich markup to fleetsync.
+    with ledger.transaction() as session:
+        session.execute(
+            sa.update(Device).where(Device.serial == "5CD1234XYZ").values(asset_tag="[/X]")
+        )
+    result = cli(
+        "loan", "checkout", "--serial", "[/x]", "--borrower-id", "B-1", "--given-name",
+        "[red]Ann", "--family-name", "[/]", "--region", "Antwerpen", "--until", UNTIL,
+        "--course", "[bold]Q4[/bold]",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"lent 5CD1234XYZ ([/X]) to B-1 until {UNTIL}: loan L-1")
+    assert "first password: " in result.stdout
+    with ledger.read() as session:
+        credential = session.scalars(sa.select(PendingCredential)).one()
+        assert credential.collected_by is not None  # shown, then marked collected
+    shown = cli("loan", "show", "L-1")
+    assert "L-1: 5CD1234XYZ ([/X]) to B-1 ([red]Ann [/])" in shown.stdout
+    assert "course [bold]Q4[/bold]" in shown.stdout
+    for command in (("device", "show", "[/X]"), ("device", "list"), ("loan", "list")):
+        listed = cli(*command)
+        assert listed.exit_code == 0, listed.output
+        assert "[/X]" in listed.stdout
+    titled = cli("report", "loans", "--title", "[/X] programme")
+    assert (titled.exit_code, "[/X] programme" in titled.stdout) == (0, True)
+    returned = cli("loan", "return", "--serial", "[/X]", "--note", "[/note]")
+    assert returned.exit_code == 0, returned.output
+    assert "[/note]" in cli("loan", "show", "L-1").stdout
+
+
+def test_a_first_password_that_could_not_be_shown_still_waits(
+    settings: Settings, cli: Cli, ledger: Ledger
+) -> None:
+    # The technician's terminal is gone (a closed pipe) when checkout prints the password.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "fleetsync", "loan", "checkout", "--serial", "CB-0001",
+             "--borrower-id", "B-1", "--given-name", "Ann", "--family-name", "Lee",
+             "--region", "Antwerpen", "--until", UNTIL],
+            stdout=writer, stderr=subprocess.PIPE, timeout=120, check=False,
+            env={**os.environ, "FLEETSYNC_DATABASE_URL": str(settings.database_url),
+                 "FLEETSYNC_DATA_DIR": str(settings.data_dir)},
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert process.returncode != 0
+    with ledger.read() as session:
+        loan = session.scalars(sa.select(Loan)).one()  # the loan itself is made
+        credential = session.scalars(sa.select(PendingCredential)).one()
+    assert credential.collected_at is None  # never shown, so never marked collected
+    assert credential.loan_id == loan.id
+    shown = cli("loan", "first-password", "L-1")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[0] == "loan L-1, borrower B-1: account ann.lee@example.org"
+    assert shown.stdout.splitlines()[1].startswith("first password: ")
+    again = cli("loan", "first-password", "L-1")
+    assert (again.exit_code, "was already collected" in again.stderr) == (3, True)
+
+
+def test_a_one_day_loan_without_a_family_name(cli: Cli) -> None:
+    # The agreed end is the loan's last day: today will do; a family name is optional, as it is
+    # for the loan desk's webhook.
+    today = clock.today().isoformat()
+    result = cli(
+        "loan", "checkout", "--serial", "CB-0002", "--borrower-id", "B-7", "--given-name", "Ann",
+        "--region", "Antwerpen", "--until", today, "--json",
+    )  # fmt: skip
+    lent = _json(result)
+    assert (lent["agreed_end"], lent["borrower"], lent["desk"]) == (today, "B-7", None)
+    assert lent["first_password"] is not None
+    extended = cli("loan", "extend", "--loan", "L-1", "--until", "2099-01-01")
+    assert extended.exit_code == 0, extended.output
+
+
+def test_a_known_borrower_id_with_other_names_needs_same_person(cli: Cli, ledger: Ledger) -> None:
+    assert checkout(cli).exit_code == 0
+    assert cli("loan", "return", "--serial", "CB-0001").exit_code == 0
+    other = cli(
+        "loan", "checkout", "--serial", "CB-0002", "--borrower-id", "B-1017", "--given-name",
+        "John", "--family-name", "Smith", "--region", "Antwerpen", "--until", UNTIL,
+    )  # fmt: skip
+    assert other.exit_code == 3
+    assert "already in the ledger with another given name and family name" in other.stderr
+    assert "--same-person" in other.stderr
+    for name in ("Ayşe", "Öztürk"):
+        assert name not in other.output
+    same = cli(
+        "loan", "checkout", "--serial", "CB-0002", "--borrower-id", "B-1017", "--given-name",
+        "Ayşe", "--family-name", "Öztürk-Peeters", "--region", "Antwerpen", "--until", UNTIL,
+        "--same-person",
+    )  # fmt: skip
+    assert same.exit_code == 0, same.output
+    shown = _json(cli("loan", "show", "L-2", "--json"))
+    assert (shown["given_name"], shown["family_name"]) == ("Ayşe", "Öztürk-Peeters")
+
+
+@pytest.mark.parametrize(
+    ("ref", "code", "message"),
+    [
+        ("L-\u00b2", 2, "is not a loan id"),  # a digit to str.isdigit(), not to int()
+        ("L-99999999999", 4, "there is no loan L-99999999999"),  # beyond the id column
+        ("L-" + "9" * 30, 2, "is not a loan id"),
+    ],
+)
+def test_a_loan_id_out_of_range_is_refused_cleanly(
+    cli: Cli, ref: str, code: int, message: str
+) -> None:
+    for command in (("loan", "show", ref), ("loan", "extend", "--loan", ref, "--until", UNTIL)):
+        result = cli(*command)
+        assert result.exit_code == code, result.output
+        assert message in result.stderr
 
 
 def test_checkout_audits_the_technician(cli: Cli) -> None:
@@ -121,7 +246,7 @@ CHECKOUT_REFUSALS = [
      "needs mobile data but device 5CD5678ABC is wifi-only"),
     ("other region", {"--serial": "CB-0003"}, [], 3, "device 5CD9999QRS belongs to region Limburg"),
     ("unknown device", {"--serial": "CB-9999"}, [], 4, "no device has serial or asset tag CB-9999"),
-    ("past date", {"--until": "2020-01-01"}, [], 2, "is not after today"),
+    ("past date", {"--until": "2020-01-01"}, [], 2, "is before today"),
     ("date format", {"--until": "31/12/2026"}, [], 2, "Invalid value for '--until'"),
     ("unknown region", {"--region": "Gent"}, [], 2, "unknown region 'Gent'"),
     ("desk id", {"--borrower-id": "B 1"}, [], 2, "is not a loan desk id"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -183,25 +183,32 @@ def test_a_borrower_has_one_device_at_a_time() -> None:
         )
 
 
-@pytest.mark.parametrize("until", [TODAY, date(2026, 1, 1)], ids=["today", "past"])
-def test_a_loan_ends_after_today(until: date) -> None:
-    with pytest.raises(InvalidInput, match="is not after today"):
-        lifecycle.checkout(
-            device(DeviceState.SPARE),
-            borrower="B-2001",
-            borrower_region="Antwerpen",
-            needs_data=False,
-            borrower_loan=None,
-            until=until,
-            today=TODAY,
-        )
+def _lend_until(until: date) -> lifecycle.Transition:
+    return lifecycle.checkout(
+        device(DeviceState.SPARE),
+        borrower="B-2001",
+        borrower_region="Antwerpen",
+        needs_data=False,
+        borrower_loan=None,
+        until=until,
+        today=TODAY,
+    )
+
+
+def test_a_loan_ends_today_at_the_earliest() -> None:
+    # The agreed end is the loan's last day: a one-day loan ends today.
+    assert _lend_until(TODAY).after is DeviceState.ON_LOAN
+    with pytest.raises(InvalidInput, match="is before today"):
+        _lend_until(TODAY - timedelta(days=1))
 
 
 def test_an_extension_ends_later_than_the_loan() -> None:
     with pytest.raises(LoanNotExtended, match="already runs until 2026-11-30"):
         lifecycle.extend_loan(device(DeviceState.ON_LOAN), until=date(2026, 11, 30), today=TODAY)
-    with pytest.raises(InvalidInput, match="is not after today"):
-        lifecycle.extend_loan(device(DeviceState.ON_LOAN), until=TODAY, today=TODAY)
+    with pytest.raises(InvalidInput, match="is before today"):
+        lifecycle.extend_loan(
+            device(DeviceState.ON_LOAN), until=TODAY - timedelta(days=1), today=TODAY
+        )
 
 
 POWERWASHES = [

@@ -49,6 +49,18 @@ def programme() -> services.Programme:
     return services.Programme(regions=DEFAULT_REGIONS, accounts=AccountSettings(), key=lambda: key)
 
 
+@pytest.fixture
+def stocked(ledger: Ledger) -> Ledger:
+    """Three spare devices: two of Antwerpen (4G, wifi) and one of Limburg."""
+    add_devices(
+        ledger,
+        "5CD1234XYZ,CB-0001,Acer C733,Antwerpen,4g",
+        "5CD5678ABC,CB-0002,Acer C733,Antwerpen,wifi",
+        "5CD9999QRS,CB-0003,HP 11 G9,Limburg,wifi",
+    )
+    return ledger
+
+
 def add_devices(ledger: Ledger, *lines: str) -> None:
     """``add_devices(ledger, "5CD1,CB-1,Acer,Antwerpen,wifi", ...)`` through the import."""
     text = "serial,asset_tag,model,region,connectivity\n" + "\n".join(lines) + "\n"

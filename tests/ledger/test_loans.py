@@ -32,18 +32,7 @@ from fleetsync.ledger.models import (
     OutboxEntry,
     PendingCredential,
 )
-from tests.ledger.conftest import ACTOR, NOW, UNTIL, add_devices, audit_count, later, lend
-
-
-@pytest.fixture
-def stocked(ledger: Ledger) -> Ledger:
-    add_devices(
-        ledger,
-        "5CD1234XYZ,CB-0001,Acer C733,Antwerpen,4g",
-        "5CD5678ABC,CB-0002,Acer C733,Antwerpen,wifi",
-        "5CD9999QRS,CB-0003,HP 11 G9,Limburg,wifi",
-    )
-    return ledger
+from tests.ledger.conftest import ACTOR, NOW, UNTIL, audit_count, later, lend
 
 
 def _events(ledger: Ledger, action: str) -> list[AuditEvent]:
@@ -68,7 +57,7 @@ def test_checkout_lends_the_device_and_asks_for_an_account(
     assert (result.loan, result.serial, result.borrower) == ("L-1", "5CD1234XYZ", "B-1017")
     assert result.account_email == "ayse.ozturk@example.org"
     assert result.new_account
-    assert result.first_password is None  # sealed for the desk, not handed over here
+    assert result.desk is None  # a technician's loan belongs to no desk
     with stocked.read() as session:
         device = queries.find_device(session, "5CD1234XYZ")
         assert (device.state, device.state_since) == ("on_loan", NOW)
@@ -83,6 +72,7 @@ def test_checkout_lends_the_device_and_asks_for_an_account(
         assert borrower.account_status == "active"
         credential = session.scalars(sa.select(PendingCredential)).one()
         assert credential.account_email == "ayse.ozturk@example.org"
+        assert credential.loan_id == loan.id
         assert credential.expires_at == NOW + timedelta(hours=72)
         assert credential.collected_at is None
         password = open_password(programme.key, credential.sealed_password)
@@ -118,59 +108,34 @@ def test_the_audit_trail_holds_no_personal_data(
         assert personal not in trail
 
 
-def test_checkout_hands_the_first_password_over_once_when_asked(
-    stocked: Ledger, programme: services.Programme
-) -> None:
-    with stocked.transaction() as session:
-        result = services.checkout(
-            session,
-            device="5CD1234XYZ",
-            borrower="B-1017",
-            given_name="Jan",
-            family_name="Peeters",
-            region="antwerpen",
-            until=UNTIL,
-            programme=programme,
-            actor=ACTOR,
-            hand_over_password=True,
-            now=NOW,
-        )
-    assert result.first_password is not None
-    with stocked.read() as session:
-        credential = session.scalars(sa.select(PendingCredential)).one()
-        assert (credential.collected_at, credential.collected_by) == (NOW, ACTOR)
-        assert open_password(programme.key, credential.sealed_password) == result.first_password
-    with pytest.raises(AlreadyCollected, match="already collected"), stocked.transaction() as s:
-        services.collect_first_password(
-            s, borrower="B-1017", programme=programme, actor=ACTOR, now=NOW
-        )
-
-
-def test_the_desk_collects_the_first_password_once(
+def test_the_first_password_is_collected_once_by_its_loan(
     stocked: Ledger, programme: services.Programme
 ) -> None:
     lend(stocked, programme, "5CD1234XYZ")
     with stocked.transaction() as session:
         first = services.collect_first_password(
-            session, borrower="B-1017", programme=programme, actor="webhook:antwerpen", now=NOW
+            session, loan="L-1", programme=programme, actor=ACTOR, now=NOW
         )
-    assert first.email == "jan.peeters@example.org"
+    assert (first.loan, first.borrower, first.email) == ("L-1", "B-1017", "jan.peeters@example.org")
     assert len(first.password) == 16
+    with stocked.read() as session:
+        credential = session.scalars(sa.select(PendingCredential)).one()
+        assert (credential.collected_at, credential.collected_by) == (NOW, ACTOR)
+        assert open_password(programme.key, credential.sealed_password) == first.password
     with pytest.raises(AlreadyCollected) as refused, stocked.transaction() as session:
         services.collect_first_password(
-            session, borrower="B-1017", programme=programme, actor="webhook:antwerpen", now=NOW
+            session, loan="L-1", programme=programme, actor=ACTOR, now=NOW
         )
-    assert "by webhook:antwerpen" in str(refused.value)
-    assert [e.action for e in _events(stocked, "first_password_collected")] == [
-        "first_password_collected"
-    ]
+    assert f"by {ACTOR}" in str(refused.value)
+    [event] = _events(stocked, "first_password_collected")
+    assert (event.actor, event.loan_id) == (ACTOR, 1)
 
 
 def test_an_expired_first_password_is_gone(stocked: Ledger, programme: services.Programme) -> None:
     lend(stocked, programme, "5CD1234XYZ")
     with pytest.raises(NotFound, match="expired uncollected"), stocked.transaction() as session:
         services.collect_first_password(
-            session, borrower="B-1017", programme=programme, actor=ACTOR, now=later(4)
+            session, loan="L-1", programme=programme, actor=ACTOR, now=later(4)
         )
     with stocked.transaction() as session:
         assert services.purge_credentials(session, now=later(4)) == 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fleetsync import services
 from fleetsync.domain.errors import (
     BorrowerHasLoan,
+    BorrowerNamesDiffer,
     LoanNotExtended,
     NotAllowedInState,
     NotFound,
@@ -172,6 +173,7 @@ def test_the_table_covers_every_refused_pair() -> None:
     assert refused == expected
 
 
+JAN = {"given_name": "Jan", "family_name": "Peeters"}
 #: Refusals beyond the device's state: (name, device, what differs, error, exact message).
 OTHER_RULES = [
     ("wifi device for a borrower who needs data", "5CD5678ABC", {"needs_data": True}, WrongConnectivity,
@@ -181,9 +183,29 @@ OTHER_RULES = [
      "device 5CD9999QRS belongs to region Limburg and borrower B-2002 to Antwerpen; lend a device "
      "of Antwerpen (`fleetsync device list --state spare --region Antwerpen`) or move this one "
      "first (`fleetsync device set-region 5CD9999QRS Antwerpen`)"),
-    ("borrower who already has a device", "5CD5678ABC", {"borrower": "B-1017"}, BorrowerHasLoan,
+    ("borrower who already has a device", "5CD5678ABC", {"borrower": "B-1017", **JAN}, BorrowerHasLoan,
      f"borrower B-1017 already has device {SERIAL} on loan since {D} (loan L-1); return it "
      "before lending another device"),
+    # A desk learns nothing of a loan that is not its own: no borrower, loan, device or date.
+    ("borrower with a device from another desk", "5CD5678ABC",
+     {"borrower": "B-1017", **JAN, "actor": "webhook:brussel"}, BorrowerHasLoan,
+     "borrower B-1017 already has a device on loan at another desk; it must be returned (or "
+     "reported lost) there before they borrow another device"),
+    ("device on loan at another desk", SERIAL, {"actor": "webhook:brussel"}, NotAllowedInState,
+     f"device {SERIAL} is on loan at another desk; return it before lending it again"),
+    ("known borrower id with other names", "5CD5678ABC", {"borrower": "B-1017"},
+     BorrowerNamesDiffer,
+     "borrower B-1017 is already in the ledger with another given name and family name; if this "
+     "is the same person (a name corrected or changed), confirm it (the webhook's "
+     '"same_person": true, or --same-person on the command line); if not, give this borrower '
+     "an id of their own"),
+    ("known borrower id with another family name", "5CD5678ABC",
+     {"borrower": "B-1017", "given_name": " jan ", "family_name": "Peeters-Claes"},
+     BorrowerNamesDiffer,
+     "borrower B-1017 is already in the ledger with another family name; if this "
+     "is the same person (a name corrected or changed), confirm it (the webhook's "
+     '"same_person": true, or --same-person on the command line); if not, give this borrower '
+     "an id of their own"),
 ]  # fmt: skip
 
 

@@ -43,6 +43,17 @@ def cli(settings: Settings, *args: str) -> CliResult:
         ),
         pytest.param(["--to", "1/2/2025"], "Invalid value for '--to'", id="not ISO"),
         pytest.param(
+            ["--to", "0001-01-15"],
+            "error: --to 0001-01-15 is before 1970-01-01: the ledger counts days from 1970-01-01 "
+            "and holds nothing earlier; give a date on or after it",
+            id="to before the epoch",
+        ),
+        pytest.param(
+            ["--from", "0001-01-01"],
+            "error: --from 0001-01-01 is before 1970-01-01",
+            id="from before the epoch",
+        ),
+        pytest.param(
             ["--region", "Gent"],
             "error: unknown region 'Gent'; the programme's regions are Antwerpen, Brussel",
             id="unknown region",

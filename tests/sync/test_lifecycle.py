@@ -111,11 +111,11 @@ def test_checkout_provisions_the_account_and_files_and_annotates_the_device(adop
 
 def test_the_first_password_creates_the_account_and_is_never_journaled(adopted: Fleet) -> None:
     serial = adopted.serials()[1]
-    adopted.checkout(serial, "B-2")
+    lent = adopted.checkout(serial, "B-2")
     drain_outbox(adopted.ledger, adopted.settings, google=adopted.google)
     with adopted.ledger.transaction() as session:
         handed = services.collect_first_password(
-            session, borrower="B-2", programme=adopted.programme, actor="webhook:desk"
+            session, loan=lent.loan, programme=adopted.programme, actor="cli:tester"
         )
     user = adopted.sandbox.tenant.users.get(handed.email)
     assert user.password_hash  # the sandbox keeps a salted hash of what fleetsync sent

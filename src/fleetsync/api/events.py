@@ -106,11 +106,19 @@ class Borrower(_Data):
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
-    agreed_end: date = Field(description="The agreed last day of the loan.")
+    agreed_end: date = Field(
+        description="The agreed last day of the loan: today at the earliest (a one-day loan)."
+    )
     needs_data: bool = Field(
         False, description="The borrower has no internet at home: the device must be 4G."
     )
     course_period: Text | None = Field(None, max_length=100, examples=["2026-Q4"])
+    same_person: bool = Field(
+        False,
+        description="The borrower id is known with other names, and the desk confirms that "
+        "this is the same person (a name corrected or changed): the names are updated. "
+        "Without it such a checkout is refused (409 borrower_names_differ).",
+    )
 
 
 class ReturnedData(_Data):
@@ -200,6 +208,7 @@ class LoanCheckedOut(_Event):
             until=d.agreed_end,
             needs_data=d.needs_data,
             course_period=d.course_period,
+            same_person=d.same_person,
             programme=programme,
             actor=actor,
         )

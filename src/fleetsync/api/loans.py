@@ -4,9 +4,9 @@ Everything comes from the ledger alone (no Google call): the loan, its device, t
 their desk id and account address (no names), and a checklist comparing what the ledger wants
 with what Google last confirmed (:mod:`fleetsync.domain.progress`).
 
-A desk sees the loans it acted on through its webhook (checked out, took back, extended, reported
-lost); only the desk that checked a loan out collects its first password. Any other loan is
-answered 404, exactly like one that does not exist. An admin token sees everything.
+A desk sees, and collects the first password of, the loans it checked out
+(:mod:`fleetsync.services.desks`); any other loan is answered 404, exactly like one that does not
+exist. An admin token sees everything.
 """
 
 from __future__ import annotations
@@ -16,19 +16,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from fleetsync import services
 from fleetsync.api.access import Caller
 from fleetsync.api.events import LoanRef
-from fleetsync.api.problems import Problem, problem_responses
+from fleetsync.api.problems import problem_responses
 from fleetsync.api.state import ApiState, api_state
-from fleetsync.api.tokens import Principal
-from fleetsync.domain.errors import NotFound
 from fleetsync.domain.progress import loan_progress
 from fleetsync.ledger import progress as ledger_progress
-from fleetsync.ledger import queries
-from fleetsync.ledger.models import Loan
 
 __all__ = ["router"]
 
@@ -83,8 +78,9 @@ class LoanStatus(BaseModel):
     device: DeviceView
     borrower: BorrowerView
     progress: ProgressView
-    #: A first password from this checkout: ``waiting`` (collect it), ``collected``,
-    #: ``expired``, or ``none`` (the borrower's account existed already).
+    #: A first password sealed for this loan (at checkout, or when Google's account was created
+    #: again): ``waiting`` (collect it), ``collected``, ``expired``, or ``none`` (the borrower's
+    #: account existed already).
     first_password: Literal["waiting", "collected", "expired", "none"]
 
 
@@ -107,7 +103,7 @@ def loan_status(
     loan_id: LoanId, caller: Caller, state: Annotated[ApiState, Depends(api_state)]
 ) -> LoanStatus:
     with state.ledger.read() as session:
-        loan = _visible_loan(session, loan_id, caller, checked_out_only=False)
+        loan = services.loan_for(session, loan_id, actor=caller.actor)
         device, borrower = loan.device, loan.borrower
         targets = state.targets(borrower.region)
         facts = ledger_progress.loan_facts(session, loan, policy_org_units=targets.policy_org_units)
@@ -163,50 +159,18 @@ def collect_first_password(
     state: Annotated[ApiState, Depends(api_state)],
     response: Response,
 ) -> FirstPasswordView:
-    """The first password of the account this loan's checkout created, exactly once; afterwards
-    409 "already collected". It is in this answer only: never logged, never cached."""
+    """The first password sealed for this loan (its account's), exactly once; afterwards 409
+    "already collected". It is in this answer only: never logged, never cached."""
     # Whatever happens, the answer may hold a password: no cache keeps it.
     response.headers["Cache-Control"] = "no-store"
     with state.ledger.transaction() as session:
-        loan = _visible_loan(session, loan_id, caller, checked_out_only=True)
-        if loan.returned_at is not None:
-            raise Problem(
-                409,
-                "loan_ended",
-                f"loan {loan.ref} has ended; a first password is collected while the loan is open",
-            )
         collected = services.collect_first_password(
-            session,
-            borrower=loan.borrower.desk_id,
-            programme=state.programme,
-            actor=caller.actor,
+            session, loan=loan_id, programme=state.programme, actor=caller.actor
         )
         return FirstPasswordView(
-            loan=loan.ref,
+            loan=collected.loan,
             borrower=collected.borrower,
             account=collected.email,
             password=collected.password,
             change_at_first_sign_in=state.settings.accounts.change_password_at_next_login,
         )
-
-
-def _visible_loan(session: Session, ref: str, caller: Principal, *, checked_out_only: bool) -> Loan:
-    if caller.is_admin:
-        return queries.find_loan(session, ref)
-    # One answer for a loan that does not exist and one of another desk: a desk learns nothing
-    # of other desks' loans.
-    hidden = NotFound(
-        f"desk {caller.name} has no loan {ref.strip().upper()}; a desk sees the loans it "
-        "checked out or took back"
-    )
-    try:
-        loan = queries.find_loan(session, ref)
-    except NotFound:
-        raise hidden from None
-    if checked_out_only:
-        allowed = ledger_progress.checked_out_by(session, loan.id) == caller.desk
-    else:
-        allowed = caller.name in ledger_progress.desks_of_loan(session, loan.id)
-    if not allowed:
-        raise hidden
-    return loan

@@ -25,14 +25,15 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from fleetsync.api.problems import Problem
-from fleetsync.api.tokens import ADMIN
+from fleetsync.domain.actors import ADMIN, DESK_NAME
 from fleetsync.settings import ApiSettings, ConfigError
 
 __all__ = ["LIBRARY_TOLERANCE_SECONDS", "DeskKeys", "SignedDelivery"]
 
 #: The ``standardwebhooks`` library refuses timestamps further away than this, whatever we allow.
 LIBRARY_TOLERANCE_SECONDS = 300
-_DESK = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+#: The last second a Python datetime holds (9999-12-31T23:59:59Z).
+_LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,255}")
 _HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
@@ -63,7 +64,7 @@ class DeskKeys:
         keys: list[tuple[str, Webhook]] = []
         owner: dict[str, str] = {}
         for desk, settings in api.desks.items():
-            if not _DESK.fullmatch(desk) or desk == ADMIN:
+            if not DESK_NAME.fullmatch(desk) or desk == ADMIN:
                 raise ConfigError(
                     f"loan desk name {desk!r} must be lower-case letters, digits and . _ - "
                     f"(at most 64, not {ADMIN!r}): it names the desk in the audit trail"
@@ -124,17 +125,24 @@ class DeskKeys:
                 "invalid_timestamp",
                 "webhook-timestamp must be the signing time in Unix seconds (e.g. 1788264000)",
             )
-        signed_at = datetime.fromtimestamp(int(value), UTC)
-        off = abs((now - signed_at).total_seconds())
+        # Compared in seconds before it becomes a date: a number of seconds may lie beyond the
+        # last date Python can hold (year 9999), and is then simply far out of tolerance.
+        seconds = int(value)
+        off = abs(now.timestamp() - seconds)
         if off > self._tolerance:
+            when = (
+                datetime.fromtimestamp(seconds, UTC).isoformat()
+                if seconds <= _LAST_SECOND
+                else f"Unix time {seconds}"
+            )
             raise Problem(
                 400,
                 "timestamp_out_of_tolerance",
-                f"the delivery was signed at {signed_at.isoformat()}, {off:.0f} s away from "
+                f"the delivery was signed at {when}, {off:.0f} s away from "
                 f"fleetsync's clock (at most {self._tolerance} s): check the desk's clock; a "
                 "retry must be signed again with a fresh timestamp",
             )
-        return signed_at
+        return datetime.fromtimestamp(seconds, UTC)
 
 
 def _unsigned(detail: str) -> Problem:

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from fleetsync.domain.actors import ADMIN
 from fleetsync.settings import ApiSettings, ConfigError
 
 __all__ = ["ADMIN", "MIN_TOKEN_LENGTH", "Principal", "Tokens"]
 
-#: What the audit trail calls an admin token's holder: ``webhook:admin`` (no desk may be named so).
-ADMIN = "admin"
 MIN_TOKEN_LENGTH = 24
 
 

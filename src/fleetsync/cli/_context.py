@@ -10,7 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from fleetsync.log import configure_logging
 from fleetsync.settings import Settings, load_settings
@@ -41,8 +41,11 @@ EXIT_CODES_HELP = (
     "3 refused (lifecycle rule or safety limit), 4 not found."
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# Everything fleetsync prints is plain text, never Rich markup: no value (an asset tag, a name,
+# a note, a reason) can be read as markup, break the output, or style it. Emphasis is a style on a
+# rich.text.Text, never "[bold]" in a string.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -79,5 +82,7 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: ExitCode = ExitCode.FAILED) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
     raise typer.Exit(int(code))

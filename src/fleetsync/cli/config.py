@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from fleetsync.cli._context import (
     ConfigOption,
@@ -38,7 +38,9 @@ def show(as_json: JsonOption = False, config: ConfigOption = None) -> None:
         print_json(data)
         return
     source = config_path(config)
-    console.print(f"[bold]config file:[/] {source or '(none: built-in defaults)'}")
+    console.print(
+        Text.assemble(("config file:", "bold"), f" {source or '(none: built-in defaults)'}")
+    )
     console.print_json(data=data)
 
 
@@ -85,14 +87,16 @@ def check(
     if as_json:
         print_json({"ok": ok, **result})
     else:
-        console.print("[green]configuration is valid[/]")
+        console.print(Text("configuration is valid", style="green"))
         for name, value in result.items():
             if name != "online":
                 console.print(f"  {name}: {value}", highlight=False)
         for item in checks:
-            mark = "[green]✓[/]" if item.ok else "[red]✗[/]"
-            console.print(f"  {mark} {item.scope} ({item.call})", highlight=False)
+            mark = ("✓", "green") if item.ok else ("✗", "red")
+            console.print(
+                Text.assemble("  ", mark, f" {item.scope} ({item.call})"), highlight=False
+            )
             if item.error:
-                console.print(f"      {escape(item.error)}", highlight=False)
+                console.print(f"      {item.error}", highlight=False)
     if not ok:
         raise typer.Exit(int(ExitCode.USAGE))

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fleetsync import services
 from fleetsync.cli._context import (
@@ -76,7 +76,7 @@ def _render_change(change: services.DeviceChange, as_json: bool) -> None:
         parts.append(f"powerwash {change.powerwash}")
     if change.forced:
         parts.append("forced")
-    _say(escape("; ".join(parts)))
+    _say("; ".join(parts))
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -126,14 +126,14 @@ def list_devices(
         table.add_row(
             row["serial"],
             row["asset_tag"] or "",
-            escape(row["model"]),
+            row["model"],
             row["region"],
             row["connectivity"],
             row["state"],
             row["state_since"][:10],
             loan.get("loan") or "",
-            escape(loan.get("borrower") or ""),
-            f"[red]{until}[/]" if loan.get("overdue") else until,
+            loan.get("borrower") or "",
+            Text(until, style="red") if loan.get("overdue") else until,
         )
     _say(table)
 
@@ -203,31 +203,33 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
 
 def _render_detail(d: dict[str, Any]) -> None:
     _say(
-        f"[bold]{d['serial']}[/]  asset tag {escape(d['asset_tag'] or '-')}  "
-        f"{escape(d['model'])}  {d['region']}  {d['connectivity']}",
+        Text.assemble(
+            (d["serial"], "bold"),
+            f"  asset tag {d['asset_tag'] or '-'}  {d['model']}  {d['region']}  "
+            f"{d['connectivity']}",
+        )
     )
-    _say(f"state: [bold]{d['state']}[/] since {d['state_since'][:16]}")
+    _say(Text.assemble("state: ", (d["state"], "bold"), f" since {d['state_since'][:16]}"))
     google = d["google"]
     if google is None:
         _say("in Google: not seen yet (`fleetsync sync` links it by its exact serial)")
     else:
-        user = (
-            f", annotated for {escape(google['annotated_user'])}"
-            if google["annotated_user"]
-            else ""
-        )
+        user = f", annotated for {google['annotated_user']}" if google["annotated_user"] else ""
         _say(
-            f"in Google: {escape(google['org_unit'] or '?')}, {google['status'] or '?'}{user} "
+            f"in Google: {google['org_unit'] or '?'}, {google['status'] or '?'}{user} "
             f"(last confirmed {google['checked_at'][:16]})",
         )
     loan = d["current_loan"]
     if loan:
-        name = escape(f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip())
-        overdue = f" [red]overdue {loan['days_overdue']} day(s)[/]" if loan["overdue"] else ""
+        name = f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip()
+        overdue = f" overdue {loan['days_overdue']} day(s)" if loan["overdue"] else ""
         _say(
-            f"on loan: {loan['loan']} to {escape(loan['borrower'])} ({name}, "
-            f"{escape(loan['account_email'] or 'no account')}) since {loan['checked_out_at'][:10]} "
-            f"until {loan['agreed_end']}{overdue}",
+            Text.assemble(
+                f"on loan: {loan['loan']} to {loan['borrower']} ({name}, "
+                f"{loan['account_email'] or 'no account'}) since {loan['checked_out_at'][:10]} "
+                f"until {loan['agreed_end']}",
+                (overdue, "red"),
+            )
         )
     if d["commands"]:
         table = Table(
@@ -244,7 +246,7 @@ def _render_detail(d: dict[str, Any]) -> None:
                 (c["executed_at"] or "")[:16],
             )
         _say(table)
-    _say("[bold]history[/]")
+    _say(Text("history", style="bold"))
     for h in d["history"]:
         who = " ".join(x for x in (h["loan"], h["borrower"]) if x)
         line = f"  {h['at'][:16].replace('T', ' ')}  {h['actor']}  {h['action']}"
@@ -252,7 +254,7 @@ def _render_detail(d: dict[str, Any]) -> None:
         change = _describe(h["before"], h["after"])
         line += f": {change}" if change else ""
         line += f" ({h['reason']})" if h["reason"] else ""
-        _say(escape(line))
+        _say(line)
 
 
 def _describe(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
@@ -326,7 +328,7 @@ def import_devices(
     )
     for serial, diff in report.updated.items():
         changes = ", ".join(f"{k} {old} → {new}" for k, (old, new) in diff.items())
-        _say(f"  {serial}: {escape(changes)}")
+        _say(f"  {serial}: {changes}")
 
 
 # --------------------------------------------------------------------------------- lifecycle

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fleetsync import services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
@@ -63,11 +63,11 @@ def checkout(
         str, typer.Option("--borrower-id", help="The loan desk's id for the borrower (B-1017).")
     ],
     given_name: Annotated[str, typer.Option("--given-name", help="The borrower's given name.")],
-    family_name: Annotated[
-        str, typer.Option("--family-name", help="The borrower's family name ('' if none).")
-    ],
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
     until: DateOption,
+    family_name: Annotated[
+        str, typer.Option("--family-name", help="The borrower's family name, if they have one.")
+    ] = "",
     needs_data: Annotated[
         bool,
         typer.Option("--needs-data", help="The borrower has no internet at home: a 4G device."),
@@ -75,68 +75,136 @@ def checkout(
     course: Annotated[
         str | None, typer.Option("--course", help="The course period the loan is for.")
     ] = None,
+    same_person: Annotated[
+        bool,
+        typer.Option(
+            "--same-person",
+            help="The borrower id is known with other names, and this is the same person (a "
+            "name corrected or changed): lend anyway and update the names.",
+        ),
+    ] = False,
     hide_password: Annotated[
         bool,
         typer.Option(
             "--hide-password",
-            help="Do not show a new account's first password; keep it sealed for the loan desk "
-            "to collect once.",
+            help="Do not show a new account's first password now; keep it sealed (`fleetsync "
+            "loan first-password LOAN` shows it once).",
         ),
     ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Lend a spare device to a borrower until the agreed end date.
+    """Lend a spare device to a borrower until the agreed end date (the loan's last day; today
+    for a one-day loan).
 
     A borrower new to the ledger gets a Workspace account (created in Google at the next
     sync); a returning borrower's suspended account is reactivated. For a new account the
     FIRST PASSWORD IS PRINTED ONCE, here, for the technician to give to the borrower (who
-    chooses their own at first sign-in); it is never shown again. Use --hide-password to leave
-    it sealed for the loan desk instead.
+    chooses their own at first sign-in); it is marked collected only once it is printed. Use
+    --hide-password to leave it sealed instead (`fleetsync loan first-password` shows it once).
 
     Exits 3 when the lifecycle refuses (device not spare, wifi device for a borrower who needs
-    data, device of another region, borrower who already has a device).
+    data, device of another region, borrower who already has a device) and when the borrower id
+    is known with other names (confirm with --same-person if it is the same person).
+    """
+    actor = cli_actor()
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        with ledger.transaction() as session:
+            result = services.checkout(
+                session,
+                device=serial,
+                borrower=borrower_id,
+                given_name=given_name,
+                family_name=family_name,
+                region=region,
+                until=until.date(),
+                needs_data=needs_data,
+                course_period=course,
+                same_person=same_person,
+                programme=programme,
+                actor=actor,
+            )
+        if not result.new_account or hide_password:
+            _show_checkout(result, None, as_json, settings.accounts.first_password_ttl_hours)
+            return
+        # The loan is committed; its password is marked collected in a second transaction that
+        # commits only once the password is out: if showing it fails, it still waits (for
+        # `loan first-password`, or the desk).
+        with ledger.transaction() as session:
+            handed = services.collect_first_password(
+                session, loan=result.loan, programme=programme, actor=actor
+            )
+            _show_checkout(result, handed.password, as_json, 0)
+
+
+def _show_checkout(
+    result: services.CheckoutResult, password: str | None, as_json: bool, ttl_hours: int
+) -> None:
+    if as_json:
+        print_json(asdict(result) | {"first_password": password})
+    else:
+        tag = f" ({result.asset_tag})" if result.asset_tag else ""
+        data = ", 4G" if result.connectivity == "4g" else ""
+        _say(
+            f"lent {result.serial}{tag} to {result.borrower} until "
+            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
+        )
+        if result.new_account:
+            _say(f"account: {result.account_email} (new; Google creates it at the next sync)")
+        elif result.account_before != "active":
+            _say(f"account: {result.account_email} ({result.account_before} → active)")
+        if password is not None:
+            _say(_first_password_line(password))
+        elif result.new_account:
+            _say(
+                f"first password: sealed; `fleetsync loan first-password {result.loan}` shows "
+                f"it once (within {ttl_hours} h)"
+            )
+    _flush()
+
+
+def _first_password_line(password: str) -> Text:
+    return Text.assemble(
+        "first password: ",
+        (password, "bold"),
+        "  (give it to the borrower now: it is not shown again; they choose their own at first "
+        "sign-in)",
+    )
+
+
+def _flush() -> None:
+    # Out of our buffers before the caller commits: what could not be written is not "shown".
+    console.file.flush()
+
+
+@app.command("first-password")
+def first_password(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the first password sealed for a loan's new account, once, and mark it collected.
+
+    For a password checkout did not show (--hide-password, or its output was lost) while the
+    loan is open; the loan desk can then no longer collect it.
+
+    Exits 4 when no password waits for the loan (the account existed already, or the password
+    expired), 3 when it was collected already or the loan has ended.
     """
     with opened_ledger(config) as (settings, ledger), ledger.transaction() as session:
-        result = services.checkout(
+        handed = services.collect_first_password(
             session,
-            device=serial,
-            borrower=borrower_id,
-            given_name=given_name,
-            family_name=family_name,
-            region=region,
-            until=until.date(),
-            needs_data=needs_data,
-            course_period=course,
+            loan=loan,
             programme=services.Programme.from_settings(settings),
-            hand_over_password=not hide_password,
             actor=cli_actor(),
         )
-    if as_json:
-        print_json(asdict(result))
-        return
-    tag = f" ({result.asset_tag})" if result.asset_tag else ""
-    data = ", 4G" if result.connectivity == "4g" else ""
-    _say(
-        f"lent {result.serial}{tag} to {escape(result.borrower)} until "
-        f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
-    )
-    if result.new_account:
-        _say(
-            f"account: {result.account_email} (new; Google creates it at the next sync)",
-        )
-    elif result.account_before != "active":
-        _say(f"account: {result.account_email} ({result.account_before} → active)")
-    if result.first_password is not None:
-        _say(
-            f"first password: [bold]{escape(result.first_password)}[/]  (give it to the "
-            "borrower now: it is not shown again; they choose their own at first sign-in)",
-        )
-    elif result.new_account:
-        hours = settings.accounts.first_password_ttl_hours
-        _say(
-            f"first password: sealed for the loan desk to collect once (within {hours} h)",
-        )
+        if as_json:
+            print_json(asdict(handed))
+        else:
+            _say(f"loan {handed.loan}, borrower {handed.borrower}: account {handed.email}")
+            _say(_first_password_line(handed.password))
+        _flush()
 
 
 @app.command("return")
@@ -170,7 +238,7 @@ def return_(
         return
     account = f"; account {change.account}" if change.account else ""
     _say(
-        f"returned {change.serial}: loan {change.loan} of {escape(change.borrower or '')} ended "
+        f"returned {change.serial}: loan {change.loan} of {change.borrower or ''} ended "
         f"({condition.value}){account}; device in refurbishment, powerwash {change.powerwash}",
     )
 
@@ -207,7 +275,7 @@ def extend(
         print_json(asdict(extension))
         return
     _say(
-        f"loan {extension.loan} ({extension.serial}, {escape(extension.borrower)}) now ends "
+        f"loan {extension.loan} ({extension.serial}, {extension.borrower}) now ends "
         f"{extension.new_end.isoformat()} (was {extension.previous_end.isoformat()})",
     )
 
@@ -264,13 +332,13 @@ def list_loans(
             row["loan"],
             row["serial"],
             row["asset_tag"] or "",
-            escape(row["borrower"]),
+            row["borrower"],
             row["region"],
             row["connectivity"],
             "yes" if row["needs_data"] else "",
             row["checked_out_at"][:10],
             row["agreed_end"],
-            f"[red]{row['days_overdue']} d[/]" if row["overdue"] else "",
+            Text(f"{row['days_overdue']} d", style="red") if row["overdue"] else "",
             f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
         )
     _say(table)
@@ -321,27 +389,28 @@ def show(
 
 
 def _render_loan(d: dict[str, Any], today: date) -> None:
-    name = escape(f"{d['given_name'] or ''} {d['family_name'] or ''}".strip() or "(pseudonymised)")
+    name = f"{d['given_name'] or ''} {d['family_name'] or ''}".strip() or "(pseudonymised)"
     _say(
-        f"[bold]{d['loan']}[/]: {d['serial']} ({d['asset_tag'] or '-'}) to "
-        f"{escape(d['borrower'])} ({name})",
+        Text.assemble(
+            (d["loan"], "bold"),
+            f": {d['serial']} ({d['asset_tag'] or '-'}) to {d['borrower']} ({name})",
+        )
     )
-    _say(f"account: {escape(d['account_email'] or 'none')} ({d['account_status']})")
+    _say(f"account: {d['account_email'] or 'none'} ({d['account_status']})")
     data = ", needs data" if d["needs_data"] else ""
-    _say(
-        f"region {d['region']}, {d['connectivity']}{data}; "
-        f"course {escape(d['course_period'] or '-')}",
-    )
+    _say(f"region {d['region']}, {d['connectivity']}{data}; course {d['course_period'] or '-'}")
     _say(f"out {d['checked_out_at'][:10]}, agreed end {d['agreed_end']}")
     for ext in d["extensions"]:
         _say(
-            f"  extended {ext['at'][:10]} by {escape(ext['actor'])}: {ext['previous_end']} → "
-            f"{ext['new_end']} {escape(ext['reason'] or '')}",
+            f"  extended {ext['at'][:10]} by {ext['actor']}: {ext['previous_end']} → "
+            f"{ext['new_end']} {ext['reason'] or ''}",
         )
     if d["returned_at"]:
-        note = f": {escape(d['return_note'])}" if d["return_note"] else ""
+        note = f": {d['return_note']}" if d["return_note"] else ""
         _say(f"ended {d['returned_at'][:10]} ({d['condition']}){note}")
     elif d["overdue"]:
         _say(
-            f"[red]overdue by {d['days_overdue']} day(s)[/] (today {today.isoformat()})",
+            Text.assemble(
+                (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
+            )
         )

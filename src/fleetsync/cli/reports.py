@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from fleetsync import clock, services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.reports import html, render
+from fleetsync.reports.calendar import EPOCH
 from fleetsync.reports.fleet import FleetReport, fleet_report
 from fleetsync.reports.loans import Grouping, LoanReport, loan_report
 from fleetsync.settings import Settings
@@ -84,10 +84,17 @@ def _period(first: date | None, last: date | None, today: date) -> tuple[date, d
             f"--to {last.isoformat()} is after today ({today.isoformat()}): the ledger has no "
             "figures for days to come; leave --to out for a report up to today"
         )
+    for option, day in (("--from", first), ("--to", last)):
+        if day is not None and day < EPOCH:
+            raise InvalidInput(
+                f"{option} {day.isoformat()} is before {EPOCH.isoformat()}: the ledger counts "
+                f"days from {EPOCH.isoformat()} and holds nothing earlier; give a date on or "
+                "after it"
+            )
     if first is None:
-        # Twelve months, the month of --to included.
+        # Twelve months, the month of --to included (from the epoch at the earliest).
         year, month = divmod(last.year * 12 + last.month - 1 - 11, 12)
-        first = date(year, month + 1, 1)
+        first = max(date(year, month + 1, 1), EPOCH)
     if first > last:
         raise InvalidInput(
             f"--from {first.isoformat()} is after --to {last.isoformat()}; give a --from on or "
@@ -108,7 +115,7 @@ def _write(text: str, out: Path | None, *, bom: bool = False) -> None:
             f"cannot write the report to {out}: {exc.strerror}; choose another --out"
         ) from None
     size = out.stat().st_size
-    console.print(escape(f"wrote {out} ({size:,} bytes)"), highlight=False, soft_wrap=True)
+    console.print(f"wrote {out} ({size:,} bytes)", highlight=False, soft_wrap=True)
 
 
 def _emit(report: LoanReport | FleetReport, fmt: Format, out: Path | None) -> None:

@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
@@ -61,7 +61,7 @@ app = typer.Typer(
 )
 
 
-def _say(text: str) -> None:
+def _say(text: str | Text) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
@@ -379,4 +379,4 @@ def status(
         ("state", answer.get("stateFile") or "(in memory only)"),
     ]
     for name, value in rows:
-        _say(f"[bold]{name:<10}[/] {escape(str(value))}")
+        _say(Text.assemble((f"{name:<10}", "bold"), f" {value}"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fleetsync import services
 from fleetsync.cli._context import ConfigOption, JsonOption, console, print_json
@@ -54,9 +54,9 @@ def _show(result: Overview) -> None:
         lendable = sum(n for s, n in counts.items() if s in _LENDABLE)
         fleet.add_row(region, *(str(counts.get(s, 0)) for s in _STATES), str(lendable))
     fleet.add_row(
-        "[bold]all[/]",
-        *(f"[bold]{totals[s]}[/]" for s in _STATES),
-        f"[bold]{sum(n for s, n in totals.items() if s in _LENDABLE)}[/]",
+        Text("all", style="bold"),
+        *(Text(str(totals[s]), style="bold") for s in _STATES),
+        Text(str(sum(n for s, n in totals.items() if s in _LENDABLE)), style="bold"),
     )
     console.print(fleet)
     commands = ", ".join(f"{n} {s}" for s, n in sorted(result.commands.items())) or "none"
@@ -90,10 +90,14 @@ def _show(result: Overview) -> None:
     )
     console.print(f"overdue loans: {result.overdue_loans}", highlight=False)
     if not result.attention:
-        console.print("[green]nothing needs a person[/]")
+        console.print(Text("nothing needs a person", style="green"))
         return
-    console.print(f"[bold yellow]needs a person ({len(result.attention)}):[/]")
+    console.print(Text(f"needs a person ({len(result.attention)}):", style="bold yellow"))
     for item in result.attention[:50]:
-        console.print(f"  [yellow]![/] {escape(item.message)}", highlight=False, soft_wrap=True)
+        console.print(
+            Text.assemble("  ", ("!", "yellow"), " ", item.message),
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(result.attention) > 50:
         console.print(f"  … {len(result.attention) - 50} more (--json lists them all)")

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from fleetsync.cli._context import (
     ConfigOption,
@@ -185,7 +185,7 @@ def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def _say(text: str) -> None:
+def _say(text: str | Text) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
@@ -203,7 +203,7 @@ def _show(report: SyncReport, *, show_all: bool) -> None:
     if report.status == "planned":
         _say("dry run: nothing was changed" if plan.actions else "nothing to do")
     elif report.status == "refused":
-        _say("[bold red]nothing was changed[/]")
+        _say(Text("nothing was changed", style="bold red"))
     elif applied is not None:
         done = sum(applied.done.values())
         _say(
@@ -212,7 +212,7 @@ def _show(report: SyncReport, *, show_all: bool) -> None:
         )
         for failure in [*applied.failures, *applied.unknown]:
             what = f"{failure.kind} {failure.target}: {failure.error}"
-            _say(f"  [red]✗[/] {escape(what)}")
+            _say(Text.assemble("  ", ("✗", "red"), " ", what))
     _say(
         f"{report.kind} sync {report.status} in {report.seconds:.1f} s, "
         f"{report.google_calls} Google calls"
@@ -235,18 +235,16 @@ def _show_plan(plan: Plan, *, show_all: bool) -> None:
                 hidden[action.kind] += 1
                 continue
             shown[action.kind] += 1
-            table.add_row(
-                escape(action.kind.replace("_", " ")), escape(action.target), escape(action.reason)
-            )
+            table.add_row(action.kind.replace("_", " "), action.target, action.reason)
         for kind, count in hidden.items():
-            table.add_row(escape(kind.replace("_", " ")), f"… and {count} more (--all)", "")
+            table.add_row(kind.replace("_", " "), f"… and {count} more (--all)", "")
         console.print(table)
     if plan.findings:
         by_kind: dict[str, int] = defaultdict(int)
         for finding in plan.findings:
             by_kind[finding.kind] += 1
             if show_all or by_kind[finding.kind] <= _SHOWN_PER_KIND:
-                _say(f"[yellow]![/] {escape(finding.message)}")
+                _say(Text.assemble(("!", "yellow"), " ", finding.message))
         for kind, count in by_kind.items():
             if not show_all and count > _SHOWN_PER_KIND:
                 _say(f"  … {count - _SHOWN_PER_KIND} more {kind.replace('_', ' ')} (--all)")

@@ -10,9 +10,11 @@ from __future__ import annotations
 __all__ = [
     "AlreadyCollected",
     "BorrowerHasLoan",
+    "BorrowerNamesDiffer",
     "FleetsyncError",
     "InvalidInput",
     "InvalidRows",
+    "LoanEnded",
     "LoanNotExtended",
     "NotAllowedInState",
     "NotFound",
@@ -84,6 +86,13 @@ class BorrowerHasLoan(Refused):
     code = "borrower_has_loan"
 
 
+class BorrowerNamesDiffer(Refused):
+    """The borrower id is known with other names, and the desk did not confirm that this is the
+    same person."""
+
+    code = "borrower_names_differ"
+
+
 class LoanNotExtended(Refused):
     """An extension must end later than the loan's current agreed end."""
 
@@ -106,3 +115,9 @@ class AlreadyCollected(Refused):
     """A first password is handed over once."""
 
     code = "already_collected"
+
+
+class LoanEnded(Refused):
+    """A first password is collected while its loan is open."""
+
+    code = "loan_ended"

@@ -180,6 +180,9 @@ class OpenLoan:
     borrower: str
     since: date
     agreed_end: date
+    #: The loan is another desk's than the one acting: a refusal names nothing of it (no
+    #: borrower, loan, device or date), it only says that the loan is at another desk.
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,13 +257,19 @@ def checkout(
     until: date,
     today: date,
 ) -> Transition:
-    """Lend a spare device to a borrower until the agreed end date."""
-    if until <= today:
+    """Lend a spare device to a borrower until the agreed end date (the loan's last day: today
+    for a one-day loan)."""
+    if until < today:
         raise InvalidInput(
-            f"the agreed end date {until.isoformat()} is not after today ({today.isoformat()}); "
-            "give the last day of the loan (YYYY-MM-DD)"
+            f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
+            "give the last day of the loan (YYYY-MM-DD), today at the earliest"
         )
     transition = _move(Action.CHECKOUT, device)
+    if borrower_loan is not None and borrower_loan.elsewhere:
+        raise BorrowerHasLoan(
+            f"borrower {borrower} already has a device on loan at another desk; it must be "
+            "returned (or reported lost) there before they borrow another device"
+        )
     if borrower_loan is not None:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has device {borrower_loan.serial} on loan since "
@@ -293,10 +302,10 @@ def extend_loan(device: Device, *, until: date, today: date) -> Transition:
     transition = _move(Action.EXTEND, device)
     loan = device.loan
     assert loan is not None  # an on_loan device always has its open loan (ledger invariant)
-    if until <= today:
+    if until < today:
         raise InvalidInput(
-            f"the new end date {until.isoformat()} is not after today ({today.isoformat()}); "
-            "give the new last day of the loan (YYYY-MM-DD)"
+            f"the new end date {until.isoformat()} is before today ({today.isoformat()}); "
+            "give the new last day of the loan (YYYY-MM-DD), today at the earliest"
         )
     if until <= loan.agreed_end:
         raise LoanNotExtended(
@@ -382,6 +391,8 @@ def _move(action: Action, device: Device) -> Transition:
 def _where(device: Device) -> str:
     since = device.since.isoformat()
     match device.state:
+        case S.ON_LOAN if device.loan is not None and device.loan.elsewhere:
+            return "is on loan at another desk"
         case S.ON_LOAN if device.loan is not None:
             return (
                 f"is on loan to borrower {device.loan.borrower} since "

@@ -200,6 +200,9 @@ class Loan(Base):
     returned_at: Mapped[datetime | None]
     return_condition: Mapped[str | None] = mapped_column(sa.String(10))
     return_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: The loan desk that checked it out (``webhook:<desk>``, ``desk:<desk>:<person>``); ``None``
+    #: for a technician's loan. Only that desk sees and changes it (``services.desks``).
+    desk: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
     device: Mapped[Device] = relationship(back_populates="loans")
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
@@ -298,6 +301,9 @@ class PendingCredential(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    #: The loan it was sealed for: only that loan's desk (or a technician, or the admin)
+    #: collects it. ``None`` only for a password sealed while the borrower had no open loan.
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"), index=True)
     account_email: Mapped[str] = mapped_column(sa.String(255))
     sealed_password: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime]

@@ -1,6 +1,6 @@
 """What the loan desk may see of a loan, read from the ledger alone (no Google call): the loan, its
-device and borrower, the facts :mod:`fleetsync.domain.progress` compares, which desks acted on it,
-and whether a first password waits for collection."""
+device and borrower, the facts :mod:`fleetsync.domain.progress` compares, and whether a first
+password waits for collection. (Which desk may see it: :mod:`fleetsync.services.desks`.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import Action, CommandState, Condition, DeviceState
+from fleetsync.domain.lifecycle import CommandState, Condition, DeviceState
 from fleetsync.domain.progress import (
     AccountSeen,
     CommandSeen,
@@ -18,20 +18,10 @@ from fleetsync.domain.progress import (
     LoanFacts,
     PolicySeen,
 )
-from fleetsync.ledger.models import AuditEvent, DeviceCommand, Loan, PendingCredential, PolicyState
+from fleetsync.ledger.models import DeviceCommand, Loan, PendingCredential, PolicyState
 from fleetsync.ledger.queries import POWERWASH
 
-__all__ = [
-    "WEBHOOK_ACTOR",
-    "FirstPasswordState",
-    "checked_out_by",
-    "desks_of_loan",
-    "first_password_state",
-    "loan_facts",
-]
-
-#: The audit trail's actor for a desk's webhook: ``webhook:<desk>``.
-WEBHOOK_ACTOR = "webhook:"
+__all__ = ["FirstPasswordState", "first_password_state", "loan_facts"]
 
 FirstPasswordState = Literal["waiting", "collected", "expired", "none"]
 
@@ -96,38 +86,10 @@ def _return_powerwash(session: Session, loan: Loan, *, until: Loan | None) -> Co
     )
 
 
-def desks_of_loan(session: Session, loan_id: int) -> set[str]:
-    """The desks that acted on the loan through their webhook (checked it out, took it back,
-    extended it): the ones allowed to see it."""
-    stmt = (
-        sa.select(AuditEvent.actor)
-        .where(AuditEvent.loan_id == loan_id, AuditEvent.actor.startswith(WEBHOOK_ACTOR))
-        .distinct()
-    )
-    return {actor.removeprefix(WEBHOOK_ACTOR) for actor in session.scalars(stmt)}
-
-
-def checked_out_by(session: Session, loan_id: int) -> str | None:
-    """The desk that checked the loan out (``None``: a technician did, on the command line)."""
-    stmt = (
-        sa.select(AuditEvent.actor)
-        .where(AuditEvent.loan_id == loan_id, AuditEvent.action == Action.CHECKOUT.value)
-        .order_by(AuditEvent.id)
-        .limit(1)
-    )
-    actor = session.scalars(stmt).first()
-    if actor is None or not actor.startswith(WEBHOOK_ACTOR):
-        return None
-    return actor.removeprefix(WEBHOOK_ACTOR)
-
-
 def first_password_state(session: Session, loan: Loan, now: datetime) -> FirstPasswordState:
-    """Whether the checkout of this loan left a first password for the desk to collect. The
-    checkout seals it at the very moment of the loan (one transaction, one ``now``)."""
-    stmt = sa.select(PendingCredential).where(
-        PendingCredential.borrower_id == loan.borrower_id,
-        PendingCredential.created_at == loan.checked_out_at,
-    )
+    """Whether a first password sealed for this loan waits for collection: the checkout's, or
+    one sealed later in the loan when the reconciler created the account again."""
+    stmt = sa.select(PendingCredential).where(PendingCredential.loan_id == loan.id)
     credential = session.scalars(stmt.order_by(PendingCredential.id.desc()).limit(1)).first()
     if credential is None:
         return "none"

@@ -21,6 +21,7 @@ from fleetsync.ledger.models import (
 )
 
 __all__ = [
+    "MAX_LOAN_NUMBER",
     "POWERWASH",
     "device_commands",
     "device_history",
@@ -30,6 +31,7 @@ __all__ = [
     "find_loan",
     "latest_powerwash",
     "loan_extensions",
+    "loan_number",
     "loan_row",
     "loan_rows",
     "normalise_ref",
@@ -38,6 +40,8 @@ __all__ = [
 ]
 
 POWERWASH = "REMOTE_POWERWASH"
+#: The largest loan number the ledger's integer ids can hold.
+MAX_LOAN_NUMBER = 2**31 - 1
 
 
 def normalise_ref(ref: str) -> str:
@@ -77,16 +81,23 @@ def find_borrower(session: Session, desk_id: str, *, lock: bool = False) -> Borr
     return session.scalars(stmt).one_or_none()
 
 
+def loan_number(ref: str) -> int:
+    """The number of a loan id as people type it: ``L-88`` (or ``88``) → 88."""
+    text = ref.strip().upper().removeprefix("L-")
+    # ASCII digits only: str.isdigit() says yes to "²", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise InvalidInput(f"{ref!r} is not a loan id; loan ids look like L-88")
+    return int(text)
+
+
 def find_loan(session: Session, ref: str) -> Loan:
     """A loan by its id as people see it: ``L-88`` (or ``88``)."""
-    text = ref.strip().upper().removeprefix("L-")
-    if not text.isdigit():
-        raise InvalidInput(f"{ref!r} is not a loan id; loan ids look like L-88")
-    loan = session.get(Loan, int(text))
+    number = loan_number(ref)
+    # A number beyond the id column's range names no loan (and PostgreSQL refuses to compare).
+    loan = session.get(Loan, number) if number <= MAX_LOAN_NUMBER else None
     if loan is None:
         raise NotFound(
-            f"there is no loan {loan_ref(int(text))}; see the loans with "
-            "`fleetsync loan list --all`"
+            f"there is no loan {loan_ref(number)}; see the loans with `fleetsync loan list --all`"
         )
     return loan
 

@@ -250,9 +250,10 @@ def table(report: LoanReport | FleetReport) -> Table:
 
 def print_table(table: Table, file: IO[str] | None = None) -> None:
     """Print ``table`` at its natural width, however narrow the terminal: a figure cut short
-    (``40…``) would be a wrong figure. To a file: plain text, no terminal codes."""
-    width = Console(width=10_000).measure(table).maximum
+    (``40…``) would be a wrong figure. To a file: plain text, no terminal codes. Never Rich
+    markup: a title or a region name is printed as it is written."""
+    width = Console(width=10_000, markup=False).measure(table).maximum
     if file is None:
-        Console(width=max(width, Console().width)).print(table)
+        Console(width=max(width, Console(markup=False).width), markup=False).print(table)
     else:
-        Console(file=file, width=width, color_system=None).print(table)
+        Console(file=file, width=width, color_system=None, markup=False).print(table)

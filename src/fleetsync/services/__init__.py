@@ -1,12 +1,14 @@
 """The business actions: one ledger transaction each, shared by the webhook, the CLI and tests.
 
 Every action takes an open SQLAlchemy session (the unit of work) and an ``actor``
-(``cli:<user>``, ``webhook:<desk>``, ``sync``), changes the ledger, appends its audit event and
+(``cli:<user>``, ``webhook:<desk>``, ``desk:<desk>:<person>``, ``sync``: see
+:mod:`fleetsync.domain.actors`), changes the ledger, appends its audit event and
 wakes the reconciler through the outbox. It never commits and never calls Google::
 
     with ledger.transaction() as session:
         services.checkout(session, device="5CD1234XYZ", borrower="B-1017", ..., actor="cli:ann")
 
+An actor with a desk sees and changes that desk's loans only (:mod:`fleetsync.services.desks`).
 A refused action raises :class:`~fleetsync.domain.errors.Refused` (nothing was written once the
 transaction rolls back); unknown things :class:`~fleetsync.domain.errors.NotFound`; bad input
 :class:`~fleetsync.domain.errors.InvalidInput`.
@@ -18,6 +20,7 @@ from fleetsync.services.accounts import (
     collect_first_password,
     purge_credentials,
 )
+from fleetsync.services.desks import loan_for, may_see
 from fleetsync.services.devices import (
     RegionChange,
     assign_ict_test,
@@ -45,10 +48,12 @@ __all__ = [
     "collect_first_password",
     "extend_loan",
     "import_devices",
+    "loan_for",
     "local_date",
     "mark_found",
     "mark_lost",
     "mark_ready",
+    "may_see",
     "purge_credentials",
     "reprovision",
     "retire",

@@ -4,7 +4,6 @@ action writes its history the same way."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from fleetsync import clock
 from fleetsync.domain import lifecycle
+from fleetsync.domain.actors import check_actor
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import AccountStatus, CommandState, Condition, Transition
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan
+from fleetsync.services.desks import may_see
 
 __all__ = [
     "DeviceChange",
@@ -33,7 +34,6 @@ __all__ = [
     "today",
 ]
 
-_ACTOR = re.compile(r"^(?:(?:cli|webhook):[^\s]{1,90}|sync)$")
 MAX_TEXT = 500
 
 
@@ -67,12 +67,6 @@ local_date = clock.local_date
 today = clock.today
 
 
-def check_actor(actor: str) -> str:
-    if not _ACTOR.match(actor):
-        raise ValueError(f"actor {actor!r} is not cli:<user>, webhook:<desk> or sync")
-    return actor
-
-
 def clean_text(value: str | None, what: str) -> str | None:
     """Free text from a person (a reason, a note): trimmed, ``None`` when empty, bounded."""
     if value is None or not value.strip():
@@ -89,8 +83,9 @@ def lock_device(session: Session, ref: str) -> Device:
     return queries.find_device(session, ref, lock=True)
 
 
-def facts(session: Session, device: Device) -> lifecycle.Device:
-    """What the lifecycle needs to know about ``device``."""
+def facts(session: Session, device: Device, *, actor: str | None = None) -> lifecycle.Device:
+    """What the lifecycle needs to know about ``device``; as ``actor`` may see it, when given
+    (another desk's loan is only "elsewhere")."""
     loan = queries.open_loan(session, device.id)
     wash = queries.latest_powerwash(session, device.id)
     return lifecycle.Device(
@@ -99,7 +94,7 @@ def facts(session: Session, device: Device) -> lifecycle.Device:
         since=local_date(device.state_since),
         connectivity=lifecycle.Connectivity(device.connectivity),
         region=device.region,
-        loan=None if loan is None else loan_facts(loan, device.serial),
+        loan=None if loan is None else loan_facts(loan, device.serial, actor=actor),
         powerwash=None
         if wash is None
         else lifecycle.Powerwash(
@@ -111,13 +106,14 @@ def facts(session: Session, device: Device) -> lifecycle.Device:
     )
 
 
-def loan_facts(loan: Loan, serial: str) -> lifecycle.OpenLoan:
+def loan_facts(loan: Loan, serial: str, *, actor: str | None = None) -> lifecycle.OpenLoan:
     return lifecycle.OpenLoan(
         ref=loan.ref,
         serial=serial,
         borrower=loan.borrower.desk_id,
         since=local_date(loan.checked_out_at),
         agreed_end=loan.agreed_end,
+        elsewhere=actor is not None and not may_see(loan, actor),
     )
 
 

@@ -1,8 +1,9 @@
 """Borrowers' Workspace accounts as the ledger wants them, and their first passwords.
 
 At checkout a borrower without an account (or whose account was deleted) gets a new username and
-a first password, sealed in ``pending_credentials``; a suspended account is reactivated. The
-reconciler creates or unsuspends the account in Google; the desk collects the password once.
+a first password, sealed in ``pending_credentials`` for that loan; a suspended account is
+reactivated. The reconciler creates or unsuspends the account in Google. The password belongs to
+the loan it was sealed for: that loan's desk (or a technician, or the admin) collects it once.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.errors import AlreadyCollected, NotFound
+from fleetsync.domain.errors import AlreadyCollected, LoanEnded, NotFound
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.domain.usernames import derive_username
-from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.credentials import (
     generate_password,
@@ -24,8 +24,9 @@ from fleetsync.ledger.credentials import (
     seal_password,
     username_digest,
 )
-from fleetsync.ledger.models import Borrower, IssuedUsername, PendingCredential
+from fleetsync.ledger.models import Borrower, IssuedUsername, Loan, PendingCredential
 from fleetsync.services._effects import check_actor, now_or
+from fleetsync.services.desks import loan_for
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "collect_first_password",
     "provide_account",
     "purge_credentials",
+    "seal_first_password",
 ]
 
 
@@ -42,13 +44,13 @@ class AccountChange:
     before: AccountStatus
     after: AccountStatus
     email: str | None
+    #: A new address, whose first password waits sealed for the loan.
     new_account: bool
-    #: The first password in clear, only when it is handed over right now (see ``hand_over``).
-    first_password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FirstPassword:
+    loan: str
     borrower: str
     email: str
     password: str
@@ -58,16 +60,12 @@ def provide_account(
     session: Session,
     borrower: Borrower,
     *,
+    loan: Loan,
     programme: Programme,
-    actor: str,
     now: datetime,
-    hand_over: bool,
 ) -> AccountChange:
-    """Make sure the borrower has an active account in the ledger's view.
-
-    ``hand_over=True``: the caller shows the first password to the borrower now (the CLI's
-    checkout); it is marked collected, so the desk cannot collect it a second time.
-    """
+    """Make sure the borrower has an active account in the ledger's view. A new account's first
+    password is sealed for ``loan`` (the checkout's), for its desk to collect."""
     before = AccountStatus(borrower.account_status)
     if before is AccountStatus.ACTIVE:
         return AccountChange(before, before, borrower.account_email, new_account=False)
@@ -86,25 +84,34 @@ def provide_account(
     email = f"{local}@{domain}"
     borrower.account_email = email
     session.add(IssuedUsername(digest=username_digest(programme.key, email), issued_at=now))
+    seal_first_password(session, borrower, loan=loan, programme=programme, now=now)
+    return AccountChange(before, AccountStatus.ACTIVE, email, new_account=True)
+
+
+def seal_first_password(
+    session: Session,
+    borrower: Borrower,
+    *,
+    loan: Loan | None,
+    programme: Programme,
+    now: datetime,
+) -> str:
+    """A new first password for the borrower's account, sealed for ``loan`` (``None``: the
+    borrower has no open loan; only a technician or the admin collects it then). Returns it in
+    clear for the caller that creates the account with it."""
+    assert borrower.account_email is not None
     password = generate_password(programme.accounts.password_length)
     session.add(
         PendingCredential(
             borrower_id=borrower.id,
-            account_email=email,
+            loan_id=None if loan is None else loan.id,
+            account_email=borrower.account_email,
             sealed_password=seal_password(programme.key, password),
             created_at=now,
             expires_at=now + timedelta(hours=programme.accounts.first_password_ttl_hours),
-            collected_at=now if hand_over else None,
-            collected_by=actor if hand_over else None,
         )
     )
-    return AccountChange(
-        before,
-        AccountStatus.ACTIVE,
-        email,
-        new_account=True,
-        first_password=password if hand_over else None,
-    )
+    return password
 
 
 def _issued(session: Session, programme: Programme, email: str) -> bool:
@@ -118,32 +125,41 @@ def _issued(session: Session, programme: Programme, email: str) -> bool:
 def collect_first_password(
     session: Session,
     *,
-    borrower: str,
+    loan: str,
     programme: Programme,
     actor: str,
     now: datetime | None = None,
 ) -> FirstPassword:
-    """Hand the borrower's first password over, once. Later calls are refused."""
+    """Hand over the first password sealed for ``loan`` (``L-88``), once, while the loan is open.
+
+    Only the loan's desk collects it (or a technician, or the admin): for another desk the loan
+    does not exist (:class:`NotFound`). Later calls are refused (:class:`AlreadyCollected`), as
+    is a loan that has ended (:class:`LoanEnded`). The caller shows the password before it
+    commits: rolled back, the password still waits.
+    """
     check_actor(actor)
     now = now_or(now)
-    person = queries.find_borrower(session, borrower, lock=True)
-    if person is None:
-        raise NotFound(f"there is no borrower {borrower.strip()} in the ledger")
+    found = loan_for(session, loan, actor=actor)
+    if found.returned_at is not None:
+        raise LoanEnded(
+            f"loan {found.ref} has ended; a first password is collected while the loan is open"
+        )
+    person = found.borrower
     credential = session.scalars(
         sa.select(PendingCredential)
-        .where(PendingCredential.borrower_id == person.id, PendingCredential.expires_at > now)
+        .where(PendingCredential.loan_id == found.id, PendingCredential.expires_at > now)
         .order_by(PendingCredential.id.desc())
         .limit(1)
+        .with_for_update()
     ).first()
     if credential is None:
         raise NotFound(
-            f"no first password is waiting for borrower {person.desk_id}: their account "
-            "existed already, or the password expired uncollected; reset it in the Google Admin "
-            "console"
+            f"no first password is waiting for loan {found.ref}: the borrower's account existed "
+            "already, or the password expired uncollected; reset it in the Google Admin console"
         )
     if credential.collected_at is not None:
         raise AlreadyCollected(
-            f"the first password of borrower {person.desk_id} was already collected on "
+            f"the first password of loan {found.ref} was already collected on "
             f"{credential.collected_at.isoformat(timespec='minutes')} by "
             f"{credential.collected_by}; reset it in the Google Admin console if it was lost"
         )
@@ -155,8 +171,10 @@ def collect_first_password(
         actor=actor,
         action="first_password_collected",
         borrower_id=person.id,
+        loan_id=found.id,
     )
     return FirstPassword(
+        loan=found.ref,
         borrower=person.desk_id,
         email=credential.account_email,
         password=open_password(programme.key, credential.sealed_password),

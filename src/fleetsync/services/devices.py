@@ -21,6 +21,7 @@ from fleetsync.services._effects import (
     lock_device,
     now_or,
 )
+from fleetsync.services.desks import check_device_loan
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -78,10 +79,12 @@ def mark_lost(
     now: datetime | None = None,
 ) -> DeviceChange:
     """The device is missing. A loan it was on ends (condition ``lost``) and the borrower's
-    account is suspended; a replacement is a new checkout."""
+    account is suspended; a replacement is a new checkout. A desk reports lost its own loans'
+    devices (and devices on no loan)."""
     check_actor(actor)
     found = lock_device(session, device)
-    transition = lifecycle.mark_lost(facts(session, found))
+    check_device_loan(session, found, actor=actor)
+    transition = lifecycle.mark_lost(facts(session, found, actor=actor))
     why = clean_text(reason, "reason")
     return apply(
         session,

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from fleetsync.domain import lifecycle
+from fleetsync.domain.actors import desk_of
+from fleetsync.domain.borrowers import check_same_person
 from fleetsync.domain.errors import InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
@@ -27,6 +29,7 @@ from fleetsync.services._effects import (
     now_or,
 )
 from fleetsync.services.accounts import provide_account
+from fleetsync.services.desks import check_device_loan, loan_for
 from fleetsync.services.programme import Programme
 
 __all__ = ["CheckoutResult", "Extension", "checkout", "extend_loan", "return_device"]
@@ -48,9 +51,11 @@ class CheckoutResult:
     account_email: str | None
     #: ``none``/``suspended``/``deleted`` → ``active``, or ``active`` when nothing changed.
     account_before: str
+    #: A new account: its first password waits, sealed for this loan
+    #: (:func:`~fleetsync.services.accounts.collect_first_password`).
     new_account: bool
-    #: In clear only when the caller asked to hand it over now; else sealed for the desk.
-    first_password: str | None
+    #: The desk the loan belongs to (``None``: a technician's loan).
+    desk: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +92,23 @@ def checkout(
     device: str,
     borrower: str,
     given_name: str,
-    family_name: str,
     region: str,
     until: date,
     programme: Programme,
     actor: str,
+    family_name: str = "",
     needs_data: bool = False,
     course_period: str | None = None,
-    hand_over_password: bool = False,
+    same_person: bool = False,
     now: datetime | None = None,
 ) -> CheckoutResult:
-    """Lend ``device`` (serial or asset tag) to a borrower until ``until`` (the last day).
+    """Lend ``device`` (serial or asset tag) to a borrower until ``until``, the loan's last day
+    (today for a one-day loan). The loan belongs to the actor's desk, if any.
 
     A borrower new to the ledger is created; their account is asked for (a new username and a
-    sealed first password) or reactivated. ``hand_over_password``: see
-    :func:`~fleetsync.services.accounts.provide_account`.
+    first password sealed for this loan) or reactivated. A borrower id the ledger knows with
+    other names is refused (:class:`~fleetsync.domain.errors.BorrowerNamesDiffer`) unless
+    ``same_person`` confirms it is the same person; their names are then updated.
     """
     check_actor(actor)
     now = now_or(now)
@@ -115,15 +122,26 @@ def checkout(
 
     record_ = lock_device(session, device)
     person = queries.find_borrower(session, desk_id, lock=True)
+    # Before anything else: a different person behind a known id learns nothing of the other.
+    confirmed = (
+        ()
+        if person is None
+        else check_same_person(
+            desk_id,
+            known=(person.given_name, person.family_name),
+            given=(given, family),
+            same_person=same_person,
+        )
+    )
     their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
     transition = lifecycle.checkout(
-        facts(session, record_),
+        facts(session, record_, actor=actor),
         borrower=desk_id,
         borrower_region=borrower_region,
         needs_data=needs_data,
         borrower_loan=None
         if their_loan is None
-        else loan_facts(their_loan, their_loan.device.serial),
+        else loan_facts(their_loan, their_loan.device.serial, actor=actor),
         until=until,
         today=local_date(now),
     )
@@ -140,19 +158,11 @@ def checkout(
         session.add(person)
         session.flush()
     else:
-        # The desk is the authority on who the person is; a returning borrower who was
-        # pseudonymised gives their names again.
+        # The same names (or the desk confirmed the same person): the desk is the authority on
+        # how they are written; a returning borrower who was pseudonymised gives them again.
         person.given_name, person.family_name = given, family
         person.region = borrower_region
         person.pseudonymised_at = None
-    account = provide_account(
-        session,
-        person,
-        programme=programme,
-        actor=actor,
-        now=now,
-        hand_over=hand_over_password,
-    )
     loan = Loan(
         device_id=record_.id,
         borrower_id=person.id,
@@ -162,9 +172,11 @@ def checkout(
         needs_data=needs_data,
         region=record_.region,
         connectivity=record_.connectivity,
+        desk=desk_of(actor),
     )
     session.add(loan)
     session.flush()
+    account = provide_account(session, person, loan=loan, programme=programme, now=now)
     record_.state = transition.after.value
     record_.state_since = now
     record(
@@ -183,7 +195,8 @@ def checkout(
             "agreed_end": until.isoformat(),
             "needs_data": needs_data,
             "account": account.after.value,
-        },
+        }
+        | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
     wake(session, "borrower", desk_id, transition.action.value, at=now)
@@ -199,7 +212,7 @@ def checkout(
         account_email=account.email,
         account_before=account.before.value,
         new_account=account.new_account,
-        first_password=account.first_password,
+        desk=loan.desk,
     )
 
 
@@ -221,7 +234,8 @@ def return_device(
             "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`"
         )
     record_ = lock_device(session, device)
-    transition = lifecycle.return_device(facts(session, record_))
+    check_device_loan(session, record_, actor=actor)
+    transition = lifecycle.return_device(facts(session, record_, actor=actor))
     return apply(
         session,
         record_,
@@ -243,13 +257,14 @@ def extend_loan(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Extension:
-    """Agree a later end date for an open loan, named by its device or its id (``L-88``)."""
+    """Agree a later end date for an open loan, named by its device or its id (``L-88``). The
+    new end may be today (the loan's last day), and must be later than the current one."""
     check_actor(actor)
     now = now_or(now)
     if (device is None) == (loan is None):
         raise InvalidInput("name the loan by its device (--serial) or by its id (--loan), not both")
     if loan is not None:
-        found = queries.find_loan(session, loan)
+        found = loan_for(session, loan, actor=actor)
         if found.returned_at is not None:
             raise LoanNotExtended(
                 f"loan {found.ref} ended on {local_date(found.returned_at).isoformat()} "
@@ -258,7 +273,10 @@ def extend_loan(
         device = found.device.serial
     assert device is not None
     record_ = lock_device(session, device)
-    transition = lifecycle.extend_loan(facts(session, record_), until=until, today=local_date(now))
+    check_device_loan(session, record_, actor=actor)
+    transition = lifecycle.extend_loan(
+        facts(session, record_, actor=actor), until=until, today=local_date(now)
+    )
     current = queries.open_loan(session, record_.id)
     assert current is not None  # the lifecycle allowed an extension: the loan is open
     previous = current.agreed_end

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record
-from fleetsync.ledger.credentials import generate_password, open_password, seal_password
+from fleetsync.ledger.credentials import open_password
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, PendingCredential
+from fleetsync.services.accounts import seal_first_password
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -137,15 +138,19 @@ def adopt_devices(session: Session, adopted: Sequence[Adoption], *, now: datetim
 def first_password_for(
     session: Session, borrower: str, *, programme: Programme, now: datetime
 ) -> str:
-    """The password to create the borrower's account with: the first password sealed at
-    checkout, or (when it expired uncollected) a new one sealed for the desk the same way."""
+    """The password to create the borrower's account with: the first password sealed for their
+    open loan (at checkout, or at an earlier attempt), or, when there is none (it expired
+    uncollected, or the account is created again after the checkout reactivated it), a new one
+    sealed for that loan the same way, for the loan's desk to collect."""
     person = queries.find_borrower(session, borrower, lock=True)
     assert person is not None
     assert person.account_email is not None
+    loan = queries.open_loan_of_borrower(session, person.id)
     credential = session.scalars(
         sa.select(PendingCredential)
         .where(
             PendingCredential.borrower_id == person.id,
+            PendingCredential.loan_id == (None if loan is None else loan.id),
             PendingCredential.account_email == person.account_email,
             PendingCredential.expires_at > now,
         )
@@ -154,17 +159,7 @@ def first_password_for(
     ).first()
     if credential is not None:
         return open_password(programme.key, credential.sealed_password)
-    password = generate_password(programme.accounts.password_length)
-    session.add(
-        PendingCredential(
-            borrower_id=person.id,
-            account_email=person.account_email,
-            sealed_password=seal_password(programme.key, password),
-            created_at=now,
-            expires_at=now + timedelta(hours=programme.accounts.first_password_ttl_hours),
-        )
-    )
-    return password
+    return seal_first_password(session, person, loan=loan, programme=programme, now=now)
 
 
 def account_created(
