@@ -81,6 +81,7 @@ def _register() -> None:
     from fleetsync.cli import reports as reports_cli
     from fleetsync.cli import sandbox as sandbox_cli
     from fleetsync.cli import serve as serve_cli
+    from fleetsync.cli import staff as staff_cli
     from fleetsync.cli import status as status_cli
     from fleetsync.cli import sync as sync_cli
 
@@ -89,6 +90,7 @@ def _register() -> None:
     app.add_typer(loans_cli.app, name="loan")
     app.add_typer(db_cli.app, name="db")
     app.add_typer(sandbox_cli.app, name="sandbox")
+    app.add_typer(staff_cli.app, name="staff")
     app.command("sync")(sync_cli.sync_command)
     app.command("plan")(sync_cli.plan_command)
     app.command("status")(status_cli.status_command)
