@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.inventory import MAX_REGION
 from fleetsync.domain.usernames import check_pattern
@@ -275,11 +276,30 @@ class LimitSettings(_Section):
 
 
 class SafetySettings(_Section):
+    """One ``[safety.<name>]`` table per :class:`~fleetsync.domain.actions.Budget` (a test holds
+    the fields and the enum equal)."""
+
     suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
     powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
     deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in Budget.__members__.values())
+            if unknown:
+                raise ValueError(
+                    f"unknown safety limit {', '.join(repr(n) for n in unknown)}: the limits are "
+                    f"{Budget.known()}"
+                )
+        return data
+
+    def of(self, budget: Budget) -> LimitSettings:
+        limit: LimitSettings = getattr(self, budget.value)
+        return limit
 
 
 class SyncSettings(_Section):
