@@ -308,9 +308,10 @@ class SyncSettings(_Section):
     auto_ready_after_powerwash: bool = True
     #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
     on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
-    #: A powerwash whose answer from Google was lost is settled by watching the device: if it
-    #: checked in this long after without enrolling again, it never got the command and a new
-    #: one is asked for.
+    #: A powerwash whose answer from Google was lost is settled by watching the device: a
+    #: check-in this long after the attempt is noted (the device may be executing it); a second
+    #: one at least this long after that, still without enrolling again, shows it does not have
+    #: the command, and a new one is asked for.
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)
