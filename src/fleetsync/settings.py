@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.inventory import MAX_REGION
 from fleetsync.domain.usernames import check_pattern
@@ -275,11 +276,30 @@ class LimitSettings(_Section):
 
 
 class SafetySettings(_Section):
+    """One ``[safety.<name>]`` table per :class:`~fleetsync.domain.actions.Budget` (a test holds
+    the fields and the enum equal)."""
+
     suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
     powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
     deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in Budget.__members__.values())
+            if unknown:
+                raise ValueError(
+                    f"unknown safety limit {', '.join(repr(n) for n in unknown)}: the limits are "
+                    f"{Budget.known()}"
+                )
+        return data
+
+    def of(self, budget: Budget) -> LimitSettings:
+        limit: LimitSettings = getattr(self, budget.value)
+        return limit
 
 
 class SyncSettings(_Section):
@@ -288,9 +308,10 @@ class SyncSettings(_Section):
     auto_ready_after_powerwash: bool = True
     #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
     on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
-    #: A powerwash whose answer from Google was lost is settled by watching the device: if it
-    #: checked in this long after without enrolling again, it never got the command and a new
-    #: one is asked for.
+    #: A powerwash whose answer from Google was lost is settled by watching the device: a
+    #: check-in this long after the attempt is noted (the device may be executing it); a second
+    #: one at least this long after that, still without enrolling again, shows it does not have
+    #: the command, and a new one is asked for.
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)

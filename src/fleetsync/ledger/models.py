@@ -163,6 +163,10 @@ class Borrower(Base):
     google_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     pseudonymised_at: Mapped[datetime | None]
+    #: The intent of deleting the account in Google: committed (after checking, under the row's
+    #: lock, that the borrower has no open loan) before Google is called, cleared when Google's
+    #: answer is recorded. A checkout that meets it is refused until the deletion is settled.
+    account_deleting_since: Mapped[datetime | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower", order_by="Loan.id")
 
@@ -323,6 +327,10 @@ class DeviceCommand(Base):
     #: ``SUCCESS``, ``FAILURE``, ``IGNORED`` once executed.
     result: Mapped[str | None] = mapped_column(sa.String(16))
     error: Mapped[str | None] = mapped_column(sa.Text)
+    #: For an UNKNOWN powerwash (Google's answer was lost): the device's last check-in the tracker
+    #: saw after the attempt. A check-in is no proof the command never arrived (the device may be
+    #: executing it); a second one long after this one, without enrolling again, is.
+    checkin_seen_at: Mapped[datetime | None]
 
 
 class PendingCredential(Base):
