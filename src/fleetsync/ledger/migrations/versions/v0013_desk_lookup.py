@@ -5,7 +5,7 @@ the desks' lists (open loans by agreed end, a desk's loans newest first, spare d
 becomes ``ix_loans_desk_id`` (desk, id): the same lookups, and a desk's loans in id order.
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key
 
 revision = "0013"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
