@@ -378,7 +378,8 @@ class DaemonSettings(_Section):
 
 
 # -------------------------------------------------------------------------------------- root
-def _default_data_dir() -> Path:
+def default_data_dir() -> Path:
+    """Where local state lives when neither the config nor the environment says."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "fleetsync"
 
@@ -392,7 +393,7 @@ class Settings(BaseSettings):
     )
 
     #: Where the SQLite ledger and other local state live.
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
     #: ``postgresql+psycopg://user@host/dbname``. Shown and logged with its credentials masked.
     database_url: DatabaseUrl | None = None
