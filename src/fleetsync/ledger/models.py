@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key
 from fleetsync.domain.inventory import (
     MAX_ANNOTATED_USER,
     MAX_GOOGLE_ID,
@@ -109,6 +110,10 @@ class Device(Base):
     __table_args__ = (
         _check_in("state", DeviceState, "state"),
         _check_in("connectivity", Connectivity, "connectivity"),
+        # The desk's lists: the spare devices of a region and connectivity, by serial.
+        sa.Index(
+            "ix_devices_state_region_connectivity", "state", "region", "connectivity", "serial"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +148,9 @@ class Borrower(Base):
     #: Personal data: emptied when the borrower is pseudonymised after the retention period.
     given_name: Mapped[str | None] = mapped_column(sa.String(120))
     family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    #: Both names folded for the desk's search (:func:`fleetsync.domain.borrowers.name_key`):
+    #: kept in step with them on every ORM write (below), emptied with them. Personal data too.
+    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY), index=True)
     region: Mapped[str] = mapped_column(sa.String(64))
     #: ``username@domain`` of their Workspace account, once one was asked for.
     account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -165,6 +173,12 @@ class Borrower(Base):
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower", order_by="Loan.id")
 
 
+@sa.event.listens_for(Borrower, "before_insert")
+@sa.event.listens_for(Borrower, "before_update")
+def _fold_names(_mapper: Any, _connection: Any, borrower: Borrower) -> None:
+    borrower.name_key = name_key(borrower.given_name, borrower.family_name)
+
+
 class Loan(Base):
     __tablename__ = "loans"
     __table_args__ = (
@@ -184,6 +198,24 @@ class Loan(Base):
             sqlite_where=sa.text("returned_at IS NULL"),
             postgresql_where=sa.text("returned_at IS NULL"),
         ),
+        # The desks' lists (services.lookup): open loans by agreed end, of one desk or of all,
+        # and every loan of a desk, newest first.
+        sa.Index(
+            "ix_loans_open_agreed_end",
+            "agreed_end",
+            "id",
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_loans_open_desk_agreed_end",
+            "desk",
+            "agreed_end",
+            "id",
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        sa.Index("ix_loans_desk_id", "desk", "id"),
         _check_in("connectivity", Connectivity, "connectivity"),
         _check_in("return_condition", Condition, "return_condition"),
         sa.CheckConstraint(
@@ -208,7 +240,7 @@ class Loan(Base):
     return_note: Mapped[str | None] = mapped_column(sa.Text)
     #: The loan desk that checked it out (``webhook:<desk>``, ``desk:<desk>:<person>``); ``None``
     #: for a technician's loan. Only that desk sees and changes it (``services.desks``).
-    desk: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    desk: Mapped[str | None] = mapped_column(sa.String(64))
 
     device: Mapped[Device] = relationship(back_populates="loans")
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
