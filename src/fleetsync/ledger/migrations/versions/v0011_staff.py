@@ -2,7 +2,7 @@
 sign-in throttle's count and a session epoch that voids older session cookies.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from fleetsync.ledger.models import UtcDateTime
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
