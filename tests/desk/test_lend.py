@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx2 as httpx
 import sqlalchemy as sa
 
 from fleetsync.ledger import Ledger
@@ -13,7 +14,7 @@ from tests.desk.conftest import ANY_DATABASE, Browser
 from tests.pinned import days_from_today
 
 
-def lend(browser: Browser, **changes: str) -> object:
+def lend(browser: Browser, **changes: str) -> httpx.Response:
     fields = {
         "device": "CB-0002",
         "borrower": "B-1017",
