@@ -95,7 +95,8 @@ def test_loan_list_as_csv_names_borrowers_by_desk_id_only(cli: Cli) -> None:
 def test_status_as_csv_is_the_fleet_table(cli: Cli) -> None:
     rows = {r["region"]: r for r in _csv(cli("status", "--format", "csv"))}
     assert set(rows) == {"Antwerpen", "West-Vlaanderen", "all"}
-    assert (rows["all"]["spare"], rows["all"]["on_loan"], rows["all"]["lendable"]) == ("1", "1", "2")
+    everything = rows["all"]
+    assert (everything["spare"], everything["on_loan"], everything["lendable"]) == ("1", "1", "2")
     assert rows["Antwerpen"]["on_loan"] == "1"
     assert _json(cli("status", "--format", "json"))["fleet"]
 
