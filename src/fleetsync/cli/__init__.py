@@ -73,6 +73,7 @@ def _root(
 def _register() -> None:
     # Each group in its own module; imported here so `fleetsync --help` lists them all.
     from fleetsync.cli import config as config_cli
+    from fleetsync.cli import courses as courses_cli
     from fleetsync.cli import daemon as daemon_cli
     from fleetsync.cli import db as db_cli
     from fleetsync.cli import demo as demo_cli
@@ -87,6 +88,7 @@ def _register() -> None:
     app.add_typer(config_cli.app, name="config")
     app.add_typer(devices_cli.app, name="device")
     app.add_typer(loans_cli.app, name="loan")
+    app.add_typer(courses_cli.app, name="course")
     app.add_typer(db_cli.app, name="db")
     app.add_typer(sandbox_cli.app, name="sandbox")
     app.command("sync")(sync_cli.sync_command)
