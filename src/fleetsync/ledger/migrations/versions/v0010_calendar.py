@@ -11,7 +11,7 @@ agreement a checkout records, and accounts adopted from a programme brought in.
   taken over at the next reconcile instead of a new one created (``loan import``).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from fleetsync.ledger.models import UtcDateTime
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
