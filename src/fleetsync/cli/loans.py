@@ -12,7 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetsync import services
-from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
+from fleetsync.cli._context import (
+    EXIT_CODES_HELP,
+    ConfigOption,
+    FormatOption,
+    JsonOption,
+    OutputFormat,
+    console,
+    output_format,
+    print_csv,
+    print_json,
+)
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
@@ -295,6 +305,12 @@ def extend(
     )
 
 
+#: The columns of `fleetsync loan list --format csv` (a borrower by desk id, never by name).
+LOAN_COLUMNS = ("loan", "serial", "asset_tag", "borrower", "region", "connectivity",
+                "needs_data", "course_period", "checked_out_at", "agreed_end", "overdue",
+                "days_overdue", "returned_at", "condition")  # fmt: skip
+
+
 @app.command("list")
 def list_loans(
     overdue: Annotated[
@@ -309,10 +325,12 @@ def list_loans(
     include_returned: Annotated[
         bool, typer.Option("--all", help="Returned loans too, not only open ones.")
     ] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List open loans (or all with --all), earliest agreed end first."""
+    fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         wanted = (
             None if region is None else services.Programme.from_settings(settings).region(region)
@@ -325,8 +343,11 @@ def list_loans(
             region=wanted,
             borrower=borrower_id,
         )
-    if as_json:
+    if fmt is OutputFormat.JSON:
         print_json(rows)
+        return
+    if fmt is OutputFormat.CSV:
+        print_csv(rows, LOAN_COLUMNS)
         return
     table = Table(
         "loan",
