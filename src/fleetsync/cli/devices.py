@@ -299,15 +299,17 @@ def import_devices(
             dir_okay=False,
             readable=True,
             metavar="FILE.csv",
-            help=f"CSV with a header line: {', '.join(COLUMNS)} (, ; or tab separated, UTF-8).",
+            help=f"CSV with a header line: {', '.join(COLUMNS)}, optionally available_from "
+            "(the delivery date, YYYY-MM-DD; default: today) (, ; or tab separated, UTF-8).",
         ),
     ],
     update: Annotated[
         bool,
         typer.Option(
             "--update",
-            help="Apply the file's asset tag, model, region and connectivity to devices the "
-            "ledger knows (each change audited). Without it a changed row is an error.",
+            help="Apply the file's asset tag, model, region, connectivity and delivery date to "
+            "devices the ledger knows (each change audited). Without it a changed row is an "
+            "error.",
         ),
     ] = False,
     dry_run: Annotated[
@@ -316,7 +318,8 @@ def import_devices(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Take devices into the ledger from an inventory file; new devices become spare.
+    """Take devices into the ledger from an inventory file; new devices become spare, and are
+    available to lend from their delivery date (available_from; default: the day of import).
 
     Every row is checked first: when any row is bad, every problem is listed with its line
     number, nothing is written, and the exit code is 2. Importing the same file again changes

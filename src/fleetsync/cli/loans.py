@@ -74,7 +74,16 @@ def checkout(
     ],
     given_name: Annotated[str, typer.Option("--given-name", help="The borrower's given name.")],
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
-    until: DateOption,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            "--until",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="The agreed last day of the loan. Default: the course period's last day plus "
+            "[loans] grace_days.",
+        ),
+    ] = None,
     family_name: Annotated[
         str, typer.Option("--family-name", help="The borrower's family name, if they have one.")
     ] = "",
@@ -83,7 +92,12 @@ def checkout(
         typer.Option("--needs-data", help="The borrower has no internet at home: a 4G device."),
     ] = False,
     course: Annotated[
-        str | None, typer.Option("--course", help="The course period the loan is for.")
+        str | None,
+        typer.Option(
+            "--course",
+            help="The course period the loan is for (`fleetsync course list`). Default: the "
+            "course period of the borrower's region that contains today.",
+        ),
     ] = None,
     same_person: Annotated[
         bool,
@@ -128,7 +142,7 @@ def checkout(
                 given_name=given_name,
                 family_name=family_name,
                 region=region,
-                until=until.date(),
+                until=None if until is None else until.date(),
                 needs_data=needs_data,
                 course_period=course,
                 same_person=same_person,
@@ -156,9 +170,10 @@ def _show_checkout(
     else:
         tag = f" ({result.asset_tag})" if result.asset_tag else ""
         data = ", 4G" if result.connectivity == "4g" else ""
+        course = f", course {result.course}" if result.course else ""
         _say(
             f"lent {result.serial}{tag} to {result.borrower} until "
-            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
+            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data}{course})",
         )
         if result.new_account:
             _say(f"account: {result.account_email} (new; Google creates it at the next sync)")
