@@ -7,8 +7,8 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
