@@ -75,10 +75,7 @@ def _no_daemon(result: Overview) -> str:
     if result.no_daemon_since is None:
         return "none running, and none has run on this ledger"
     how = "stopped" if result.last_daemon_stopped_cleanly else "last heard from"
-    return (
-        f"none running since {_when(result.no_daemon_since)} ({result.last_daemon} {how} "
-        "then)"
-    )
+    return f"none running since {_when(result.no_daemon_since)} ({result.last_daemon} {how} then)"
 
 
 def _show(result: Overview) -> None:
