@@ -21,7 +21,7 @@ if __name__ == "__main__":
     )  # fmt: skip
     for po in HERE.glob("*/LC_MESSAGES/messages.po"):
         subprocess.run(  # noqa: S603
-            [BIN / "pybabel", "update", "-i", pot, "-o", po, "--no-fuzzy-matching",
-             "--omit-header", *common[:1]],
+            [BIN / "pybabel", "update", "-i", pot, "-o", po, "-l", po.parent.parent.name,
+             "--no-fuzzy-matching", "--ignore-obsolete"],
             check=True,
         )  # fmt: skip
