@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.inventory import MAX_REGION
 from fleetsync.domain.usernames import check_pattern
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "DaemonSettings",
     "DatabaseUrl",
+    "DeskAppSettings",
     "DeskSettings",
     "GoogleSettings",
     "LimitSettings",
@@ -275,11 +277,30 @@ class LimitSettings(_Section):
 
 
 class SafetySettings(_Section):
+    """One ``[safety.<name>]`` table per :class:`~fleetsync.domain.actions.Budget` (a test holds
+    the fields and the enum equal)."""
+
     suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
     powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
     disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
     deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in Budget.__members__.values())
+            if unknown:
+                raise ValueError(
+                    f"unknown safety limit {', '.join(repr(n) for n in unknown)}: the limits are "
+                    f"{Budget.known()}"
+                )
+        return data
+
+    def of(self, budget: Budget) -> LimitSettings:
+        limit: LimitSettings = getattr(self, budget.value)
+        return limit
 
 
 class SyncSettings(_Section):
@@ -288,9 +309,10 @@ class SyncSettings(_Section):
     auto_ready_after_powerwash: bool = True
     #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
     on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
-    #: A powerwash whose answer from Google was lost is settled by watching the device: if it
-    #: checked in this long after without enrolling again, it never got the command and a new
-    #: one is asked for.
+    #: A powerwash whose answer from Google was lost is settled by watching the device: a
+    #: check-in this long after the attempt is noted (the device may be executing it); a second
+    #: one at least this long after that, still without enrolling again, shows it does not have
+    #: the command, and a new one is asked for.
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)
@@ -309,6 +331,10 @@ class DeskSettings(_Section):
 
     secrets: tuple[SecretStr, ...] = ()
     token: SecretStr | None = None
+    #: The desk web app presets a new borrower's region to this one (one of ``regions``).
+    region: str | None = None
+    #: Where and when a borrower brings the device back, printed on the slip.
+    return_address: str = ""
 
 
 class ApiSettings(_Section):
@@ -321,6 +347,18 @@ class ApiSettings(_Section):
     #: How long a delivery is remembered (a redelivery within it is answered as the first).
     delivery_retention_days: int = Field(30, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DeskAppSettings(_Section):
+    """The desk web app (``/desk``): staff sessions, the sign-in throttle, and the slip."""
+
+    #: A session ends after this many minutes without a request.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    #: Failed sign-ins in a row before an account refuses every sign-in for ``lockout_minutes``.
+    sign_in_attempts: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: The programme's contact, printed on the borrower's slip (a phone number, an address).
+    contact: str = ""
 
 
 class DaemonSettings(_Section):
@@ -362,7 +400,8 @@ class DaemonSettings(_Section):
 
 
 # -------------------------------------------------------------------------------------- root
-def _default_data_dir() -> Path:
+def default_data_dir() -> Path:
+    """Where local state lives when neither the config nor the environment says."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "fleetsync"
 
@@ -376,7 +415,7 @@ class Settings(BaseSettings):
     )
 
     #: Where the SQLite ledger and other local state live.
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
     #: ``postgresql+psycopg://user@host/dbname``. Shown and logged with its credentials masked.
     database_url: DatabaseUrl | None = None
@@ -394,6 +433,7 @@ class Settings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()
     api: ApiSettings = ApiSettings()
+    desk: DeskAppSettings = DeskAppSettings()
     daemon: DaemonSettings = DaemonSettings()
 
     @field_validator("database_url")

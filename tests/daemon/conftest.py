@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from fleetsync.domain.actions import Budget
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import DaemonReplica, SyncRun
 from fleetsync.sandbox.testing import running_sandbox
@@ -32,10 +33,7 @@ FAST_DAEMON = {
 
 
 #: A test returns 25 of 25 devices at once: far over the production limits, on purpose.
-GENEROUS_LIMITS = {
-    name: {"max_count": 10_000, "max_share": 1.0}
-    for name in ("suspensions", "deletions", "powerwashes", "disables", "deprovisions")
-}
+GENEROUS_LIMITS = {budget.value: {"max_count": 10_000, "max_share": 1.0} for budget in Budget}
 
 
 def free_port() -> int:

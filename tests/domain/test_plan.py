@@ -46,7 +46,7 @@ from fleetsync.domain.observed import (
     ObservedPolicy,
 )
 from fleetsync.domain.plan import Desired, DesiredPolicies, Plan, PlanConfig, plan
-from fleetsync.domain.safety import SHARE_APPLIES_FROM, Limit
+from fleetsync.domain.safety import SHARE_APPLIES_FROM, Budget, Limit
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 S = DeviceState
@@ -70,11 +70,11 @@ ALL_UNITS = (
     "/Students/Antwerpen",
 )
 LIMITS = {
-    "suspensions": Limit(100, 0.1),
-    "deletions": Limit(50, 0.05),
-    "powerwashes": Limit(100, 0.1),
-    "disables": Limit(25, 0.05),
-    "deprovisions": Limit(10, 0.02),
+    Budget.SUSPENSIONS: Limit(100, 0.1),
+    Budget.DELETIONS: Limit(50, 0.05),
+    Budget.POWERWASHES: Limit(100, 0.1),
+    Budget.DISABLES: Limit(25, 0.05),
+    Budget.DEPROVISIONS: Limit(10, 0.02),
 }
 CONFIG = PlanConfig(layout=LAYOUT, limits=LIMITS, regions=("Antwerpen", "Brussel"))
 LOAN = LedgerLoan(ref="L-7", borrower="B-7", account_email="jan.peeters@example.org",

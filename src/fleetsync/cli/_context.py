@@ -6,14 +6,14 @@ import json
 import sys
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.text import Text
 
-from fleetsync.log import configure_logging
-from fleetsync.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from fleetsync.settings import Settings
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -44,8 +44,27 @@ EXIT_CODES_HELP = (
 # Everything fleetsync prints is plain text, never Rich markup: no value (an asset tag, a name,
 # a note, a reason) can be read as markup, break the output, or style it. Emphasis is a style on a
 # rich.text.Text, never "[bold]" in a string.
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+
+
+class _Console(Console):
+    """A terminal's width on a terminal; unbounded otherwise. Piped into a file, `grep` or a
+    spreadsheet, a table is never cut to 80 columns (`5CD…`) and a line never wrapped inside a
+    serial. (Rich takes the width of any of stdin, stdout and stderr that is a terminal, so
+    `fleetsync device list | less` would be cut to the terminal's width.)"""
+
+    def _size(self) -> ConsoleDimensions:
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(UNBOUNDED_WIDTH, 25)
+        return Console.size.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    size = property(_size, Console.size.fset)  # type: ignore[attr-defined]
+
+
+#: The width of output that is not a terminal: no table or line is that wide.
+UNBOUNDED_WIDTH = 1_000_000
+
+console = _Console(markup=False)
+err_console = _Console(stderr=True, markup=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -70,6 +89,10 @@ JsonOption = Annotated[
 
 def get_settings(config: Path | None) -> Settings:
     """Load and validate the settings for this command and configure logging from them."""
+    # Imported here: pydantic and structlog are not needed to print help or fail on usage.
+    from fleetsync.log import configure_logging
+    from fleetsync.settings import load_settings
+
     settings = load_settings(config)
     configure_logging(settings.log_level, settings.log_format)
     return settings

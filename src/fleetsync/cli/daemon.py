@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from fleetsync.cli._context import ConfigOption, get_settings
+from fleetsync.cli._context import ConfigOption
+from fleetsync.cli.db import ledger_settings
 from fleetsync.daemon import run_daemon
 from fleetsync.daemon.api import run_api
 from fleetsync.ledger import Ledger
@@ -38,7 +39,7 @@ def daemon_command(
     Exit codes: 0 stopped cleanly, 2 configuration error (or another daemon runs on this SQLite
     ledger).
     """
-    settings = get_settings(config)
+    settings = ledger_settings(config)
 
     def serve(ledger: Ledger) -> None:
         run_api(settings, ledger, host=host, port=port)

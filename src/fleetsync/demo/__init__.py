@@ -26,6 +26,7 @@ from fleetsync.daemon import run_daemon
 from fleetsync.daemon.api import run_api
 from fleetsync.demo.desk import SimulatedDesk
 from fleetsync.demo.devices import SimulatedDevices
+from fleetsync.domain.actions import Budget
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.log import configure_logging, get_logger
 from fleetsync.sandbox.control import SandboxControl
@@ -100,10 +101,7 @@ def _prepare(options: DemoOptions, server: SandboxServer) -> tuple[Path, str, st
             "leader_poll_seconds": 2,
         },
         # A demo returns many devices at once: more than a real programme's run would allow.
-        safety={
-            name: {"max_count": 1000, "max_share": 1.0}
-            for name in ("suspensions", "deletions", "powerwashes", "disables", "deprovisions")
-        },
+        safety={budget.value: {"max_count": 1000, "max_share": 1.0} for budget in Budget},
         policies=options.base.get("policies", _POLICIES),
     )
     os.chmod(config, 0o600)

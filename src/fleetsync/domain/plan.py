@@ -57,7 +57,7 @@ from fleetsync.domain.inventory import (
 )
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.domain.observed import Observation, ObservedAccount, ObservedDevice
-from fleetsync.domain.safety import Limit, Safety, check_limits
+from fleetsync.domain.safety import Budget, Limit, Safety, check_limits
 
 __all__ = [
     "MAX_DEVICES_PER_CALL",
@@ -100,7 +100,7 @@ class Desired:
 @dataclass(frozen=True)
 class PlanConfig:
     layout: Layout
-    limits: Mapping[str, Limit]
+    limits: Mapping[Budget, Limit]
     regions: tuple[str, ...]
     adopt: bool = False
     force: bool = False

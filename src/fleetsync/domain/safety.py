@@ -14,13 +14,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetsync.domain.actions import Action
+from fleetsync.domain.actions import Action, Budget
 
-__all__ = ["DEVICE_LIMITS", "SHARE_APPLIES_FROM", "Breach", "Limit", "Safety", "check_limits"]
+__all__ = [
+    "DEVICE_LIMITS",
+    "SHARE_APPLIES_FROM",
+    "Breach",
+    "Budget",
+    "Limit",
+    "Safety",
+    "check_limits",
+]
 
 SHARE_APPLIES_FROM = 20
 #: The limits whose population is the managed devices (the others count accounts).
-DEVICE_LIMITS = frozenset({"powerwashes", "disables", "deprovisions"})
+DEVICE_LIMITS = frozenset({Budget.POWERWASHES, Budget.DISABLES, Budget.DEPROVISIONS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +44,7 @@ class Limit:
 
 @dataclass(frozen=True, slots=True)
 class Breach:
-    limit: str
+    limit: Budget
     planned: int
     allowed: int
     population: int
@@ -51,7 +59,7 @@ class Breach:
 
 @dataclass(frozen=True, slots=True)
 class Safety:
-    counts: tuple[tuple[str, int], ...]
+    counts: tuple[tuple[Budget, int], ...]
     breaches: tuple[Breach, ...]
     forced: bool
 
@@ -72,12 +80,12 @@ class Safety:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "counts": dict(self.counts),
+            "counts": {str(name): count for name, count in self.counts},
             "refused": self.refused,
             "forced": self.forced,
             "breaches": [
                 {
-                    "limit": b.limit,
+                    "limit": str(b.limit),
                     "planned": b.planned,
                     "allowed": b.allowed,
                     "population": b.population,
@@ -89,21 +97,21 @@ class Safety:
 
 def check_limits(
     actions: Iterable[Action],
-    limits: Mapping[str, Limit],
+    limits: Mapping[Budget, Limit],
     *,
     devices: int,
     accounts: int,
     forced: bool,
 ) -> Safety:
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[Budget, int] = defaultdict(int)
     for action in actions:
         if action.limit is not None:
             counts[action.limit] += action.weight
     breaches = []
     for name, planned in sorted(counts.items()):
-        limit = limits.get(name)
-        if limit is None:
-            continue
+        # Every budget has a limit (the settings hold one per Budget): a missing one is a
+        # programming error, never a limit silently switched off.
+        limit = limits[name]
         population = devices if name in DEVICE_LIMITS else accounts
         allowed = limit.allowed(population)
         if planned > allowed:

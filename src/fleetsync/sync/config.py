@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fleetsync.domain.actions import PolicyValue
+from fleetsync.domain.actions import Budget, PolicyValue
 from fleetsync.domain.desired import Layout
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.domain.plan import DesiredPolicies
@@ -42,17 +42,11 @@ def layout_of(settings: Settings) -> Layout:
     )
 
 
-def limits_of(settings: Settings) -> dict[str, Limit]:
-    safety = settings.safety
+def limits_of(settings: Settings) -> dict[Budget, Limit]:
     return {
-        name: Limit(max_count=limit.max_count, max_share=limit.max_share)
-        for name, limit in (
-            ("suspensions", safety.suspensions),
-            ("deletions", safety.deletions),
-            ("powerwashes", safety.powerwashes),
-            ("disables", safety.disables),
-            ("deprovisions", safety.deprovisions),
-        )
+        budget: Limit(max_count=limit.max_count, max_share=limit.max_share)
+        for budget in Budget
+        for limit in [settings.safety.of(budget)]
     }
 
 
