@@ -9,6 +9,8 @@ runs when each is read.
 
 from __future__ import annotations
 
+import copy
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -140,3 +142,36 @@ def test_an_account_outside_every_region_is_read_by_id(lent: Fleet) -> None:
     assert seen.accounts[email].org_unit_path == "/Students"
     assert set(seen.accounts) == set(whole.accounts)
     assert lent.sandbox.control.counters()["calls"]["directory.users.get"] == 1
+
+
+def _enrol_stranger(fleet: Fleet, serial: str, org_unit: str) -> str:
+    """A device with this serial, enrolled in the sandbox's tenant as Google would list it."""
+    tenant = fleet.sandbox.tenant
+    [template, *_] = tenant.devices.devices
+    data = copy.deepcopy(template.data)
+    data.update(deviceId=str(uuid.uuid4()), serialNumber=serial, annotatedAssetId="")
+    tenant.devices.enrol(data, tenant.orgunits.get(org_unit), tenant.new_presence())
+    return str(data["deviceId"])
+
+
+def test_a_big_org_unit_read_in_parts_by_serial_misses_no_serial(lent: Fleet) -> None:
+    # Serials the ledger does not expect, around every boundary of the parts: before and after
+    # the shared stem (5CD3...), the stem itself, and inside it beyond the runs of characters.
+    odd = ["0AA0001", "5CD", "5CD3", "5CD300AB", "5CD30Z12", "5CD3Z001", "5CE0001", "ZZZ9999"]
+    strangers = {_enrol_stranger(lent, serial, "/Chromebooks/Spare") for serial in odd}
+    whole = _observe(lent, lent.google, partitioned=False)
+    assert strangers <= set(whole.devices)
+    expected: dict[str, list[str]] = {}
+    for device in whole.devices.values():
+        if device.device_id not in strangers:
+            expected.setdefault(device.org_unit_path, []).append(device.serial.upper())
+    assert len(expected["/Chromebooks/Spare"]) > 900
+
+    lent.sandbox.control.reset_counters()
+    parts = _observe(lent, lent.google, expected=Expected(serials=expected, split_above=50))
+
+    assert parts.devices == whole.devices
+    calls = lent.sandbox.control.counters()["calls"]
+    # Spare alone was read in dozens of parts (one listing would take 4 pages).
+    assert calls["directory.chromeosdevices.list"] > len(whole.org_units) + 40
+    assert "directory.chromeosdevices.get" not in calls

@@ -21,10 +21,11 @@ partitions are read is seen by the next run. In steady state none of this costs 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 from fleetsync.domain.desired import DesiredAccount, DesiredDevice, Layout
 from fleetsync.domain.observed import (
@@ -101,6 +102,15 @@ def _read_accounts(google: Google, root: str, progress: Progress) -> dict[str, O
     return accounts
 
 
+Stream = Callable[[], Iterator[tuple[str, object]]]
+#: An org unit where the ledger expects more devices than this is read in parts, by serial.
+SPLIT_ABOVE = 3000
+#: Runs of consecutive characters: the serial ranges their prefixes cover have no gaps.
+_RUNS = ("0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Google's ``id:`` query wants at least three characters.
+_MIN_PREFIX = 3
+
+
 @dataclass(frozen=True)
 class Expected:
     """What the ledger knows is in Google: read by id when no partition listed it."""
@@ -109,6 +119,11 @@ class Expected:
     device_ids: Collection[str] = ()
     #: The accounts the ledger says exist: (address, Google's user id or None).
     accounts: Collection[tuple[str, str | None]] = ()
+    #: The serial numbers (upper case) of the devices the ledger expects in each org unit: an
+    #: org unit expected to hold many is read in parts, by serial.
+    serials: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: Split an org unit (and each part again) while more devices than this are expected in it.
+    split_above: int = SPLIT_ABOVE
 
 
 @dataclass
@@ -152,12 +167,101 @@ def _read_partitioned(
 
 
 def _device_partitions(
-    google: Google, units: Iterable[ObservedOrgUnit], root: str
-) -> list[Callable[[], Iterator[tuple[str, object]]]]:
-    def of(unit: str) -> Callable[[], Iterator[tuple[str, object]]]:
-        return lambda: ((d.device_id, d) for d in google.directory.iter_devices(org_unit_path=unit))
+    google: Google,
+    units: Iterable[ObservedOrgUnit],
+    root: str,
+    serials: Mapping[str, Sequence[str]],
+    split_above: int,
+) -> list[Stream]:
+    parts = [_listing(google, root, "")]
+    for unit in units:
+        parts += _serial_partitions(google, unit.path, "", serials.get(unit.path, ()), split_above)
+    return parts
 
-    return [of(root), *(of(unit.path) for unit in units)]
+
+def _listing(google: Google, unit: str, prefix: str) -> Stream:
+    """The org unit's own devices whose serial starts with ``prefix`` (all of them for "")."""
+
+    def stream() -> Iterator[tuple[str, object]]:
+        query = f"id:{prefix}" if prefix else None
+        for device in google.directory.iter_devices(org_unit_path=unit, query=query):
+            # Google's id: also matches inside a serial: only those it starts with belong here.
+            if device.serial.upper().startswith(prefix):
+                yield device.device_id, device
+
+    return stream
+
+
+def _outside(google: Google, unit: str, prefix: str, low: str, high: str) -> list[Stream]:
+    """The devices of ``_listing(unit, prefix)`` whose serial is below ``low`` or from ``high``
+    on: read in serial order from each end, each stopping where the range begins."""
+
+    def end(order: Literal["ASCENDING", "DESCENDING"]) -> Stream:
+        def stream() -> Iterator[tuple[str, object]]:
+            query = f"id:{prefix}" if prefix else None
+            for device in google.directory.iter_devices(
+                org_unit_path=unit, query=query, by_serial=order
+            ):
+                serial = device.serial.upper()
+                if not serial.startswith(prefix):
+                    continue
+                if (serial >= low) if order == "ASCENDING" else (serial < high):
+                    return
+                yield device.device_id, device
+
+        return stream
+
+    return [end("ASCENDING"), end("DESCENDING")]
+
+
+def _stem(prefix: str, serials: Sequence[str]) -> str | None:
+    """The longest prefix (of at least three characters, starting with ``prefix``) that most of
+    ``serials`` share, or None when none is worth splitting on."""
+    stem = prefix
+    if len(stem) < _MIN_PREFIX:
+        heads = Counter(s[:_MIN_PREFIX] for s in serials if len(s) > _MIN_PREFIX)
+        if not heads:
+            return None
+        stem, count = heads.most_common(1)[0]
+        if count * 2 < len(serials):
+            return None
+    group = [s for s in serials if s.startswith(stem) and len(s) > len(stem)]
+    while group and len({s[len(stem)] for s in group}) == 1:
+        stem += group[0][len(stem)]
+        group = [s for s in group if len(s) > len(stem)]
+    return stem if group else None
+
+
+def _serial_partitions(
+    google: Google, unit: str, prefix: str, serials: Sequence[str], split_above: int
+) -> list[Stream]:
+    """Partitions that together list exactly the org unit's devices whose serial starts with
+    ``prefix``, split by serial while the ledger expects more than ``split_above`` devices in one.
+
+    A split takes the prefix most serials share (the stem) and a run of consecutive characters
+    after it: one ``id:`` listing per stem + character (each split again if still big), which
+    together cover one range of serials without a gap, and two listings in serial order, from
+    the lowest and from the highest, each stopping where that range begins: every serial is in
+    one of them, whatever the ledger expected."""
+    if len(serials) <= split_above:
+        return [_listing(google, unit, prefix)]
+    stem = _stem(prefix, serials)
+    if stem is None:
+        return [_listing(google, unit, prefix)]
+    after = Counter(s[len(stem)] for s in serials if s.startswith(stem) and len(s) > len(stem))
+    run = max(_RUNS, key=lambda chars: sum(after[c] for c in chars))
+    present = [c for c in run if after[c]]
+    if not present:
+        return [_listing(google, unit, prefix)]
+    block = run[run.index(present[0]) : run.index(present[-1]) + 1]
+    low, high = stem + block[0], stem + chr(ord(block[-1]) + 1)
+    parts = _outside(google, unit, prefix, low, high)
+    for char in block:
+        child = stem + char
+        parts += _serial_partitions(
+            google, unit, child, [s for s in serials if s.startswith(child)], split_above
+        )
+    return parts
 
 
 def _read_devices_partitioned(
@@ -167,9 +271,8 @@ def _read_devices_partitioned(
     expected: Expected,
     progress: Progress,
 ) -> dict[str, ObservedDevice]:
-    read = _read_partitioned(
-        google, _device_partitions(google, units, root), "reading devices", 300, progress
-    )
+    partitions = _device_partitions(google, units, root, expected.serials, expected.split_above)
+    read = _read_partitioned(google, partitions, "reading devices", 300, progress)
     devices = cast(dict[str, ObservedDevice], read.items)
     again = read.twice | {i for i in expected.device_ids if i not in devices}
     if again:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from fleetsync.domain.desired import AccountWanted
+from fleetsync.domain.desired import AccountWanted, DesiredDevice
 from fleetsync.domain.plan import Plan, PlanConfig, plan
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger
@@ -191,6 +192,7 @@ def _run(
                     for a in desired.accounts
                     if a.wanted is not AccountWanted.ABSENT
                 ],
+                serials=_serials_by_org_unit(desired.devices),
             ),
         )
     if not dry_run:
@@ -231,6 +233,13 @@ def _run(
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         remember_policies(ledger, desired.policies, the_plan, failed, now=now())
     return report
+
+
+def _serials_by_org_unit(devices: Iterable[DesiredDevice]) -> dict[str, list[str]]:
+    serials: dict[str, list[str]] = defaultdict(list)
+    for device in devices:
+        serials[device.org_unit].append(device.serial.upper())
+    return serials
 
 
 def _log_data_findings(the_plan: Plan) -> None:
