@@ -599,8 +599,15 @@ def _at_latency(sandbox: Sandbox, latency_ms: float, config: Path, **options: An
 
 
 def latency_run(
-    latency_ms: float, postgres: str | None, adopt_size: int, noop_size: int
+    latency_ms: float,
+    postgres: str | None,
+    adopt_size: int,
+    noop_size: int,
+    profile: Path | None = None,
 ) -> SideBySide:
+    def profiled(name: str) -> Path | None:
+        return None if profile is None else profile / f"latency-{latency_ms:g}-{name}.prof"
+
     rows: list[tuple[str, SyncRun, SyncRun]] = []
     if adopt_size:
         adoptions: list[SyncRun] = []
@@ -611,7 +618,10 @@ def latency_run(
                 sandbox_process(adopt_size, Path(tmp), _overrides(url, UNTHROTTLED)) as sandbox,
             ):
                 config = _one_after_another(sandbox.config) if sequential else sandbox.config
-                adoptions.append(_at_latency(sandbox, latency_ms, config, adopt=True))
+                name = f"adopt-{'sequential' if sequential else 'concurrent'}"
+                adoptions.append(
+                    _at_latency(sandbox, latency_ms, config, adopt=True, profile=profiled(name))
+                )
         rows.append((f"adopting {adopt_size:,} devices", adoptions[0], adoptions[1]))
     if noop_size:
         with (
@@ -622,8 +632,15 @@ def latency_run(
             assert run_sync(sandbox.config, adopt=True).status == "converged"
             lend_everything(sandbox)
             assert run_sync(sandbox.config).status == "converged"
-            sequential_run = _at_latency(sandbox, latency_ms, _one_after_another(sandbox.config))
-            concurrent_run = _at_latency(sandbox, latency_ms, sandbox.config)
+            sequential_run = _at_latency(
+                sandbox,
+                latency_ms,
+                _one_after_another(sandbox.config),
+                profile=profiled("noop-sequential"),
+            )
+            concurrent_run = _at_latency(
+                sandbox, latency_ms, sandbox.config, profile=profiled("noop-concurrent")
+            )
             for run in (sequential_run, concurrent_run):
                 assert run.actions == 0, run
         label = f"no-op, {noop_size:,} devices + {noop_size:,} accounts"
@@ -666,7 +683,9 @@ def main() -> None:
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.latency_ms is not None:
-        latency_run(args.latency_ms, args.postgres, args.adopt_size, args.noop_size).print()
+        latency_run(
+            args.latency_ms, args.postgres, args.adopt_size, args.noop_size, args.profile
+        ).print()
         return
     backend = "PostgreSQL" if args.postgres else "SQLite"
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]

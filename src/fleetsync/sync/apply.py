@@ -56,7 +56,7 @@ from fleetsync.log import get_logger
 from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
-from fleetsync.sync.observe import Progress
+from fleetsync.sync.observe import Progress, devices_in
 
 __all__ = ["ApplyReport", "Failure", "apply_plan"]
 
@@ -157,6 +157,7 @@ class _Applier:
         self.journal = journal
         self.org_units: dict[str, ObservedOrgUnit] = dict(observation.org_units)
         self.ou_sizes = Counter(d.org_unit_path for d in observation.devices.values())
+        self.devices = observation.devices
         self.progress = progress
         self.report = ApplyReport()
         self._done_count = 0
@@ -526,14 +527,18 @@ class _Applier:
             else:
                 singles.extend(ids)
 
-        def members(unit: str) -> set[str]:
-            return {d.device_id for d in self.google.directory.iter_devices(org_unit_path=unit)}
-
-        # The target org units are listed side by side.
-        for unit, present in zip(listed, self.google.session.fan_out(members, listed), strict=True):
-            if isinstance(present, Exception):
-                raise present
-            where.update({i: unit if i in present else None for i in by_unit[unit]})
+        if listed:
+            # The target org units are listed side by side, a big one in parts by serial (those
+            # it held when observed, and those moved into it).
+            expected: dict[str, list[str]] = {unit: [] for unit in listed}
+            for seen in self.devices.values():
+                if seen.org_unit_path in expected:
+                    expected[seen.org_unit_path].append(seen.serial.upper())
+            for action, _ in moved:
+                if action.org_unit in expected:
+                    expected[action.org_unit].extend(d.serial.upper() for d in action.devices)
+            for unit, present in devices_in(self.google, expected).items():
+                where.update({i: unit if i in present else None for i in by_unit[unit]})
         if singles:
             for device_id, device in self.google.directory.get_devices(singles).items():
                 where[device_id] = None if device is None else device.org_unit_path

@@ -39,7 +39,14 @@ from fleetsync.domain.observed import (
 from fleetsync.domain.plan import DesiredPolicies
 from fleetsync.google import Google
 
-__all__ = ["Expected", "Progress", "observe_full", "observe_targeted", "policy_filters"]
+__all__ = [
+    "Expected",
+    "Progress",
+    "devices_in",
+    "observe_full",
+    "observe_targeted",
+    "policy_filters",
+]
 
 #: ``progress(what, done, total)``: ``total`` is ``None`` while unknown.
 Progress = Callable[[str, int, int | None], None]
@@ -262,6 +269,29 @@ def _serial_partitions(
             google, unit, child, [s for s in serials if s.startswith(child)], split_above
         )
     return parts
+
+
+def devices_in(
+    google: Google, serials: Mapping[str, Sequence[str]], *, split_above: int = SPLIT_ABOVE
+) -> dict[str, set[str]]:
+    """Google's ids of the devices in each org unit now (each unit's own devices), every
+    unit's parts read side by side: ``serials`` are those expected in each unit, to split a big
+    one by serial as the observation does."""
+    tagged = [
+        (unit, part)
+        for unit, expected in serials.items()
+        for part in _serial_partitions(google, unit, "", expected, split_above)
+    ]
+
+    def drain(item: tuple[str, Stream]) -> list[str]:
+        return [key for key, _ in item[1]()]
+
+    found: dict[str, set[str]] = {unit: set() for unit in serials}
+    for (unit, _), outcome in zip(tagged, google.session.fan_out(drain, tagged), strict=True):
+        if isinstance(outcome, Exception):
+            raise outcome
+        found[unit].update(outcome)
+    return found
 
 
 def _read_devices_partitioned(
