@@ -48,6 +48,7 @@ __all__ = [
     "ConfigError",
     "DaemonSettings",
     "DatabaseUrl",
+    "DeskAppSettings",
     "DeskSettings",
     "GoogleSettings",
     "LimitSettings",
@@ -325,6 +326,10 @@ class DeskSettings(_Section):
 
     secrets: tuple[SecretStr, ...] = ()
     token: SecretStr | None = None
+    #: The desk web app presets a new borrower's region to this one (one of ``regions``).
+    region: str | None = None
+    #: Where and when a borrower brings the device back, printed on the slip.
+    return_address: str = ""
 
 
 class ApiSettings(_Section):
@@ -337,6 +342,18 @@ class ApiSettings(_Section):
     #: How long a delivery is remembered (a redelivery within it is answered as the first).
     delivery_retention_days: int = Field(30, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DeskAppSettings(_Section):
+    """The desk web app (``/desk``): staff sessions, the sign-in throttle, and the slip."""
+
+    #: A session ends after this many minutes without a request.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    #: Failed sign-ins in a row before an account refuses every sign-in for ``lockout_minutes``.
+    sign_in_attempts: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: The programme's contact, printed on the borrower's slip (a phone number, an address).
+    contact: str = ""
 
 
 class DaemonSettings(_Section):
@@ -411,6 +428,7 @@ class Settings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()
     api: ApiSettings = ApiSettings()
+    desk: DeskAppSettings = DeskAppSettings()
     daemon: DaemonSettings = DaemonSettings()
 
     @field_validator("database_url")

@@ -101,6 +101,11 @@ COMMANDS: dict[str, Lazy] = {
         "app",
         "A local stand-in for Google Workspace, to rehearse, train and demo.",
     ),
+    "staff": Lazy(
+        "fleetsync.cli.staff",
+        "app",
+        "Staff accounts of the desk web app (/desk): add, list, disable, reset a password.",
+    ),
     "report": Lazy(
         "fleetsync.cli.reports",
         "app",

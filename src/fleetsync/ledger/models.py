@@ -31,6 +31,7 @@ from fleetsync.domain.lifecycle import (
     Connectivity,
     DeviceState,
 )
+from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
     "APSCHEDULER_JOBS",
@@ -46,6 +47,7 @@ __all__ = [
     "OutboxEntry",
     "PendingCredential",
     "PolicyState",
+    "StaffAccount",
     "SyncJournalEntry",
     "SyncRun",
     "UtcDateTime",
@@ -463,6 +465,32 @@ class DaemonReplica(Base):
     leader: Mapped[bool]
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class StaffAccount(Base):
+    """A member of a loan desk's staff who signs in to the desk web app (``fleetsync staff``).
+    The audit trail names what they do ``desk:<desk>:<username>``."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (_check_in("role", StaffRole, "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(MAX_USERNAME), unique=True)
+    #: How the pages greet them; personal data of the staff member, never in the audit trail.
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    desk: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(12))
+    #: argon2id (argon2-cffi's encoded form, parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+    password_set_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    #: Raised by a password reset, a sign-out and disabling: every older session cookie is void.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    #: Failed sign-ins in a row (a success resets it): the throttle's count.
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    last_failed_sign_in_at: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
 
 
 #: APScheduler 3's job store (``SQLAlchemyJobStore``): its jobs live in the ledger's database.
