@@ -338,7 +338,7 @@ def test_the_migration_folds_the_names_of_the_borrowers_already_there(settings: 
             )
             config.attributes["connection"] = connection
             command.upgrade(config, "0008")
-            connection.execute(sa.insert(Borrower.__table__), people)
+            connection.execute(sa.insert(Borrower), people)
     finally:
         engine.dispose()
     with open_ledger(settings) as ledger, ledger.read() as session:
