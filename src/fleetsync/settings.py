@@ -42,6 +42,7 @@ __all__ = [
     "DEVICE_SCOPES",
     "GOOGLE_SCOPES",
     "AccountSettings",
+    "AgreementSettings",
     "ApiSettings",
     "AppPolicy",
     "Bookmark",
@@ -52,6 +53,7 @@ __all__ = [
     "DeskSettings",
     "GoogleSettings",
     "LimitSettings",
+    "LoanSettings",
     "OrgUnitPolicy",
     "OrgUnitSettings",
     "QuotaSettings",
@@ -399,6 +401,37 @@ class DaemonSettings(_Section):
         return SecretUrl(url)
 
 
+# ------------------------------------------------------------------------- loans, agreement
+class LoanSettings(_Section):
+    #: A checkout without an agreed end (``--until``) runs to its course period's last day plus
+    #: this many days, to bring the device back.
+    grace_days: int = Field(7, ge=0, le=365)
+
+
+class AgreementSettings(_Section):
+    """The loan agreement borrowers accept at checkout (period, how and when to return)."""
+
+    #: The agreement's version (``2026-09``): a checkout records the version accepted.
+    version: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")
+    #: Markdown with placeholders: ``{borrower}``, ``{given_name}``, ``{family_name}``,
+    #: ``{serial}``, ``{asset_tag}``, ``{loan}``, ``{checked_out}``, ``{agreed_end}``,
+    #: ``{course}``, ``{return_address}``. Relative to the config file.
+    text_file: Path | None = None
+    #: Where and how the device goes back: fills ``{return_address}``.
+    return_address: str = ""
+    #: A checkout without the current version accepted is refused.
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> AgreementSettings:
+        if self.required and (self.version is None or self.text_file is None):
+            raise ValueError(
+                "required = true needs the agreement's version and text_file: the desk cannot "
+                "have a borrower accept an agreement fleetsync does not know"
+            )
+        return self
+
+
 # -------------------------------------------------------------------------------------- root
 def default_data_dir() -> Path:
     """Where local state lives when neither the config nor the environment says."""
@@ -435,6 +468,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     desk: DeskAppSettings = DeskAppSettings()
     daemon: DaemonSettings = DaemonSettings()
+    loans: LoanSettings = LoanSettings()
+    agreement: AgreementSettings = AgreementSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -584,4 +619,9 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         key = Path(google["key_file"])
         if not key.is_absolute():
             data["google"] = {**google, "key_file": str((base / key).resolve())}
+    agreement = data.get("agreement")
+    if isinstance(agreement, dict) and isinstance(agreement.get("text_file"), str):
+        text = Path(agreement["text_file"])
+        if not text.is_absolute():
+            data["agreement"] = {**agreement, "text_file": str((base / text).resolve())}
     return data

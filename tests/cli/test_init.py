@@ -57,7 +57,7 @@ def test_a_default_ledger_that_exists_is_used(bare: dict[str, str], tmp_path: Pa
     (tmp_path / "xdg" / "fleetsync" / "data" / "fleetsync.db").rename(
         tmp_path / "xdg" / "fleetsync" / "fleetsync.db"
     )
-    result = run_cli("device", "list", "--json", env=bare)
+    result = run_cli("device", "list", "--format", "json", env=bare)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
 
@@ -83,7 +83,7 @@ def test_init_writes_a_commented_config_and_creates_the_ledger(
     import os
 
     os.chdir("programme")
-    listed = run_cli("device", "list", "--json", env=bare)
+    listed = run_cli("device", "list", "--format", "json", env=bare)
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout) == []
 

@@ -93,6 +93,11 @@ COMMANDS: dict[str, Lazy] = {
         "app",
         "Lend devices, take them back, extend loans, and list who has what.",
     ),
+    "course": Lazy(
+        "fleetsync.cli.courses",
+        "app",
+        "Course periods: the calendar loans and reservations are for.",
+    ),
     "db": Lazy(
         "fleetsync.cli.db", "app", "The ledger's database: apply migrations, see the version."
     ),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from enum import IntEnum
+from collections.abc import Iterable, Mapping, Sequence
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -19,11 +21,15 @@ __all__ = [
     "EXIT_CODES_HELP",
     "ConfigOption",
     "ExitCode",
+    "FormatOption",
     "JsonOption",
+    "OutputFormat",
     "console",
     "err_console",
     "fail",
     "get_settings",
+    "output_format",
+    "print_csv",
     "print_json",
 ]
 
@@ -85,6 +91,41 @@ ConfigOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")
 ]
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        help="table (for people), csv (for a spreadsheet) or json (for scripts). Default: table.",
+        show_default=False,
+    ),
+]
+"""Every command that lists things takes ``fmt: FormatOption = None`` next to ``--json`` and
+resolves the two with :func:`output_format`."""
+
+
+def output_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:
+    """``--format``, or ``--json`` (the same as ``--format json``); both only when they agree."""
+    if as_json and fmt not in (None, OutputFormat.JSON):
+        raise typer.BadParameter(
+            f"--json and --format {fmt} disagree: give one of them", param_hint="--format"
+        )
+    return OutputFormat.JSON if as_json else (fmt or OutputFormat.TABLE)
+
+
+def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """CSV on stdout (RFC 4180, a header line, UTF-8): one line per row, ``None`` empty."""
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(columns)
+    for row in rows:
+        out.writerow(["" if row.get(c) is None else row[c] for c in columns])
 
 
 def get_settings(config: Path | None) -> Settings:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from fleetsync.api.state import ApiState
-from fleetsync.desk import auth, pages
+from fleetsync.desk import auth, lending, pages
 from fleetsync.desk.web import STATIC_DIR, DeskState
 
 __all__ = ["mount"]
@@ -22,4 +22,5 @@ def mount(app: FastAPI, state: ApiState) -> None:
     app.state.desk = DeskState.build(state)
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(lending.router)
     app.mount("/desk/static", StaticFiles(directory=STATIC_DIR), name="desk-static")

@@ -52,11 +52,21 @@ class Language:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
 
-    def date(self, value: date | None, format: str = "medium") -> str:
-        return "" if value is None else format_date(value, format=format, locale=self.locale)
+    def date(self, value: date | str | None, format: str = "medium") -> str:
+        """A date (or its ISO text, as the ledger's rows give it) in the locale's way."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        return format_date(value, format=format, locale=self.locale)
 
-    def datetime(self, value: datetime | None, format: str = "short") -> str:
-        return "" if value is None else format_datetime(value, format=format, locale=self.locale)
+    def datetime(self, value: datetime | str | None, format: str = "short") -> str:
+        """A moment in the server's time zone, in the locale's way."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return format_datetime(value.astimezone(), format=format, locale=self.locale)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)

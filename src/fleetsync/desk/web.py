@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from fleetsync.api.state import ApiState
-from fleetsync.desk import i18n
+from fleetsync.desk import i18n, labels
 from fleetsync.desk.sessions import AddressThrottle, DeskSession, SessionCookies
 from fleetsync.domain.staff import Permission, StaffRole, Throttle, may
 from fleetsync.services.staff import StaffMember, staff_member
@@ -97,6 +97,7 @@ def _environment(code: str) -> jinja2.Environment:
     env.filters["datetime"] = language.datetime
     env.filters["number"] = language.number
     env.globals["language"] = language
+    env.globals["labels"] = labels
     env.globals["languages"] = i18n.LANGUAGES
     return env
 

@@ -35,9 +35,12 @@ from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
     "APSCHEDULER_JOBS",
+    "STOPPED_PREFIX",
     "AuditEvent",
     "Base",
     "Borrower",
+    "CoursePeriod",
+    "CoursePeriodRegion",
     "DaemonReplica",
     "Device",
     "DeviceCommand",
@@ -47,6 +50,7 @@ __all__ = [
     "OutboxEntry",
     "PendingCredential",
     "PolicyState",
+    "Reservation",
     "StaffAccount",
     "SyncJournalEntry",
     "SyncRun",
@@ -134,6 +138,9 @@ class Device(Base):
     google_status: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_STATUS))
     google_annotated_user: Mapped[str | None] = mapped_column(sa.String(MAX_ANNOTATED_USER))
     google_checked_at: Mapped[datetime | None]
+    #: The delivery date: available to lend from that day until retired or lost. ``None``: from
+    #: the (local) day it entered the ledger.
+    available_from: Mapped[date | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="device", order_by="Loan.id")
 
@@ -165,6 +172,9 @@ class Borrower(Base):
     google_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     pseudonymised_at: Mapped[datetime | None]
+    #: ``account_email`` names an account that already exists in Google (a programme brought in
+    #: with ``loan import``): the reconciler takes it over instead of creating one.
+    adopt_account: Mapped[bool] = mapped_column(server_default=sa.false())
     #: The intent of deleting the account in Google: committed (after checking, under the row's
     #: lock, that the borrower has no open loan) before Google is called, cleared when Google's
     #: answer is recorded. A checkout that meets it is refused until the deletion is settled.
@@ -241,6 +251,9 @@ class Loan(Base):
     #: The loan desk that checked it out (``webhook:<desk>``, ``desk:<desk>:<person>``); ``None``
     #: for a technician's loan. Only that desk sees and changes it (``services.desks``).
     desk: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The loan agreement the borrower accepted at checkout (``[agreement] version``), and when.
+    agreement_version: Mapped[str | None] = mapped_column(sa.String(40))
+    agreement_signed_at: Mapped[datetime | None]
 
     device: Mapped[Device] = relationship(back_populates="loans")
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
@@ -249,6 +262,79 @@ class Loan(Base):
     @property
     def ref(self) -> str:
         return loan_ref(self.id)
+
+
+class CoursePeriod(Base):
+    """A course period (``2026 Sept-Oct``): loans are lent for it, reservations made for it. A
+    region's course periods do not overlap (``services.courses`` checks it)."""
+
+    __tablename__ = "course_periods"
+    __table_args__ = (sa.CheckConstraint("last_day >= first_day", name="ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: How people name it; unique, and what a loan's ``course_period`` refers to.
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    created_at: Mapped[datetime]
+
+    regions: Mapped[list[CoursePeriodRegion]] = relationship(
+        order_by="CoursePeriodRegion.region", cascade="all, delete-orphan"
+    )
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.region for r in self.regions)
+
+
+class CoursePeriodRegion(Base):
+    __tablename__ = "course_period_regions"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course_periods.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(64), primary_key=True, index=True)
+
+
+class Reservation(Base):
+    """A person registered for a course period who needs a device: demand, never a particular
+    device. Open until a checkout of that borrower for that course fulfils it, or cancelled."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'fulfilled', 'cancelled')", name="status"),
+        sa.Index(
+            "uq_reservations_open",
+            "course_id",
+            "borrower",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course_periods.id"), index=True)
+    #: The loan desk's id for the person (``B-1017``).
+    borrower: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: Personal data, as in ``borrowers``.
+    given_name: Mapped[str | None] = mapped_column(sa.String(120))
+    family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    region: Mapped[str] = mapped_column(sa.String(64))
+    needs_data: Mapped[bool]
+    status: Mapped[str] = mapped_column(sa.String(10))
+    #: The desk that made it (``None``: a technician).
+    desk: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    #: When it was fulfilled or cancelled.
+    closed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The loan that fulfilled it.
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"))
+
+    course: Mapped[CoursePeriod] = relationship()
+
+    @property
+    def ref(self) -> str:
+        return f"R-{self.id}"
 
 
 class LoanExtension(Base):
@@ -455,8 +541,14 @@ class WebhookDelivery(Base):
     answer: Mapped[str] = mapped_column(sa.Text)
 
 
+#: The row of the daemon that stopped last (``stopped:host:pid``, its heartbeat the moment it
+#: stopped): a running replica's name is ``host:pid``.
+STOPPED_PREFIX = "stopped:"
+
+
 class DaemonReplica(Base):
-    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler)."""
+    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler).
+    And one row (named ``STOPPED_PREFIX`` + its name) for the daemon that stopped last."""
 
     __tablename__ = "daemon_replicas"
 
