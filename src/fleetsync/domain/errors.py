@@ -8,6 +8,7 @@ stable ``code`` for machines (an API body, a script); the message is for people.
 from __future__ import annotations
 
 __all__ = [
+    "AccountBeingDeleted",
     "AgreementRequired",
     "AlreadyCollected",
     "BorrowerHasLoan",
@@ -95,6 +96,13 @@ class BorrowerNamesDiffer(Refused):
     same person."""
 
     code = "borrower_names_differ"
+
+
+class AccountBeingDeleted(Refused):
+    """The borrower's account is being deleted in Google (its retention period has passed): a
+    checkout waits until the deletion is settled, then gives them a new account."""
+
+    code = "account_being_deleted"
 
 
 class LoanNotExtended(Refused):

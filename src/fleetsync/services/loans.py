@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.actors import desk_of
 from fleetsync.domain.borrowers import check_same_person
-from fleetsync.domain.errors import InvalidInput, LoanNotExtended
+from fleetsync.domain.errors import AccountBeingDeleted, InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
@@ -147,6 +147,16 @@ def checkout(
             same_person=same_person,
         )
     )
+    if person is not None and person.account_deleting_since is not None:
+        # The reconciler committed this deletion before calling Google, under this same lock:
+        # reactivating the account now would lose it (or re-create an address never to be
+        # issued again).
+        raise AccountBeingDeleted(
+            f"borrower {desk_id}'s previous Workspace account is being deleted right now (the "
+            "retention period after their last loan has passed); nothing was recorded: check "
+            "the device out again in a few minutes (a loan desk sends it as a new event, with a "
+            "new webhook-id), and the borrower gets a new account"
+        )
     their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
     transition = lifecycle.checkout(
         facts(session, record_, actor=actor),
