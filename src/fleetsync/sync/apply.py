@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -22,6 +22,7 @@ from fleetsync.domain.actions import (
     Action,
     AdoptDevice,
     AnnotateDevice,
+    Budget,
     CreateAccount,
     DeleteAccount,
     DeprovisionDevices,
@@ -41,6 +42,7 @@ from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
 from fleetsync.domain.plan import Plan
+from fleetsync.domain.safety import Limit
 from fleetsync.google import Google
 from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
@@ -50,7 +52,7 @@ from fleetsync.google.errors import (
     GoogleOutcomeUnknown,
 )
 from fleetsync.google.policy import PolicyWrite
-from fleetsync.ledger import Ledger
+from fleetsync.ledger import Ledger, budgets
 from fleetsync.ledger.models import Borrower, Device
 from fleetsync.log import get_logger
 from fleetsync.services import reconciled
@@ -58,7 +60,7 @@ from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.observe import Progress
 
-__all__ = ["ApplyReport", "Failure", "apply_plan"]
+__all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Action)
@@ -86,6 +88,32 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True)
+class BudgetGuard:
+    """The safety budgets as apply spends them: right before each destructive call, in the
+    transaction that records the decision (see :mod:`fleetsync.ledger.budgets`). The plan was
+    already cut to what the budgets had left; this catches what another process spent since."""
+
+    limits: Mapping[Budget, Limit]
+    forced: frozenset[Budget] = frozenset()
+    run_id: int | None = None
+
+    def take(self, session: Any, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        return budgets.spend(
+            session,
+            budget,
+            targets,
+            limits=self.limits,
+            now=now(),
+            forced=budget in self.forced,
+            run_id=self.run_id,
+        )
+
+
+def _held_reason(budget: Budget) -> str:
+    return f"held back: the {budget} budget is spent (`fleetsync status`)"
+
+
 @dataclass
 class ApplyReport:
     done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -95,6 +123,8 @@ class ApplyReport:
     unknown: list[Failure] = field(default_factory=list)
     #: Asked to stop (SIGTERM): the action in flight was finished, the rest not started.
     stopped: bool = False
+    #: Held back at the last moment by a safety budget another process spent: budget → targets.
+    held: dict[Budget, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def ok(self) -> bool:
@@ -107,6 +137,7 @@ class ApplyReport:
             "failed": [_failure(f) for f in self.failures],
             "unknown": [_failure(f) for f in self.unknown],
             "stopped": self.stopped,
+            "held": {str(budget): targets for budget, targets in sorted(self.held.items())},
         }
 
 
@@ -122,12 +153,13 @@ def apply_plan(
     programme: Programme,
     journal: Journal,
     observation: Observation,
+    guard: BudgetGuard,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Carry out ``plan``. When ``stop`` is set, the action in flight is finished and journaled,
     and nothing more is started: the next run plans the rest from what Google shows then."""
-    applier = _Applier(ledger, google, programme, journal, observation, progress, stop)
+    applier = _Applier(ledger, google, programme, journal, observation, guard, progress, stop)
     by_phase: dict[Phase, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_phase[action.phase].append(action)
@@ -147,10 +179,12 @@ class _Applier:
         programme: Programme,
         journal: Journal,
         observation: Observation,
+        guard: BudgetGuard,
         progress: Progress | None,
         stop: threading.Event | None,
     ) -> None:
         self._stop = stop
+        self.guard = guard
         self.ledger = ledger
         self.google = google
         self.programme = programme
@@ -238,7 +272,27 @@ class _Applier:
             except GoogleError as exc:
                 self._settle([action], [entry], "failed", str(exc))
                 continue
-            self._settle([action], [entry], result or "done")
+            if result == "held" and action.limit is not None:
+                self._settle([action], [entry], "skipped", _held_reason(action.limit))
+            else:
+                self._settle([action], [entry], result or "done")
+
+    def _held(self, budget: Budget, targets: Iterable[str]) -> None:
+        listed = list(targets)
+        self.report.held[budget].extend(listed)
+        log.warning("sync.held", budget=str(budget), targets=len(listed))
+
+    def _take(self, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        if not targets:
+            return {}
+        with self.ledger.transaction() as session:
+            return self.guard.take(session, budget, targets)
+
+    def _refund(self, rows: Iterable[int]) -> None:
+        listed = list(rows)
+        if listed:
+            with self.ledger.transaction() as session:
+                budgets.refund(session, listed)
 
     # ---------------------------------------------------------------------- ledger
     def _ledger(self, actions: list[Action]) -> None:
@@ -364,6 +418,7 @@ class _Applier:
         bodies: dict[str, dict[str, Any]] = defaultdict(dict)
         going: dict[str, list[tuple[Action, int]]] = defaultdict(list)
         entries = self.journal.intend(actions)
+        suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
             person = ledger.get(action.borrower)
             status = person.account_status if person is not None else None
@@ -371,15 +426,29 @@ class _Applier:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):
-                bodies[action.email]["suspended"] = True
-            elif isinstance(action, UnsuspendAccount):
+                suspending.append((action, entry))
+                continue
+            if isinstance(action, UnsuspendAccount):
                 bodies[action.email]["suspended"] = False
             else:
                 bodies[action.email]["orgUnitPath"] = action.org_unit
             going[action.email].append((action, entry))
+        granted = self._take(Budget.SUSPENSIONS, [a.borrower for a, _ in suspending])
+        for action, entry in suspending:
+            if action.borrower not in granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.SUSPENSIONS))
+                self._held(Budget.SUSPENSIONS, [action.borrower])
+                continue
+            bodies[action.email]["suspended"] = True
+            going[action.email].append((action, entry))
         if not bodies:
             return
         outcome = self.google.directory.update_accounts(bodies)
+        self._refund(
+            granted[a.borrower]
+            for a, _ in suspending
+            if a.email in outcome.errors and a.borrower in granted
+        )
         at = now()
         with self.ledger.transaction() as session:
             for email, body in bodies.items():
@@ -410,10 +479,19 @@ class _Applier:
                 self._settle([action], [entry], "skipped", "the borrower has an account again")
                 continue
             going[action.user_id or action.email] = (action, entry)
+        granted = self._take(Budget.DELETIONS, [a.borrower for a, _ in going.values()])
+        for key, (action, entry) in list(going.items()):
+            if action.borrower not in granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
+                self._held(Budget.DELETIONS, [action.borrower])
+                del going[key]
+        if not going:
+            return
         outcome = self.google.directory.delete_accounts(list(going))
         for key, (action, entry) in going.items():
             error = outcome.errors.get(key)
             if error is not None and not isinstance(error, GoogleNotFound):
+                self._refund([granted[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
             with self.ledger.transaction() as session:
@@ -557,6 +635,16 @@ class _Applier:
             if not allowed:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
+            granted: dict[str, int] = {}
+            if action.limit is not None:
+                granted = self._take(action.limit, [d.serial for d in allowed])
+                held = [d.serial for d in allowed if d.serial not in granted]
+                if held:
+                    self._held(action.limit, held)
+                allowed = [d for d in allowed if d.serial in granted]
+                if not allowed:
+                    self._settle([action], [entry], "skipped", _held_reason(action.limit))
+                    continue
             try:
                 results = self.google.directory.change_status(
                     [d.device_id for d in allowed],
@@ -564,8 +652,15 @@ class _Applier:
                     deprovision_reason=_DEPROVISION_REASON if kind is DeprovisionDevices else None,
                 )
             except GoogleError as exc:
+                if not isinstance(exc, GoogleOutcomeUnknown):
+                    self._refund(granted.values())
                 self._settle([action], [entry], "failed", str(exc))
                 continue
+            self._refund(
+                granted[ref.serial]
+                for ref in allowed
+                if results.get(ref.device_id) is not None and ref.serial in granted
+            )
             new_status = {
                 DisableDevices: DeviceStatus.DISABLED,
                 ReenableDevices: DeviceStatus.ACTIVE,
@@ -621,9 +716,15 @@ class _Applier:
         # The intent is in the ledger before Google hears of it: a crash from here on leaves the
         # request ISSUING, which is never sent again blindly.
         with self.ledger.transaction() as session:
+            granted = self.guard.take(session, Budget.POWERWASHES, [action.device.serial])
+            if not granted:
+                self._held(Budget.POWERWASHES, [action.device.serial])
+                return "held"
             wanted = reconciled.begin_powerwash(
                 session, action.request_id, device_id=action.device.device_id, now=now()
             )
+            if not wanted:
+                budgets.refund(session, granted.values())
         if not wanted:
             return "skipped"
         try:
@@ -641,6 +742,7 @@ class _Applier:
                 reconciled.powerwash_lost(
                     session, action.request_id, error=str(exc), now=now(), sent=False
                 )
+                budgets.refund(session, granted.values())
             raise
         with self.ledger.transaction() as session:
             reconciled.powerwash_issued(
