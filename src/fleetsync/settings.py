@@ -42,6 +42,7 @@ __all__ = [
     "DEVICE_SCOPES",
     "GOOGLE_SCOPES",
     "AccountSettings",
+    "AgreementSettings",
     "ApiSettings",
     "AppPolicy",
     "Bookmark",
@@ -49,8 +50,10 @@ __all__ = [
     "ConfigError",
     "DaemonSettings",
     "DatabaseUrl",
+    "DeskAppSettings",
     "DeskSettings",
     "GoogleSettings",
+    "LoanSettings",
     "OrgUnitPolicy",
     "OrgUnitSettings",
     "QuotaSettings",
@@ -330,9 +333,10 @@ class SyncSettings(_Section):
     auto_ready_after_powerwash: bool = True
     #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
     on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
-    #: A powerwash whose answer from Google was lost is settled by watching the device: if it
-    #: checked in this long after without enrolling again, it never got the command and a new
-    #: one is asked for.
+    #: A powerwash whose answer from Google was lost is settled by watching the device: a
+    #: check-in this long after the attempt is noted (the device may be executing it); a second
+    #: one at least this long after that, still without enrolling again, shows it does not have
+    #: the command, and a new one is asked for.
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)
@@ -346,6 +350,10 @@ class DeskSettings(_Section):
 
     secrets: tuple[SecretStr, ...] = ()
     token: SecretStr | None = None
+    #: The desk web app presets a new borrower's region to this one (one of ``regions``).
+    region: str | None = None
+    #: Where and when a borrower brings the device back, printed on the slip.
+    return_address: str = ""
 
 
 class ApiSettings(_Section):
@@ -358,6 +366,18 @@ class ApiSettings(_Section):
     #: How long a delivery is remembered (a redelivery within it is answered as the first).
     delivery_retention_days: int = Field(30, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DeskAppSettings(_Section):
+    """The desk web app (``/desk``): staff sessions, the sign-in throttle, and the slip."""
+
+    #: A session ends after this many minutes without a request.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    #: Failed sign-ins in a row before an account refuses every sign-in for ``lockout_minutes``.
+    sign_in_attempts: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: The programme's contact, printed on the borrower's slip (a phone number, an address).
+    contact: str = ""
 
 
 class DaemonSettings(_Section):
@@ -398,8 +418,40 @@ class DaemonSettings(_Section):
         return SecretUrl(url)
 
 
+# ------------------------------------------------------------------------- loans, agreement
+class LoanSettings(_Section):
+    #: A checkout without an agreed end (``--until``) runs to its course period's last day plus
+    #: this many days, to bring the device back.
+    grace_days: int = Field(7, ge=0, le=365)
+
+
+class AgreementSettings(_Section):
+    """The loan agreement borrowers accept at checkout (period, how and when to return)."""
+
+    #: The agreement's version (``2026-09``): a checkout records the version accepted.
+    version: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")
+    #: Markdown with placeholders: ``{borrower}``, ``{given_name}``, ``{family_name}``,
+    #: ``{serial}``, ``{asset_tag}``, ``{loan}``, ``{checked_out}``, ``{agreed_end}``,
+    #: ``{course}``, ``{return_address}``. Relative to the config file.
+    text_file: Path | None = None
+    #: Where and how the device goes back: fills ``{return_address}``.
+    return_address: str = ""
+    #: A checkout without the current version accepted is refused.
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> AgreementSettings:
+        if self.required and (self.version is None or self.text_file is None):
+            raise ValueError(
+                "required = true needs the agreement's version and text_file: the desk cannot "
+                "have a borrower accept an agreement fleetsync does not know"
+            )
+        return self
+
+
 # -------------------------------------------------------------------------------------- root
-def _default_data_dir() -> Path:
+def default_data_dir() -> Path:
+    """Where local state lives when neither the config nor the environment says."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "fleetsync"
 
@@ -413,7 +465,7 @@ class Settings(BaseSettings):
     )
 
     #: Where the SQLite ledger and other local state live.
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
     #: ``postgresql+psycopg://user@host/dbname``. Shown and logged with its credentials masked.
     database_url: DatabaseUrl | None = None
@@ -431,7 +483,10 @@ class Settings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()
     api: ApiSettings = ApiSettings()
+    desk: DeskAppSettings = DeskAppSettings()
     daemon: DaemonSettings = DaemonSettings()
+    loans: LoanSettings = LoanSettings()
+    agreement: AgreementSettings = AgreementSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -581,4 +636,9 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         key = Path(google["key_file"])
         if not key.is_absolute():
             data["google"] = {**google, "key_file": str((base / key).resolve())}
+    agreement = data.get("agreement")
+    if isinstance(agreement, dict) and isinstance(agreement.get("text_file"), str):
+        text = Path(agreement["text_file"])
+        if not text.is_absolute():
+            data["agreement"] = {**agreement, "text_file": str((base / text).resolve())}
     return data

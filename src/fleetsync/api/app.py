@@ -76,6 +76,10 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
     app.include_router(loans.router)
     app.include_router(health.router)
     _add_event_schemas(app)
+    # The desk web app's pages (fleetsync.desk): imported here, since it builds on the API.
+    from fleetsync import desk
+
+    desk.mount(app, state)
     return app
 
 

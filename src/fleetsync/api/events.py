@@ -106,13 +106,22 @@ class Borrower(_Data):
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
-    agreed_end: date = Field(
-        description="The agreed last day of the loan: today at the earliest (a one-day loan)."
+    agreed_end: date | None = Field(
+        None,
+        description="The agreed last day of the loan: today at the earliest (a one-day loan). "
+        "Without it: the course period's last day plus `[loans] grace_days`.",
     )
     needs_data: bool = Field(
         False, description="The borrower has no internet at home: the device must be 4G."
     )
-    course_period: Text | None = Field(None, max_length=100, examples=["2026-Q4"])
+    course_period: Text | None = Field(
+        None,
+        max_length=100,
+        examples=["2026 Sept-Oct"],
+        description="The course period's name (`fleetsync course list`): an unknown one is "
+        "refused (422 unknown_course, listing the known ones). Without it: the course period of "
+        "the borrower's region that contains today, if any.",
+    )
     same_person: bool = Field(
         False,
         description="The borrower id is known with other names, and the desk confirms that "
@@ -189,7 +198,7 @@ class LoanCheckedOut(_Event):
                 },
                 "agreed_end": "2026-11-30",
                 "needs_data": True,
-                "course_period": "2026-Q4",
+                "course_period": "2026 Sept-Oct",
             },
         }
     )

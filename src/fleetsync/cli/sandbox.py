@@ -262,7 +262,11 @@ def serve(
             tenant, host=host, port=port, faults=faults, quotas=quotas, state_file=state
         )
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
+        fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port with "
+            "--port",
+            ExitCode.USAGE,
+        )
     key_file, scratch = _key_path(credentials_out, write_config_to, state)
     server.start()
     try:

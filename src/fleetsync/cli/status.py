@@ -8,7 +8,16 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetsync import services
-from fleetsync.cli._context import ConfigOption, JsonOption, console, print_json
+from fleetsync.cli._context import (
+    ConfigOption,
+    FormatOption,
+    JsonOption,
+    OutputFormat,
+    console,
+    output_format,
+    print_csv,
+    print_json,
+)
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger.overview import Overview, overview
@@ -23,19 +32,40 @@ _HEADERS = {"spare": "spare", "on_loan": "on loan", "in_refurbishment": "refurb"
 _LENDABLE = {DeviceState.SPARE.value, DeviceState.ON_LOAN.value, DeviceState.IN_REFURBISHMENT.value}
 
 
-def status_command(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def status_command(
+    fmt: FormatOption = None, as_json: JsonOption = False, config: ConfigOption = None
+) -> None:
     """Show the fleet by state and region, the device commands on their way, the last and next
     reconcile, the safety budgets (spent this hour and today, what each holds back and how to
-    release it), and everything that needs a person. Reads the ledger only (no Google call)."""
+    release it), and everything that needs a person. Reads the ledger only (no Google call).
+
+    --format csv prints the fleet table (a line per region and one for all); json everything.
+    """
+    fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         stale = timedelta(seconds=3 * settings.daemon.leader_poll_seconds)
         result = overview(
             session, today=services.today(), heartbeat_stale=stale, limits=limits_of(settings)
         )
-    if as_json:
+    if fmt is OutputFormat.JSON:
         print_json(result.to_json())
         return
+    if fmt is OutputFormat.CSV:
+        print_csv(_fleet_rows(result), ("region", *_STATES, "lendable"))
+        return
     _show(result)
+
+
+def _fleet_rows(result: Overview) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    totals = dict.fromkeys(_STATES, 0)
+    for region, counts in sorted(result.fleet.items()):
+        row: dict[str, object] = {"region": region} | {s: counts.get(s, 0) for s in _STATES}
+        for state in _STATES:
+            totals[state] += counts.get(state, 0)
+        rows.append(row | {"lendable": sum(counts.get(s, 0) for s in _LENDABLE)})
+    rows.append({"region": "all", **totals, "lendable": sum(totals[s] for s in _LENDABLE)})
+    return rows
 
 
 def _when(moment: str | datetime | None) -> str:

@@ -16,6 +16,7 @@ from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountGone",
     "Action",
     "AdoptDevice",
     "AnnotateDevice",
@@ -221,6 +222,16 @@ class DeleteAccount(_AccountAction):
     kind: ClassVar[str] = "delete_account"
     limit: ClassVar[Budget | None] = Budget.DELETIONS
     #: Google's id, when the account was seen: the delete names it, not just the address.
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountGone(_AccountAction):
+    """The ledger wants the account deleted and Google has none: record it deleted (a deletion
+    whose answer was lost, an account never created, one deleted by a person). Google is asked
+    once more, by id and address, before the ledger says so."""
+
+    kind: ClassVar[str] = "record_account_gone"
     user_id: str | None
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetsync.domain.actions import (
+    AccountGone,
     Action,
     AdoptDevice,
     AnnotateDevice,
@@ -518,6 +519,15 @@ class _Planner:
                     **who,
                     user_id=seen.user_id,
                     reason="the retention period after the return has passed",
+                )
+            )
+        elif not account.recorded_deleted:
+            self.actions.append(
+                AccountGone(
+                    **who,
+                    user_id=account.google_user_id,
+                    reason="the retention period after the return has passed and Google has "
+                    "no such account (never created, or deleted already)",
                 )
             )
 

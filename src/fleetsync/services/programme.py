@@ -8,7 +8,7 @@ from functools import cached_property
 
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.ledger.credentials import load_key
-from fleetsync.settings import AccountSettings, Settings
+from fleetsync.settings import AccountSettings, AgreementSettings, LoanSettings, Settings
 
 __all__ = ["Programme"]
 
@@ -20,17 +20,25 @@ class Programme:
         regions: Sequence[str],
         accounts: AccountSettings,
         key: Callable[[], bytes],
+        loans: LoanSettings | None = None,
+        agreement: AgreementSettings | None = None,
     ) -> None:
         # The settings checked both (username pattern, regions) when they were loaded.
         self.regions = tuple(regions)
         self.accounts = accounts
+        self.loans = loans or LoanSettings()
+        self.agreement = agreement or AgreementSettings()
         self._load_key = key
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Programme:
         # The key is loaded (or created) on first use: `device list` never needs it.
         return cls(
-            regions=settings.regions, accounts=settings.accounts, key=lambda: load_key(settings)
+            regions=settings.regions,
+            accounts=settings.accounts,
+            key=lambda: load_key(settings),
+            loans=settings.loans,
+            agreement=settings.agreement,
         )
 
     @cached_property

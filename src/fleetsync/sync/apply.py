@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 
 from fleetsync.domain.actions import (
+    AccountGone,
     Action,
     AdoptDevice,
     AnnotateDevice,
@@ -363,6 +364,7 @@ class _Applier:
         deletes = [a for a in actions if isinstance(a, DeleteAccount)]
         if deletes:
             self._delete_accounts(deletes)
+        self._each((a for a in actions if isinstance(a, AccountGone)), self._account_gone)
 
     def _create_account(self, action: CreateAccount) -> str | None:
         at = now()
@@ -470,33 +472,70 @@ class _Applier:
         self._settle_each(settled)
 
     def _delete_accounts(self, actions: list[DeleteAccount]) -> None:
-        ledger = self._ledger_accounts(a.borrower for a in actions)
+        # Irreversible: per account, the intent is committed first, after the ledger was asked
+        # once more under the borrower's lock (no open loan, still this address). A checkout that
+        # comes after it is refused until Google's answer is recorded.
         entries = self.journal.intend(actions)
         going: dict[str, tuple[DeleteAccount, int]] = {}
+        spent: dict[str, int] = {}
         for action, entry in zip(actions, entries, strict=True):
-            person = ledger.get(action.borrower)
-            if person is None or person.account_status == AccountStatus.ACTIVE.value:
-                self._settle([action], [entry], "skipped", "the borrower has an account again")
-                continue
-            going[action.user_id or action.email] = (action, entry)
-        granted = self._take(Budget.DELETIONS, [a.borrower for a, _ in going.values()])
-        for key, (action, entry) in list(going.items()):
-            if action.borrower not in granted:
+            # The budget is spent in the transaction that commits the intent.
+            with self.ledger.transaction() as session:
+                granted = self.guard.take(session, Budget.DELETIONS, [action.borrower])
+                wanted = bool(granted) and reconciled.begin_account_deletion(
+                    session, action.borrower, email=action.email, now=now()
+                )
+                if granted and not wanted:
+                    budgets.refund(session, granted.values())
+            if not granted:
                 self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
                 self._held(Budget.DELETIONS, [action.borrower])
-                del going[key]
+                continue
+            if not wanted:
+                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                continue
+            spent[action.borrower] = granted[action.borrower]
+            going[action.user_id or action.email] = (action, entry)
         if not going:
             return
         outcome = self.google.directory.delete_accounts(list(going))
         for key, (action, entry) in going.items():
             error = outcome.errors.get(key)
+            if isinstance(error, GoogleOutcomeUnknown):
+                # Google may have deleted it: the intent stays, and the next run settles it
+                # from what Google shows (deletes it again, or records it gone).
+                self._settle([action], [entry], "unknown", str(error))
+                continue
             if error is not None and not isinstance(error, GoogleNotFound):
-                self._refund([granted[action.borrower]])
+                with self.ledger.transaction() as session:
+                    reconciled.account_deletion_refused(
+                        session, action.borrower, error=str(error), now=now()
+                    )
+                    budgets.refund(session, [spent[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
             with self.ledger.transaction() as session:
                 reconciled.account_deleted(session, action.borrower, now=now())
             self._settle([action], [entry], "done")
+
+    def _account_gone(self, action: AccountGone) -> str | None:
+        """Google had no account for the borrower when observed: look once more (by id, then by
+        address) before the ledger records it deleted."""
+        for key in (action.user_id, action.email):
+            if key is None:
+                continue
+            found = self.google.directory.get_account(key)
+            if found is not None:
+                return "skipped"  # it exists after all: a later run deletes it
+        with self.ledger.transaction() as session:
+            reconciled.account_deleted(
+                session,
+                action.borrower,
+                now=now(),
+                reason="the retention period after the return has passed and Google has no "
+                "such account (never created, or deleted already)",
+            )
+        return None
 
     # --------------------------------------------------------------------- devices
     def _moves(self, actions: list[Action]) -> None:

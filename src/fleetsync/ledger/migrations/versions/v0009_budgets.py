@@ -3,7 +3,7 @@ runs and processes), what a budget holds back now, and outbox entries held until
 room.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from fleetsync.ledger.models import UtcDateTime
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
