@@ -7,12 +7,17 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from fleetsync.ledger import create_ledger_engine
+from fleetsync.ledger.models import DaemonReplica
 from tests.cli_runner import CliResult, run_cli
+from tests.pinned import PINNED_AT
 
 LONG_SERIAL = "5CD2345ABCDEFGHIJKLMNOPQRSTU"
 LONG_MODEL = "Lenovo 300e Yoga Chromebook Gen 4 (82W2000XBE; Mediatek Kompanio 520)"
@@ -106,3 +111,27 @@ def test_json_and_another_format_disagree(cli: Cli) -> None:
     assert result.exit_code == 2
     assert "disagree" in result.stderr
     assert result.stdout == ""
+
+
+def test_status_without_a_daemon_says_so(cli: Cli, database_url: str) -> None:
+    never = cli("status")
+    assert "daemons: none running, and none has run on this ledger" in never.stdout
+    assert "next reconcile: none, no daemon is running" in never.stdout
+
+    # A daemon killed without a chance to say so: its last heartbeat, long ago, is the moment.
+    engine = create_ledger_engine(database_url)
+    beat = PINNED_AT - timedelta(hours=3)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(DaemonReplica).values(
+                    replica="ict-01:4242", leader=True, started_at=beat, heartbeat_at=beat
+                )
+            )
+    finally:
+        engine.dispose()
+    killed = _json(cli("status", "--json"))
+    assert killed["daemons"] == []
+    assert killed["last_daemon"] == {"replica": "ict-01:4242", "stopped_cleanly": False}
+    assert datetime.fromisoformat(killed["no_daemon_since"]) == beat
+    assert "(ict-01:4242 last heard from then)" in cli("status").stdout

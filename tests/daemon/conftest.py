@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from fleetsync.domain.actions import Budget
 from fleetsync.ledger import Ledger
-from fleetsync.ledger.models import DaemonReplica, SyncRun
+from fleetsync.ledger.models import STOPPED_PREFIX, DaemonReplica, SyncRun
 from fleetsync.sandbox.testing import running_sandbox
 from tests.sync.conftest import Fleet, make_fleet
 
@@ -81,9 +81,14 @@ class Daemons:
         return started
 
     def replicas(self) -> dict[str, bool]:
+        """The replicas with a row (a running one's; not the row of the one that stopped last)."""
         with self.fleet.ledger.read() as session:
             return dict(
-                session.execute(sa.select(DaemonReplica.replica, DaemonReplica.leader)).all()
+                session.execute(
+                    sa.select(DaemonReplica.replica, DaemonReplica.leader).where(
+                        ~DaemonReplica.replica.startswith(STOPPED_PREFIX)
+                    )
+                ).all()
             )
 
     def stop_all(self) -> None:

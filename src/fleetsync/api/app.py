@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from fleetsync import __version__, services
-from fleetsync.api import health, loans, webhooks
+from fleetsync.api import health, loans, lookups, webhooks
 from fleetsync.api.committer import Committer
 from fleetsync.api.outbox import Drain, OutboxWorker
 from fleetsync.api.problems import install_problem_handlers, problem_schemas
@@ -28,8 +28,9 @@ from fleetsync.settings import Settings
 __all__ = ["create_app"]
 
 _DESCRIPTION = """\
-The loan desk's signed webhooks, the status of its loans and the borrowers' first passwords, plus
-health and metrics. Events, signing, status fields, errors and tokens: docs/api.md."""
+The loan desk's signed webhooks, the status of its loans and the borrowers' first passwords, its
+look-ups (a device, a borrower, its loans a page at a time), plus health and metrics. Events,
+signing, status fields, errors and tokens: docs/api.md."""
 
 
 def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None) -> FastAPI:
@@ -73,6 +74,7 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
     app.state.fleetsync = state
     install_problem_handlers(app)
     app.include_router(webhooks.router)
+    app.include_router(lookups.router)
     app.include_router(loans.router)
     app.include_router(health.router)
     _add_event_schemas(app)

@@ -75,6 +75,13 @@ def _when(moment: str | datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _no_daemon(result: Overview) -> str:
+    if result.no_daemon_since is None:
+        return "none running, and none has run on this ledger"
+    how = "stopped" if result.last_daemon_stopped_cleanly else "last heard from"
+    return f"none running since {_when(result.no_daemon_since)} ({result.last_daemon} {how} then)"
+
+
 def _show(result: Overview) -> None:
     fleet = Table(title="fleet")
     fleet.add_column("region", no_wrap=True)
@@ -109,14 +116,19 @@ def _show(result: Overview) -> None:
     daemons = ", ".join(
         f"{name}{' (leader)' if leads else ''}" for name, leads in sorted(result.replicas.items())
     )
-    console.print(f"daemons: {daemons or 'none running'}", highlight=False)
-    console.print(
-        "next reconcile: "
-        + (
-            _when(result.next_reconcile) if result.next_reconcile else "no daemon has scheduled one"
-        ),
-        highlight=False,
-    )
+    console.print(f"daemons: {daemons or _no_daemon(result)}", highlight=False)
+    if result.replicas:
+        console.print(
+            "next reconcile: "
+            + (_when(result.next_reconcile) if result.next_reconcile else "not scheduled yet"),
+            highlight=False,
+        )
+    else:
+        console.print(
+            "next reconcile: none, no daemon is running (`fleetsync daemon` runs them; "
+            "`fleetsync sync` runs one now)",
+            highlight=False,
+        )
     console.print(
         f"waiting for a targeted reconcile: {result.outbox_pending}"
         + (f" (oldest {_when(result.outbox_oldest)})" if result.outbox_oldest else ""),

@@ -36,6 +36,7 @@ from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
     "APSCHEDULER_JOBS",
+    "STOPPED_PREFIX",
     "AuditEvent",
     "Base",
     "Borrower",
@@ -580,8 +581,14 @@ class WebhookDelivery(Base):
     answer: Mapped[str] = mapped_column(sa.Text)
 
 
+#: The row of the daemon that stopped last (``stopped:host:pid``, its heartbeat the moment it
+#: stopped): a running replica's name is ``host:pid``.
+STOPPED_PREFIX = "stopped:"
+
+
 class DaemonReplica(Base):
-    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler)."""
+    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler).
+    And one row (named ``STOPPED_PREFIX`` + its name) for the daemon that stopped last."""
 
     __tablename__ = "daemon_replicas"
 
