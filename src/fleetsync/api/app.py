@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from fleetsync import __version__, services
 from fleetsync.api import health, loans, lookups, webhooks
@@ -25,7 +26,10 @@ from fleetsync.api.tokens import Tokens
 from fleetsync.ledger import Ledger
 from fleetsync.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+#: Where /docs finds Swagger UI's script, style sheet and icon.
+DOCS_ASSETS = "/docs/assets"
 
 _DESCRIPTION = """\
 The loan desk's signed webhooks, the status of its loans and the borrowers' first passwords, its
@@ -64,12 +68,15 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(
+    # /docs is Swagger UI with its assets served from the package (fastapi-offline), never from
+    # a CDN: the page works on a desk's network that reaches only fleetsync.
+    app = FastAPIOffline(
         title="fleetsync",
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     app.state.fleetsync = state
     install_problem_handlers(app)
