@@ -5,15 +5,23 @@ and page without losing or repeating a loan."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from fleetsync import services
 from fleetsync.domain.errors import InvalidInput, NotFound
-from fleetsync.domain.lifecycle import Condition
-from fleetsync.ledger import Ledger
+from fleetsync.domain.lifecycle import AccountStatus, Condition
+from fleetsync.ledger import Ledger, migrate, open_ledger
+from fleetsync.ledger.engine import create_ledger_engine
+from fleetsync.ledger.models import Borrower
 from fleetsync.services import lookup
 from fleetsync.services.lookup import LoanState
+from fleetsync.services.retention import apply_retention
+from fleetsync.settings import Settings
 from tests.ledger.conftest import NOW, add_devices
 
 TODAY = NOW.date()
@@ -274,3 +282,65 @@ def test_a_cursor_that_no_list_gave_is_refused_with_a_message(fleet: Ledger, cur
             lookup.spare_devices(session, cursor=cursor)
         with pytest.raises(InvalidInput, match="1 to 500"):
             lookup.list_loans(session, desk=None, today=TODAY, limit=0)
+
+
+@pytest.mark.parametrize("typed", ["CB-\x000001", "B-\x01", "\ud800"])
+def test_control_characters_are_refused_before_the_database_sees_them(
+    fleet: Ledger, typed: str
+) -> None:
+    with fleet.read() as session:
+        with pytest.raises(InvalidInput, match="control character"):
+            lookup.find_device(session, typed, desk=None, today=TODAY)
+        with pytest.raises(InvalidInput, match="control character"):
+            lookup.find_borrower(session, typed, desk=None, today=TODAY)
+        with pytest.raises(InvalidInput, match="control character"):
+            lookup.search_borrowers(session, typed, desk=None)
+        with pytest.raises(InvalidInput, match="control character"):
+            lookup.list_loans(session, desk=None, today=TODAY, borrower=typed)
+        # What a scanner sends around the label is not part of it.
+        assert lookup.find_device(session, "CB-0001\r\n", desk=None, today=TODAY).serial
+
+
+def test_a_pseudonymised_borrower_is_found_by_no_name(
+    fleet: Ledger, programme: services.Programme
+) -> None:
+    _lend(fleet, programme, "CB-0001", "B-1", "Ayşe", "Öztürk")
+    _return(fleet, "CB-0001")
+    year = timedelta(days=365)
+    with fleet.transaction() as session:
+        # The reconciler deleted the account (retention waits for that).
+        person = session.scalars(sa.select(Borrower)).one()
+        person.account_status = AccountStatus.DELETED.value
+    with fleet.transaction() as session:
+        report = apply_retention(session, pseudonymise_after=year, now=NOW + 2 * year)
+    assert report.pseudonymised == ("B-1",)
+    with fleet.read() as session:
+        assert lookup.search_borrowers(session, "ozturk", desk=None) == []
+        assert session.scalar(sa.select(Borrower.name_key)) is None
+        erased = lookup.find_borrower(session, "B-1", desk="antwerpen", today=TODAY)
+    assert erased.pseudonymised
+    assert (erased.given_name, erased.family_name) == (None, None)
+
+
+def test_the_migration_folds_the_names_of_the_borrowers_already_there(settings: Settings) -> None:
+    people = [
+        {"id": 1, "desk_id": "B-1", "given_name": "Ayşe", "family_name": "ÖZTÜRK",
+         "region": "Antwerpen", "account_status": "active", "created_at": NOW},
+        {"id": 2, "desk_id": "B-2", "given_name": None, "family_name": None,
+         "region": "Antwerpen", "account_status": "deleted", "created_at": NOW},
+    ]  # fmt: skip
+    engine = create_ledger_engine(settings.effective_database_url)
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option(
+                "script_location", str(Path(migrate.__file__).parent / "migrations")
+            )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0008")
+            connection.execute(sa.insert(Borrower), people)
+    finally:
+        engine.dispose()
+    with open_ledger(settings) as ledger, ledger.read() as session:
+        keys = dict(session.execute(sa.select(Borrower.desk_id, Borrower.name_key)).all())
+    assert keys == {"B-1": "ayse ozturk", "B-2": None}

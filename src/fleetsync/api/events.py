@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fleetsync import services
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.services import reservations
 
 __all__ = [
     "EVENTS",
@@ -35,6 +36,8 @@ __all__ = [
     "LoanExtended",
     "LoanRef",
     "LoanReturned",
+    "ReservationCancelled",
+    "ReservationCreated",
 ]
 
 
@@ -158,12 +161,38 @@ class DeviceReportData(_Data):
     reason: Text | None = Field(None, max_length=500, examples=["stolen from the borrower's car"])
 
 
+#: ``R-12`` or ``12``.
+ReservationRef = Annotated[
+    str,
+    Field(pattern=r"^(?:[Rr]-)?[0-9]{1,9}$", examples=["R-12"], description="A reservation id."),
+]
+
+
+class ReservationData(_Data):
+    borrower: Borrower
+    course_period: Text = Field(
+        min_length=1,
+        max_length=100,
+        examples=["2026 Nov-Dec"],
+        description="The course period they registered for (`fleetsync course list`): an "
+        "unknown one is refused (422 unknown_course, listing the known ones).",
+    )
+    needs_data: bool = Field(False, description="No internet at home: they will need a 4G device.")
+
+
+class CancelReservationData(_Data):
+    reservation: ReservationRef
+    reason: Text = Field(min_length=1, max_length=500, examples=["moved to another city"])
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What an event did: the device's serial and the loan it concerned (if any)."""
+    """What an event did: the device's serial and the loan it concerned (if any), or the
+    reservation."""
 
-    serial: str
+    serial: str | None
     loan: str | None
+    reservation: str | None = None
 
 
 _DEVICE: dict[str, Any] = {"serial": "5CD1234XYZ"}
@@ -307,7 +336,68 @@ class DeviceFound(_DeviceReport):
     action = staticmethod(services.mark_found)
 
 
-Event = LoanCheckedOut | LoanReturned | LoanExtended | DeviceReportedLost | DeviceFound
+class ReservationCreated(_Event):
+    """A person registered for a course period needs a device: demand, never a particular
+    device. The answer names the reservation (``R-12``); a checkout of that borrower for that
+    course period fulfils it."""
+
+    model_config = _example(
+        {
+            "type": "reservation.created",
+            "data": {
+                "borrower": {"id": "B-2040", "given_name": "Samir", "region": "Antwerpen"},
+                "course_period": "2026 Nov-Dec",
+                "needs_data": True,
+            },
+        }
+    )
+    type: Literal["reservation.created"]
+    data: ReservationData
+
+    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
+        d = self.data
+        view = reservations.add_reservation(
+            session,
+            borrower=d.borrower.id,
+            given_name=d.borrower.given_name,
+            family_name=d.borrower.family_name,
+            region=d.borrower.region,
+            course=d.course_period,
+            needs_data=d.needs_data,
+            programme=programme,
+            actor=actor,
+        )
+        return Applied(None, None, view.reservation)
+
+
+class ReservationCancelled(_Event):
+    """An open reservation is withdrawn (the person will not come, or has a device)."""
+
+    model_config = _example(
+        {
+            "type": "reservation.cancelled",
+            "data": {"reservation": "R-12", "reason": "moved to another city"},
+        }
+    )
+    type: Literal["reservation.cancelled"]
+    data: CancelReservationData
+
+    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
+        view = reservations.cancel_reservation(
+            session, reservation=self.data.reservation, reason=self.data.reason, actor=actor
+        )
+        return Applied(None, None, view.reservation)
+
+
+Event = (
+    LoanCheckedOut
+    | LoanReturned
+    | LoanExtended
+    | DeviceReportedLost
+    | DeviceFound
+    | ReservationCreated
+    | ReservationCancelled
+)
 LoanDeskEvent = Annotated[Event, Field(discriminator="type")]
 EVENTS: TypeAdapter[Event] = TypeAdapter(LoanDeskEvent)
 EVENT_TYPES: tuple[str, ...] = (
@@ -316,4 +406,6 @@ EVENT_TYPES: tuple[str, ...] = (
     "loan.extended",
     "device.reported_lost",
     "device.found",
+    "reservation.created",
+    "reservation.cancelled",
 )

@@ -98,6 +98,16 @@ COMMANDS: dict[str, Lazy] = {
         "app",
         "Course periods: the calendar loans and reservations are for.",
     ),
+    "reservation": Lazy(
+        "fleetsync.cli.reservations",
+        "app",
+        "Reservations: people registered for a course period who need a device.",
+    ),
+    "forecast": Lazy(
+        "fleetsync.cli.reservations",
+        "forecast_command",
+        "Reservations against the devices expected lendable when a course period starts.",
+    ),
     "db": Lazy(
         "fleetsync.cli.db", "app", "The ledger's database: apply migrations, see the version."
     ),

@@ -6,36 +6,30 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from fleetsync.cli._context import console, print_json
+from fleetsync.cli._context import FormatOption, OutputFormat, console, output_format, print_json
 
 __all__ = ["CsvOption", "ListFormat", "ListFormatOption", "chosen_format", "emit_list"]
 
 
-class ListFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
-
-
-ListFormatOption = Annotated[
-    ListFormat,
-    typer.Option("--format", help="table (for people), csv (a header row) or json (for scripts)."),
-]
+ListFormat = OutputFormat
+ListFormatOption = FormatOption
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV: the same as --format csv.")]
 
 
-def chosen_format(fmt: ListFormat, *, as_json: bool = False, as_csv: bool = False) -> ListFormat:
-    if as_json:
-        return ListFormat.JSON
+def chosen_format(
+    fmt: OutputFormat | None, *, as_json: bool = False, as_csv: bool = False
+) -> OutputFormat:
+    """``--format``, ``--json`` or ``--csv``; refused when they disagree."""
     if as_csv:
-        return ListFormat.CSV
-    return fmt
+        if as_json or fmt not in (None, OutputFormat.CSV):
+            raise typer.BadParameter("--csv and --json/--format disagree: give one of them")
+        return OutputFormat.CSV
+    return output_format(fmt, as_json)
 
 
 def _text(value: Any) -> str:
@@ -57,7 +51,7 @@ def _cell(value: Any) -> str:
 
 
 def emit_list(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: ListFormat, *, title: str
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat, *, title: str
 ) -> None:
     """``rows`` (values: text, numbers, dates, booleans, lists) in ``fmt``."""
     if fmt is ListFormat.JSON:

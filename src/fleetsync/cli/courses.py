@@ -10,7 +10,7 @@ import typer
 
 from fleetsync import services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
-from fleetsync.cli._listing import ListFormat, ListFormatOption, chosen_format, emit_list
+from fleetsync.cli._listing import ListFormatOption, chosen_format, emit_list
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.services import courses
 
@@ -91,7 +91,7 @@ def list_(
     region: Annotated[
         str | None, typer.Option("--region", help="Only the course periods of this region.")
     ] = None,
-    fmt: ListFormatOption = ListFormat.TABLE,
+    fmt: ListFormatOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:

@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import signal
+import sys
 import threading
 import time
 import urllib.request
@@ -38,6 +39,7 @@ from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.settings import ConfigError, Settings, load_settings
 from fleetsync.sync import SyncBusy, reconcile
+from fleetsync.worktree import exposure_warning
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -178,6 +180,9 @@ def run_demo(options: DemoOptions) -> int:
         api_socket.close()
         raise
     config, secret, token = _prepare(options, server, directory)
+    warning = exposure_warning(directory, "the demo's directory (a key file, webhook secrets)")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     settings = load_settings(config)
     configure_logging(settings.log_level, settings.log_format)
     api_url = f"http://127.0.0.1:{options.port}"

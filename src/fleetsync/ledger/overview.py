@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fleetsync import clock
 from fleetsync.domain.lifecycle import CommandState, DeviceState
+from fleetsync.ledger.forecast import shortfalls
 from fleetsync.ledger.models import (
     STOPPED_PREFIX,
     DaemonReplica,
@@ -162,6 +163,17 @@ def overview(
         or 0
     )
     result.attention = _attention(session, runs["full"], now)
+    result.attention += [
+        Attention(
+            "device_shortfall",
+            f"{row.course} {row.region} {row.connectivity}",
+            f"course period {row.course} starts {row.first.isoformat()}: {row.region} has "
+            f"{row.reserved} {row.connectivity} reservation(s) and {row.reserved - row.shortfall} "
+            f"{row.connectivity} device(s) expected lendable, {row.shortfall} short; see "
+            f"`fleetsync forecast --course '{row.course}'`",
+        )
+        for row in shortfalls(session, today=today)
+    ]
     return result
 
 

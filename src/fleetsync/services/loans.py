@@ -17,7 +17,7 @@ from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import Borrower, Loan, LoanExtension
-from fleetsync.services import courses
+from fleetsync.services import courses, reservations
 from fleetsync.services._effects import (
     DeviceChange,
     apply,
@@ -59,6 +59,8 @@ class CheckoutResult:
     desk: str | None
     #: The course period the loan is for (``None``: none).
     course: str | None = None
+    #: The borrower's reservation for that course period this checkout fulfilled.
+    reservation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,13 @@ def checkout(
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
     wake(session, "borrower", desk_id, transition.action.value, at=now)
+    fulfilled = (
+        None
+        if course is None
+        else reservations.fulfil_reservation(
+            session, borrower=desk_id, course=course, loan=loan, actor=actor, now=now
+        )
+    )
     return CheckoutResult(
         loan=loan.ref,
         serial=record_.serial,
@@ -237,6 +246,7 @@ def checkout(
         new_account=account.new_account,
         desk=loan.desk,
         course=loan.course_period,
+        reservation=fulfilled,
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -172,7 +173,7 @@ def find_device(session: Session, ref: str, *, desk: str | None, today: date) ->
     """The device whose serial or asset tag is exactly ``ref`` (any case, never a prefix), with
     its open loan when ``desk`` may see it. Raises :class:`NotFound` or :class:`InvalidInput`
     (an empty reference; a value that is one device's serial and another's asset tag)."""
-    device = queries.find_device(session, ref)
+    device = queries.find_device(session, _typed(ref, "a serial or asset tag"))
     open_loan = queries.open_loan(session, device.id)
     visible = open_loan is not None and (desk is None or open_loan.desk == desk)
     line = None
@@ -210,7 +211,7 @@ def spare_devices(
         stmt = stmt.where(Device.connectivity == _connectivity(connectivity))
     if cursor is not None:
         (after,) = _decode(cursor, "s")
-        if not isinstance(after, str):
+        if not isinstance(after, str) or not after or after != after.strip() or _control(after):
             raise InvalidInput(_BAD_CURSOR)
         stmt = stmt.where(Device.serial > after)
     rows = list(session.scalars(stmt.order_by(Device.serial).limit(limit + 1)))
@@ -238,7 +239,7 @@ def find_borrower(
 ) -> BorrowerInfo:
     """The borrower with this desk id and their loans that ``desk`` may see. A borrower who
     never had a loan at ``desk`` is :class:`NotFound`, worded as for one who does not exist."""
-    key = borrower_id.strip()
+    key = _typed(borrower_id, "a borrower id").strip()
     if not key:
         raise InvalidInput("give a borrower's id, as the desk gave it at checkout (e.g. B-1017)")
     hidden = NotFound(
@@ -285,7 +286,7 @@ def search_borrowers(
     contain ``text``, whatever its case and accents ("ozturk" finds "Öztürk", "ayse oz" finds
     "Ayşe Öztürk"), by family name then given name. At most ``limit`` (≤ :data:`MAX_PAGE`)."""
     limit = _limit(limit)
-    needle = fold(text)
+    needle = fold(_typed(text, "a name search"))
     if not needle:
         raise InvalidInput("give part of a borrower's name to search for")
     if len(needle) > MAX_SEARCH:
@@ -357,7 +358,7 @@ def list_loans(
     if due_before is not None:
         stmt = stmt.where(Loan.agreed_end < due_before)
     if borrower is not None:
-        key = borrower.strip()
+        key = _typed(borrower, "a borrower id").strip()
         if not key:
             raise InvalidInput("give the borrower's id (e.g. B-1017), or leave the filter out")
         borrower_id = sa.select(Borrower.id).where(Borrower.desk_id == key).scalar_subquery()
@@ -418,6 +419,22 @@ def _line(loan: Loan, device: Device, person: Borrower, today: date) -> LoanLine
         desk=loan.desk,
         days_overdue=max((today - loan.agreed_end).days, 0) if open_ else 0,
     )
+
+
+def _typed(value: str, what: str) -> str:
+    """``value`` when a person or a scanner could have typed it: no control characters (which
+    no serial, id or name holds, and which PostgreSQL refuses in a query) once the spaces and
+    line ends around it are gone."""
+    if _control(value.strip()):
+        raise InvalidInput(
+            f"{what} has a control character (a scanner's prefix or suffix?); send the "
+            "characters of the label only"
+        )
+    return value
+
+
+def _control(text: str) -> bool:
+    return any(unicodedata.category(c) in {"Cc", "Cs"} for c in text)
 
 
 def _limit(limit: int) -> int:
