@@ -318,6 +318,11 @@ class SyncSettings(_Section):
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)
+    #: Google calls a reconcile keeps in flight at once: the partitions of the device and account
+    #: listings, moves, HTTP batches, policy writes to different org units. 1 sends them one
+    #: after another. Never more than ``[google.quota] max_concurrent_requests``, and every call
+    #: still waits for the quotas.
+    concurrency: int = Field(8, ge=1, le=64)
 
 
 # ------------------------------------------------------------------------------ API, daemon

@@ -57,7 +57,7 @@ from fleetsync.log import get_logger
 from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
-from fleetsync.sync.observe import Progress
+from fleetsync.sync.observe import Progress, devices_in
 
 __all__ = ["ApplyReport", "Failure", "apply_plan"]
 
@@ -158,6 +158,7 @@ class _Applier:
         self.journal = journal
         self.org_units: dict[str, ObservedOrgUnit] = dict(observation.org_units)
         self.ou_sizes = Counter(d.org_unit_path for d in observation.devices.values())
+        self.devices = observation.devices
         self.progress = progress
         self.report = ApplyReport()
         self._done_count = 0
@@ -240,6 +241,34 @@ class _Applier:
                 self._settle([action], [entry], "failed", str(exc))
                 continue
             self._settle([action], [entry], result or "done")
+
+    def _each_by_key(
+        self, actions: Sequence[A], call: Callable[[A], str | None], key: Callable[[A], str]
+    ) -> None:
+        """Like :meth:`_each` for idempotent calls: the actions of different keys side by side
+        (the journal and the ledger are written from this thread only), each key's in order."""
+        groups: dict[str, list[A]] = defaultdict(list)
+        for action in actions:
+            groups[key(action)].append(action)
+        if self.google.session.concurrency <= 1 or len(groups) <= 1:
+            self._each(actions, call)
+            return
+        while groups and not self.stopping():
+            wave = [group.pop(0) for group in groups.values()]
+            groups = {k: group for k, group in groups.items() if group}
+            entries = self.journal.intend(wave)
+            outcomes = self.google.session.fan_out(call, wave)
+            settled: list[tuple[Action, int, str, str | None]] = []
+            for action, entry, outcome in zip(wave, entries, outcomes, strict=True):
+                if isinstance(outcome, GoogleOutcomeUnknown):
+                    settled.append((action, entry, "unknown", str(outcome)))
+                elif isinstance(outcome, GoogleError):
+                    settled.append((action, entry, "failed", str(outcome)))
+                elif isinstance(outcome, Exception):
+                    raise outcome
+                else:
+                    settled.append((action, entry, outcome or "done", None))
+            self._settle_each(settled)
 
     # ---------------------------------------------------------------------- ledger
     def _ledger(self, actions: list[Action]) -> None:
@@ -458,19 +487,33 @@ class _Applier:
     # --------------------------------------------------------------------- devices
     def _moves(self, actions: list[Action]) -> None:
         moves = [a for a in actions if isinstance(a, MoveDevices)]
-        moved: list[tuple[MoveDevices, int]] = []
-        for action in moves:
+        if not moves or self.stopping():
+            return
+        # Each device is in one move only, so the moves go out side by side (within the device
+        # write quota, which the throttle keeps), their intents journaled first, in one write.
+        entries = self.journal.intend(moves)
+
+        def move(action: MoveDevices) -> str | None:
             if self.stopping():
-                break
-            [entry] = self.journal.intend([action])
-            try:
-                self.google.directory.move_devices(
-                    action.org_unit, [d.device_id for d in action.devices]
-                )
-            except GoogleError as exc:
-                self._settle([action], [entry], "failed", str(exc))
-                continue
-            moved.append((action, entry))
+                return "stopped"
+            self.google.directory.move_devices(
+                action.org_unit, [d.device_id for d in action.devices]
+            )
+            return None
+
+        moved: list[tuple[MoveDevices, int]] = []
+        unsent: list[tuple[Action, int, str, str | None]] = []
+        sent = self.google.session.fan_out(move, moves)
+        for action, entry, outcome in zip(moves, entries, sent, strict=True):
+            if outcome == "stopped":
+                unsent.append((action, entry, "skipped", "stopped before it was sent"))
+            elif isinstance(outcome, GoogleError):
+                unsent.append((action, entry, "failed", str(outcome)))
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                moved.append((action, entry))
+        self._settle_each(unsent)
         if not moved:
             return
         seen = self._read_back(moved)
@@ -511,15 +554,26 @@ class _Applier:
             by_unit[action.org_unit].extend(d.device_id for d in action.devices)
         where: dict[str, str | None] = {}
         singles: list[str] = []
+        listed: list[str] = []
         for unit, ids in by_unit.items():
             pages = -(-(self.ou_sizes[unit] + len(ids)) // MAX_DEVICE_PAGE)
             if pages < len(ids):
-                present = {
-                    d.device_id for d in self.google.directory.iter_devices(org_unit_path=unit)
-                }
-                where.update({i: unit if i in present else None for i in ids})
+                listed.append(unit)
             else:
                 singles.extend(ids)
+
+        if listed:
+            # The target org units are listed side by side, a big one in parts by serial (those
+            # it held when observed, and those moved into it).
+            expected: dict[str, list[str]] = {unit: [] for unit in listed}
+            for seen in self.devices.values():
+                if seen.org_unit_path in expected:
+                    expected[seen.org_unit_path].append(seen.serial.upper())
+            for action, _ in moved:
+                if action.org_unit in expected:
+                    expected[action.org_unit].extend(d.serial.upper() for d in action.devices)
+            for unit, present in devices_in(self.google, expected).items():
+                where.update({i: unit if i in present else None for i in by_unit[unit]})
         if singles:
             for device_id, device in self.google.directory.get_devices(singles).items():
                 where[device_id] = None if device is None else device.org_unit_path
@@ -646,7 +700,10 @@ class _Applier:
                 ],
             )
 
-        self._each((a for a in actions if isinstance(a, SetPolicy)), modify)
+        # Writes to different org units go out side by side; one org unit's, one after another.
+        self._each_by_key(
+            [a for a in actions if isinstance(a, SetPolicy)], modify, key=lambda a: a.org_unit
+        )
 
     # -------------------------------------------------------------------- commands
     def _commands(self, actions: list[Action]) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from fleetsync.domain.desired import AccountWanted, DesiredDevice
 from fleetsync.domain.plan import Plan, PlanConfig, plan
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger
@@ -31,7 +33,7 @@ from fleetsync.sync.confirmed import remember_observation, remember_policies
 from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.lock import SyncBusy, reconciler_lock
-from fleetsync.sync.observe import Progress, observe_full, observe_targeted
+from fleetsync.sync.observe import Expected, Progress, observe_full, observe_targeted
 from fleetsync.sync.track import TrackReport, track_commands
 
 __all__ = ["SyncReport", "drain_outbox", "reconcile"]
@@ -178,7 +180,21 @@ def _run(
     if scope:
         observation = observe_targeted(google, desired.devices, desired.accounts)
     else:
-        observation = observe_full(google, layout, desired.policies, progress=_or_quiet(progress))
+        observation = observe_full(
+            google,
+            layout,
+            desired.policies,
+            progress=_or_quiet(progress),
+            expected=Expected(
+                device_ids=[d.google_device_id for d in desired.devices if d.google_device_id],
+                accounts=[
+                    (a.email, a.google_user_id)
+                    for a in desired.accounts
+                    if a.wanted is not AccountWanted.ABSENT
+                ],
+                serials=_serials_by_org_unit(desired.devices),
+            ),
+        )
     if not dry_run:
         remember_observation(ledger, observation, now=now())
     config = PlanConfig(
@@ -217,6 +233,13 @@ def _run(
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         remember_policies(ledger, desired.policies, the_plan, failed, now=now())
     return report
+
+
+def _serials_by_org_unit(devices: Iterable[DesiredDevice]) -> dict[str, list[str]]:
+    serials: dict[str, list[str]] = defaultdict(list)
+    for device in devices:
+        serials[device.org_unit].append(device.serial.upper())
+    return serials
 
 
 def _log_data_findings(the_plan: Plan) -> None:
