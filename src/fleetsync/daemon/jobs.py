@@ -93,8 +93,8 @@ def _job(name: str) -> Callable[[Callable[[DaemonContext], None]], Callable[[], 
 def reconcile_job(c: DaemonContext) -> None:
     """The full reconcile (it follows device commands too)."""
     report = reconcile(c.ledger, c.settings, google=c.google, programme=c.programme, stop=c.stop)
-    if report.status == "refused":
-        log.error("daemon.reconcile_refused", why=report.plan.safety.describe())
+    if report.held:
+        log.warning("daemon.reconcile_held", why=report.plan.safety.describe())
 
 
 @_job("track")
