@@ -38,7 +38,7 @@ def parse_day(text: str, what: str = "the date") -> date:
         raise InvalidInput(
             f"{what} {value!r} is not a date: there is no month {month}{hint}; {example}"
         )
-    if year < 1900:
+    if year < 1:  # the callers say which years they take (a report: from 1970)
         raise InvalidInput(f"{what} {value!r} is not a date fleetsync can use: {example}")
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
