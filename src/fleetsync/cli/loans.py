@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
     ConfigOption,
@@ -27,6 +28,7 @@ from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
 from fleetsync.ledger import queries
+from fleetsync.services.agreement import agreement_page
 
 __all__ = ["app"]
 
@@ -107,6 +109,22 @@ def checkout(
             "name corrected or changed): lend anyway and update the names.",
         ),
     ] = False,
+    agreement_signed: Annotated[
+        bool,
+        typer.Option(
+            "--agreement-signed",
+            help="The borrower signed the loan agreement ([agreement] version): the loan "
+            "records the version and the moment. Required when [agreement] required = true.",
+        ),
+    ] = False,
+    agreement_version: Annotated[
+        str | None,
+        typer.Option(
+            "--agreement-version",
+            help="The version they signed, when not the current one's (an outdated version is "
+            "refused).",
+        ),
+    ] = None,
     hide_password: Annotated[
         bool,
         typer.Option(
@@ -128,8 +146,9 @@ def checkout(
     --hide-password to leave it sealed instead (`fleetsync loan first-password` shows it once).
 
     Exits 3 when the lifecycle refuses (device not spare, wifi device for a borrower who needs
-    data, device of another region, borrower who already has a device) and when the borrower id
-    is known with other names (confirm with --same-person if it is the same person).
+    data, device of another region, borrower who already has a device), when the borrower id
+    is known with other names (confirm with --same-person if it is the same person), and when
+    the loan agreement is required and not signed (or an outdated version was).
     """
     actor = cli_actor()
     with opened_ledger(config) as (settings, ledger):
@@ -148,6 +167,8 @@ def checkout(
                 same_person=same_person,
                 programme=programme,
                 actor=actor,
+                agreement_signed=agreement_signed,
+                agreement_version=agreement_version,
             )
         if not result.new_account or hide_password:
             _show_checkout(result, None, as_json, settings.accounts.first_password_ttl_hours)
@@ -417,6 +438,10 @@ def show(
             "account_email": person.account_email,
             "account_status": person.account_status,
             "extensions": queries.loan_extensions(session, loan.id),
+            "agreement_version": loan.agreement_version,
+            "agreement_signed_at": None
+            if loan.agreement_signed_at is None
+            else loan.agreement_signed_at.isoformat(),
         }
     if as_json:
         print_json(detail)
@@ -436,6 +461,11 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
     data = ", needs data" if d["needs_data"] else ""
     _say(f"region {d['region']}, {d['connectivity']}{data}; course {d['course_period'] or '-'}")
     _say(f"out {d['checked_out_at'][:10]}, agreed end {d['agreed_end']}")
+    if d.get("agreement_version"):
+        _say(
+            f"loan agreement: version {d['agreement_version']} signed "
+            f"{d['agreement_signed_at'][:10]}"
+        )
     for ext in d["extensions"]:
         _say(
             f"  extended {ext['at'][:10]} by {ext['actor']}: {ext['previous_end']} → "
@@ -450,3 +480,33 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
                 (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
             )
         )
+
+
+@app.command("agreement")
+def agreement(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", dir_okay=False, metavar="FILE", help="Write the page here (HTML)."),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Write the loan agreement filled in for a loan (borrower, device, agreed end, return
+    address) as one self-contained HTML page to print on A4 and sign.
+
+    Exits 4 for an unknown loan, 2 when no agreement text is configured or FILE cannot be
+    written.
+    """
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        page = agreement_page(
+            session,
+            loan=loan,
+            programme=services.Programme.from_settings(settings),
+            actor=cli_actor(),
+            now=clock.now(),
+        )
+    try:
+        out.write_text(page.html, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {out}: {exc.strerror}; choose another --out") from None
+    _say(f"wrote {out}: the loan agreement (version {page.version}) for {page.loan}")

@@ -140,7 +140,7 @@ def _prepare(options: DemoOptions, server: SandboxServer, directory: Path) -> tu
             "leader_poll_seconds": 2,
         },
         # A demo returns many devices at once: more than a real programme's run would allow.
-        safety={budget.value: {"max_count": 1000, "max_share": 1.0} for budget in Budget},
+        safety={budget.value: {"per_hour": 10_000, "per_day": 10_000} for budget in Budget},
         policies=options.base.get("policies", _POLICIES),
     )
     os.chmod(config, 0o600)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key, name_words
 from fleetsync.domain.inventory import (
     MAX_ANNOTATED_USER,
@@ -40,6 +41,8 @@ __all__ = [
     "Base",
     "Borrower",
     "BorrowerWord",
+    "BudgetHold",
+    "BudgetSpend",
     "CoursePeriod",
     "CoursePeriodRegion",
     "DaemonReplica",
@@ -423,6 +426,43 @@ class OutboxEntry(Base):
     reason: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    #: Held back by a safety budget: not drained again before this time (when the budget's
+    #: window has room again); ``None`` for an entry to drain now.
+    retry_after: Mapped[datetime | None]
+
+
+class BudgetSpend(Base):
+    """One device or account a destructive action was issued for (a safety budget spent): the
+    windows count these rows, whatever run or process issued the action. Written in the
+    transaction that decides to act, before Google is called; removed when Google refused."""
+
+    __tablename__ = "budget_spend"
+    __table_args__ = (
+        _check_in("budget", Budget, "budget"),
+        sa.Index("ix_budget_spend_budget_at", "budget", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget: Mapped[str] = mapped_column(sa.String(16))
+    #: The device's serial or the borrower's desk id (never a name or an address).
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER))
+    at: Mapped[datetime]
+    #: A person forced this budget: recorded, not counted against the window.
+    forced: Mapped[bool]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
+
+
+class BudgetHold(Base):
+    """A device or account whose destructive action a safety budget holds back now: what
+    ``fleetsync status`` and ``/metrics`` show, until a run carries it out or no longer wants it."""
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (_check_in("budget", Budget, "budget"),)
+
+    budget: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER), primary_key=True)
+    since: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
 
 
 class DeviceCommand(Base):

@@ -1,4 +1,4 @@
-"""The settings as the planner reads them: the org-unit layout, the safety limits and the
+"""The settings as the planner reads them: the org-unit layout, the safety budgets and the
 standard policies, expanded per region and turned into Chrome Policy values."""
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def layout_of(settings: Settings) -> Layout:
 
 
 def limits_of(settings: Settings) -> dict[Budget, Limit]:
+    """The safety budgets, one per :class:`Budget`."""
     return {
-        budget: Limit(max_count=limit.max_count, max_share=limit.max_share)
+        budget: Limit(per_hour=limit.per_hour, per_day=limit.per_day)
         for budget in Budget
         for limit in [settings.safety.of(budget)]
     }

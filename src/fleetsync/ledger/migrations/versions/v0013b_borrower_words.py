@@ -6,7 +6,7 @@ Filled in for every borrower who still has names. ``ix_borrowers_name_key`` goes
 scans the names any more.
 
 Revision ID: 0013b
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from fleetsync.domain.borrowers import MAX_NAME_KEY, name_words
 
 revision = "0013b"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
