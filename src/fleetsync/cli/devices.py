@@ -29,7 +29,7 @@ from fleetsync.cli._context import (
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.errors import InvalidInput, InvalidRows
-from fleetsync.domain.inventory import COLUMNS, parse_devices_csv
+from fleetsync.domain.inventory import COLUMNS, connectivity_of, parse_devices_csv
 from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger import queries
 
@@ -84,14 +84,31 @@ def _render_change(change: services.DeviceChange, as_json: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------ reading
+def _connectivity(value: str | Connectivity) -> Connectivity:
+    # What the inventory import reads, the command line reads: 4G, LTE, Wi-Fi, wifi.
+    if isinstance(value, Connectivity):
+        return value
+    found = connectivity_of(value)
+    if found is None:
+        raise typer.BadParameter(f"{value!r} is not wifi or 4g")
+    return found
+
+
 @app.command("list")
 def list_devices(
     state: Annotated[
-        DeviceState | None, typer.Option("--state", help="Only devices in this state.")
+        DeviceState | None,
+        typer.Option("--state", case_sensitive=False, help="Only devices in this state."),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
     connectivity: Annotated[
-        Connectivity | None, typer.Option("--connectivity", help="Only wifi or 4g devices.")
+        Connectivity | None,
+        typer.Option(
+            "--connectivity",
+            parser=_connectivity,
+            metavar="wifi|4g",
+            help="Only wifi or 4g devices (any case; also wi-fi and lte, as in the import).",
+        ),
     ] = None,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
