@@ -19,10 +19,12 @@ from fleetsync import services
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
     ConfigOption,
+    ExitCode,
     FormatOption,
     JsonOption,
     OutputFormat,
     console,
+    fail,
     output_format,
     print_csv,
     print_json,
@@ -454,16 +456,40 @@ def retire(
     reason: Annotated[
         str, typer.Option("--reason", help="Why it leaves the programme (required).")
     ],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Do not ask. On a terminal retire asks first; a script (no terminal) is not "
+            "asked.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Retire a device for good: Google deprovisions it. It never comes back.
 
-    Exits 3 when it is on loan (return it first).
+    On a terminal it names the device and asks first (--yes does not ask); declining exits 1 and
+    changes nothing. Exits 3 when it is on loan (return it first).
     """
+    if not yes and sys.stdin.isatty():
+        _confirm_retirement(device, config)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.retire(session, device=device, reason=reason, actor=cli_actor())
     _render_change(change, as_json)
+
+
+def _confirm_retirement(device: str, config: Path | None) -> None:
+    with opened_ledger(config) as (_s, ledger), ledger.read() as session:
+        found = queries.find_device(session, device)
+        what = ", ".join(
+            part for part in (found.asset_tag, found.model, found.region, found.state) if part
+        )
+        serial = found.serial
+    question = f"Retire {serial} ({what}) for good? Google deprovisions it and it never comes back"
+    if not typer.confirm(question, default=False):
+        fail(f"{serial} is not retired: nothing changed", ExitCode.FAILED)
 
 
 @app.command("ict-test")
