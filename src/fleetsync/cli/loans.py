@@ -20,6 +20,7 @@ from fleetsync.cli._context import (
     JsonOption,
     OutputFormat,
     console,
+    day_option,
     output_format,
     print_csv,
     print_json,
@@ -52,15 +53,7 @@ SerialOption = Annotated[
         "--serial", help="The device's serial or asset tag, exactly (any case; never a prefix)."
     ),
 ]
-DateOption = Annotated[
-    datetime,
-    typer.Option(
-        "--until",
-        formats=["%Y-%m-%d"],
-        metavar="YYYY-MM-DD",
-        help="The agreed last day of the loan.",
-    ),
-]
+DateOption = Annotated[datetime, day_option("--until", "The agreed last day of the loan.")]
 
 
 class ReturnCondition(StrEnum):
@@ -78,12 +71,10 @@ def checkout(
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
     until: Annotated[
         datetime | None,
-        typer.Option(
+        day_option(
             "--until",
-            formats=["%Y-%m-%d"],
-            metavar="YYYY-MM-DD",
-            help="The agreed last day of the loan. Default: the course period's last day plus "
-            "[loans] grace_days.",
+            "The agreed last day of the loan. Default: the course period's last day plus "
+            "[loans] grace_days",
         ),
     ] = None,
     family_name: Annotated[
@@ -257,7 +248,8 @@ def first_password(
 def return_(
     serial: SerialOption,
     condition: Annotated[
-        ReturnCondition, typer.Option("--condition", help="The device's condition on return.")
+        ReturnCondition,
+        typer.Option("--condition", case_sensitive=False, help="The device's condition on return."),
     ] = ReturnCondition.OK,
     note: Annotated[
         str | None,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from fleetsync import clock, services
-from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
+from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console, day_option
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.reports import html, render
@@ -44,6 +44,7 @@ FormatOption = Annotated[
     Format,
     typer.Option(
         "--format",
+        case_sensitive=False,
         help="table (for a terminal), csv (UTF-8, a header row, one row per group), json "
         "(stable keys, for scripts) or html (one self-contained page with charts, printable).",
     ),
@@ -68,7 +69,7 @@ TitleOption = Annotated[
 
 
 def _date_option(name: str, help_: str) -> Any:
-    return typer.Option(name, formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help=help_)
+    return day_option(name, help_)
 
 
 def _title(settings: Settings, title: str | None) -> str:

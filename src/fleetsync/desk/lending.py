@@ -1,5 +1,5 @@
 """Lend: the form, the suggestion of a spare device, the checkout, and the loan's page with its
-live progress panel (followed by ``static/progress.js`` until the loan is ready).
+live progress panel (followed by ``static/desk.js`` until the loan is ready).
 
 The checkout is :func:`fleetsync.services.checkout`, the one the webhook and the command line
 use: it refuses with the same reasons, and the page shows them.
@@ -183,7 +183,8 @@ class LoanView:
     model: str
     progress: Progress
     account: str | None
-    first_password: str
+    #: The first password's state (``waiting``, ``collected``, ``expired``, ``none``).
+    password_state: str
 
 
 def loan_view(seen: Visit, ref: str) -> LoanView | None:
@@ -210,7 +211,7 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
             model=device.model,
             progress=loan_progress(facts, targets),
             account=loan.borrower.account_email,
-            first_password=ledger_progress.first_password_state(session, loan, clock.now()),
+            password_state=ledger_progress.first_password_state(session, loan, clock.now()),
         )
 
 

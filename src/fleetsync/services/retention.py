@@ -10,7 +10,11 @@ purpose.
   region and the loans' dates: enough for the programme's figures, nothing that names a person.
   Only while the ledger does not yet record their account deleted is its address kept (the
   reconciler needs it to find and delete the account); it is erased when the deletion is
-  recorded. The audit trail never held personal data, so it stays whole.
+  recorded. The address goes from every table that copied it (the sync journal, the runs'
+  summaries, devices, first passwords: :mod:`fleetsync.ledger.erasure`), the names from the
+  borrower's closed reservations. The audit trail never held personal data, so it stays whole.
+  On SQLite the erased bytes are overwritten in the file (``secure_delete``); the caller then
+  calls :func:`fleetsync.ledger.erasure.flush_erased` to empty the write-ahead log.
 - First passwords nobody collected are deleted when they expire; the loan desks' webhook
   deliveries are forgotten ``api.delivery_retention_days`` after they arrived.
 """
@@ -26,7 +30,8 @@ from sqlalchemy.orm import Session
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.deliveries import purge_deliveries
-from fleetsync.ledger.models import Borrower, Loan
+from fleetsync.ledger.erasure import erase_address, erased_address
+from fleetsync.ledger.models import Borrower, Loan, Reservation
 from fleetsync.services._effects import check_actor, now_or
 from fleetsync.services.accounts import purge_credentials
 
@@ -74,8 +79,14 @@ def apply_retention(
         person.given_name = None
         person.family_name = None
         address_kept = person.account_status not in gone and person.account_email is not None
-        if not address_kept:
+        if not address_kept and person.account_email is not None:
+            erase_address(session, person.account_email, replacement=erased_address(person.desk_id))
             person.account_email = None
+        session.execute(
+            sa.update(Reservation)
+            .where(Reservation.borrower == person.desk_id, Reservation.status != "open")
+            .values(given_name=None, family_name=None)
+        )
         person.pseudonymised_at = now
         session.execute(
             sa.update(Loan).where(Loan.borrower_id == person.id).values(return_note=None)

@@ -537,9 +537,7 @@ class _Applier:
                 continue
             if error is not None and not isinstance(error, GoogleNotFound):
                 with self.ledger.transaction() as session:
-                    reconciled.account_deletion_refused(
-                        session, action.borrower, error=str(error), now=now()
-                    )
+                    reconciled.account_deletion_refused(session, action.borrower, now=now())
                     budgets.refund(session, [spent[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
