@@ -46,7 +46,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done, 1 some actions failed, 2 usage or configuration error, "
-    "3 refused (lifecycle rule or safety limit), 4 not found."
+    "3 refused (lifecycle rule) or held back (safety budget), 4 not found."
 )
 
 # Everything fleetsync prints is plain text, never Rich markup: no value (an asset tag, a name,
