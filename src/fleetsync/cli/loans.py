@@ -502,3 +502,66 @@ def agreement(
     except OSError as exc:
         raise InvalidInput(f"cannot write {out}: {exc.strerror}; choose another --out") from None
     _say(f"wrote {out}: the loan agreement (version {page.version}) for {page.loan}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE.csv",
+            help="CSV (UTF-8, , or ;): serial or asset_tag, borrower_id, given_name, "
+            "family_name, region, checked_out, agreed_end, returned, condition, course, "
+            "needs_data, account_email.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Bring a running programme's loans in: past loans (returned given) as history, open ones
+    with their device on loan and the borrower's existing account (account_email) adopted at
+    the next reconcile, or a new one created as at a checkout.
+
+    All or nothing: when any row is bad, every problem is listed with its line number, nothing
+    is written, and the exit code is 2. Importing the same file again changes nothing.
+    """
+    from fleetsync.domain.errors import InvalidRows
+    from fleetsync.services import loan_import
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as 'CSV UTF-8'") from None
+    with opened_ledger(config) as (settings, ledger):
+        try:
+            rows = loan_import.parse_loans_csv(text, regions=settings.regions)
+            unit = ledger.read() if dry_run else ledger.transaction()
+            with unit as session:
+                report = loan_import.import_loans(
+                    session,
+                    rows,
+                    programme=services.Programme.from_settings(settings),
+                    actor=cli_actor(),
+                )
+        except InvalidRows as exc:
+            raise InvalidRows(f"{file}: {exc}", exc.problems) from None
+    result = {"file": str(file), "dry_run": dry_run} | asdict(report)
+    if as_json:
+        print_json(result)
+        return
+    verb = "would import" if dry_run else "imported"
+    _say(
+        f"{file}: {verb} {report.imported_closed} past and {report.imported_open} open loan(s) "
+        f"({report.new_borrowers} new borrower(s)); {report.unchanged} already in the ledger"
+    )
+    if report.adopted_accounts:
+        _say(
+            f"{len(report.adopted_accounts)} existing account(s) to adopt at the next sync "
+            "(`fleetsync status` reports one Google does not have)"
+        )

@@ -21,7 +21,7 @@ from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.credentials import open_password
-from fleetsync.ledger.erasure import erase_address, erased_address
+from fleetsync.ledger.erasure import erase_addresses, erased_address
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, PendingCredential
 from fleetsync.services.accounts import seal_first_password
 from fleetsync.services.programme import Programme
@@ -257,7 +257,7 @@ def account_deleted(
     person.google_checked_at = now
     if person.pseudonymised_at is not None and person.account_email is not None:
         # Kept only to find the account; it is gone now, from every table that copied it.
-        erase_address(session, person.account_email, replacement=erased_address(person.desk_id))
+        erase_addresses(session, {person.account_email: erased_address(person.desk_id)})
         person.account_email = None
     record(
         session,

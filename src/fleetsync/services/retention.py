@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,12 +31,15 @@ from sqlalchemy.orm import Session
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.deliveries import purge_deliveries
-from fleetsync.ledger.erasure import erase_address, erased_address
+from fleetsync.ledger.erasure import erase_addresses, erased_address
 from fleetsync.ledger.models import Borrower, Loan, Reservation
 from fleetsync.services._effects import check_actor, now_or
 from fleetsync.services.accounts import purge_credentials
 
 __all__ = ["RetentionReport", "apply_retention"]
+
+#: Values per IN list (PostgreSQL takes at most 65,535 parameters in a statement).
+_IN_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,22 +79,15 @@ def apply_retention(
         .with_for_update(of=Borrower)
     ).all()
     gone = {AccountStatus.NONE.value, AccountStatus.DELETED.value}
+    erased: dict[str, str] = {}
     for person in due:
         person.given_name = None
         person.family_name = None
         address_kept = person.account_status not in gone and person.account_email is not None
         if not address_kept and person.account_email is not None:
-            erase_address(session, person.account_email, replacement=erased_address(person.desk_id))
+            erased[person.account_email] = erased_address(person.desk_id)
             person.account_email = None
-        session.execute(
-            sa.update(Reservation)
-            .where(Reservation.borrower == person.desk_id, Reservation.status != "open")
-            .values(given_name=None, family_name=None)
-        )
         person.pseudonymised_at = now
-        session.execute(
-            sa.update(Loan).where(Loan.borrower_id == person.id).values(return_note=None)
-        )
         reason = f"the legal retention of {pseudonymise_after.days} days after the last loan "
         reason += "has passed"
         if address_kept:
@@ -103,6 +100,27 @@ def apply_retention(
             borrower_id=person.id,
             reason=reason,
         )
+    # The loans' notes, the closed reservations' names, and every copy of the erased
+    # addresses: a few statements for the whole cohort (Core: no objects to synchronise).
+    connection = session.connection()
+    loans = cast(sa.Table, Loan.__table__)
+    reservations = cast(sa.Table, Reservation.__table__)
+    for start in range(0, len(due), _IN_CHUNK):
+        chunk = due[start : start + _IN_CHUNK]
+        connection.execute(
+            loans.update()
+            .where(loans.c.borrower_id.in_([p.id for p in chunk]))
+            .values(return_note=None)
+        )
+        connection.execute(
+            reservations.update()
+            .where(
+                reservations.c.borrower.in_([p.desk_id for p in chunk]),
+                reservations.c.status != "open",
+            )
+            .values(given_name=None, family_name=None)
+        )
+    erase_addresses(session, erased)
     return RetentionReport(
         pseudonymised=tuple(p.desk_id for p in due),
         credentials_purged=purge_credentials(session, now=now),
