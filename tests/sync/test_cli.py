@@ -94,7 +94,8 @@ def test_a_targeted_sync_names_devices_by_serial(adopted: Fleet) -> None:
 
 
 def test_without_a_service_account_the_error_says_what_to_configure(tmp_path: Path) -> None:
-    result = run_cli("sync")
+    # A ledger, but no Google connection configured.
+    result = run_cli("sync", env={"FLEETSYNC_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2
     assert "no service-account key configured" in result.stderr
     assert "fleetsync sandbox serve --write-config" in result.stderr
