@@ -111,3 +111,35 @@ def test_lists_show_overdue_days_and_export_csv_in_both_languages(
     assert "B-2000" not in other_browser.get("/desk/loans?show=overdue").text
     other_csv = other_browser.get("/desk/loans.csv?show=open").content.decode("utf-8-sig")
     assert "B-1017" not in other_csv
+
+
+@ANY_DATABASE
+def test_extend_and_report_lost_from_the_loan_s_page(browser: Browser, ledger: Ledger) -> None:
+    browser.sign_in("ann")
+    loan = lend(browser).url.path
+    earlier = browser.post(loan + "/extend", {"until": days_from_today(10).isoformat()})
+    assert earlier.status_code == 409  # the CLI's rule: later than the current end
+    later = browser.post(
+        loan + "/extend", {"until": days_from_today(90).isoformat(), "reason": "course runs on"}
+    )
+    assert later.status_code == 200
+    assert "The loan is extended." in later.text
+
+    unconfirmed = browser.post(loan + "/lost", {"reason": "stolen on the bus"})
+    assert unconfirmed.status_code == 422
+    lost = browser.post(loan + "/lost", {"reason": "stolen on the bus", "confirm": "yes"})
+    assert lost.status_code == 200
+    assert "The device is reported lost." in lost.text
+    with ledger.read() as session:
+        found = session.scalars(sa.select(Loan)).one()
+        actors = set(
+            session.execute(
+                sa.select(AuditEvent.action, AuditEvent.actor).where(
+                    AuditEvent.action.in_(["extend", "lost", "mark_lost"])
+                )
+            ).all()
+        )
+    assert found.agreed_end == days_from_today(90)
+    assert found.return_condition == "lost"
+    assert {actor for _action, actor in actors} == {"desk:antwerpen:ann"}
+    assert len(actors) == 2
