@@ -46,13 +46,13 @@ __all__ = [
     "ApiSettings",
     "AppPolicy",
     "Bookmark",
+    "BudgetSettings",
     "ConfigError",
     "DaemonSettings",
     "DatabaseUrl",
     "DeskAppSettings",
     "DeskSettings",
     "GoogleSettings",
-    "LimitSettings",
     "LoanSettings",
     "OrgUnitPolicy",
     "OrgUnitSettings",
@@ -270,23 +270,45 @@ class OrgUnitPolicy(_Section):
 
 
 # ------------------------------------------------------------------------------ safety, sync
-class LimitSettings(_Section):
-    """A run may do at most ``max_count`` of this action, and at most ``max_share`` of the
-    managed population. The plan is refused whole when either is exceeded, unless forced."""
+class BudgetSettings(_Section):
+    """At most ``per_hour`` devices (or accounts) of this kind in any 60 minutes, and at most
+    ``per_day`` in any 24 hours, counted in the ledger across every run and process. What a run
+    would do beyond that is held back (the rest of the run goes ahead) until the window has room,
+    or until a person runs ``fleetsync sync --force-budget <name>``."""
 
-    max_count: int = Field(ge=0)
-    max_share: float = Field(ge=0.0, le=1.0)
+    per_hour: int = Field(ge=0)
+    per_day: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"max_count", "max_share"} & set(data)):
+            raise ValueError(
+                "max_count and max_share were limits per run; the safety limits are budgets "
+                "over a sliding window now: write per_hour = N and per_day = M instead (see "
+                "config/fleetsync.example.toml)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _hour_within_day(self) -> BudgetSettings:
+        if self.per_hour > self.per_day:
+            raise ValueError(
+                f"per_hour ({self.per_hour}) is more than per_day ({self.per_day}): an hour "
+                "cannot spend more than its day"
+            )
+        return self
 
 
 class SafetySettings(_Section):
     """One ``[safety.<name>]`` table per :class:`~fleetsync.domain.actions.Budget` (a test holds
     the fields and the enum equal)."""
 
-    suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
-    deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
-    powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
-    disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
-    deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+    suspensions: BudgetSettings = BudgetSettings(per_hour=100, per_day=300)
+    deletions: BudgetSettings = BudgetSettings(per_hour=50, per_day=100)
+    powerwashes: BudgetSettings = BudgetSettings(per_hour=100, per_day=300)
+    disables: BudgetSettings = BudgetSettings(per_hour=25, per_day=50)
+    deprovisions: BudgetSettings = BudgetSettings(per_hour=10, per_day=20)
 
     @model_validator(mode="before")
     @classmethod
@@ -295,13 +317,13 @@ class SafetySettings(_Section):
             unknown = sorted(str(name) for name in data if name not in Budget.__members__.values())
             if unknown:
                 raise ValueError(
-                    f"unknown safety limit {', '.join(repr(n) for n in unknown)}: the limits are "
-                    f"{Budget.known()}"
+                    f"unknown safety budget {', '.join(repr(n) for n in unknown)}: the budgets "
+                    f"are {Budget.known()}"
                 )
         return data
 
-    def of(self, budget: Budget) -> LimitSettings:
-        limit: LimitSettings = getattr(self, budget.value)
+    def of(self, budget: Budget) -> BudgetSettings:
+        limit: BudgetSettings = getattr(self, budget.value)
         return limit
 
 

@@ -33,7 +33,7 @@ FAST_DAEMON = {
 
 
 #: A test returns 25 of 25 devices at once: far over the production limits, on purpose.
-GENEROUS_LIMITS = {budget.value: {"max_count": 10_000, "max_share": 1.0} for budget in Budget}
+GENEROUS_LIMITS = {budget.value: {"per_hour": 10_000, "per_day": 10_000} for budget in Budget}
 
 
 def free_port() -> int:

@@ -49,18 +49,25 @@ def test_sync_says_so_when_google_already_matches(adopted: Fleet) -> None:
     assert "full sync converged" in out
 
 
-def test_a_plan_over_the_limits_exits_3_and_names_the_limit(adopted: Fleet) -> None:
+def test_work_held_back_by_a_budget_exits_3_and_says_how_to_release_it(adopted: Fleet) -> None:
     for serial in adopted.serials()[:30]:
         with adopted.ledger.transaction() as session:
             services.mark_lost(session, device=serial, actor=ACTOR)
     code, out, _ = _cli(adopted, "sync")
     assert code == 3
-    assert "disables: 30 planned, at most 25 allowed" in out
-    assert "--force" in out
-    assert "nothing was changed" in out
-
-    code, _, _ = _cli(adopted, "sync", "--force")
+    assert "disables: 5 of 30 devices held back (budget 25 per hour, 50 per day" in out
+    assert "fleetsync sync --force-budget disables" in out
+    assert "applied: 55 done" in out  # 30 moves and 25 disables went ahead
+    code, out, _ = _cli(adopted, "plan")  # what is held, device by device
     assert code == 0
+    assert "held back" in out
+    assert "disable devices │ 5 devices, from" in out
+
+    code, _, _ = _cli(adopted, "sync", "--force-budget", "disables")
+    assert code == 0
+    code, _, err = _cli(adopted, "sync", "--force-budget", "disable")
+    assert code == 2
+    assert "'disable' is not one of" in err
 
 
 def test_failed_actions_exit_1_and_are_listed(adopted: Fleet) -> None:
@@ -87,7 +94,8 @@ def test_a_targeted_sync_names_devices_by_serial(adopted: Fleet) -> None:
 
 
 def test_without_a_service_account_the_error_says_what_to_configure(tmp_path: Path) -> None:
-    result = run_cli("sync")
+    # A ledger, but no Google connection configured.
+    result = run_cli("sync", env={"FLEETSYNC_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2
     assert "no service-account key configured" in result.stderr
     assert "fleetsync sandbox serve --write-config" in result.stderr

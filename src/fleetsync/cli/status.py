@@ -21,6 +21,7 @@ from fleetsync.cli._context import (
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger.overview import Overview, overview
+from fleetsync.sync.config import limits_of
 
 __all__ = ["status_command"]
 
@@ -35,14 +36,17 @@ def status_command(
     fmt: FormatOption = None, as_json: JsonOption = False, config: ConfigOption = None
 ) -> None:
     """Show the fleet by state and region, the device commands on their way, the last and next
-    reconcile, and everything that needs a person. Reads the ledger only (no Google call).
+    reconcile, the safety budgets (spent this hour and today, what each holds back and how to
+    release it), and everything that needs a person. Reads the ledger only (no Google call).
 
     --format csv prints the fleet table (a line per region and one for all); json everything.
     """
     fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         stale = timedelta(seconds=3 * settings.daemon.leader_poll_seconds)
-        result = overview(session, today=services.today(), heartbeat_stale=stale)
+        result = overview(
+            session, today=services.today(), heartbeat_stale=stale, limits=limits_of(settings)
+        )
     if fmt is OutputFormat.JSON:
         print_json(result.to_json())
         return
@@ -131,6 +135,13 @@ def _show(result: Overview) -> None:
         highlight=False,
     )
     console.print(f"overdue loans: {result.overdue_loans}", highlight=False)
+    if result.budgets:
+        spent = ", ".join(
+            f"{b.budget} {b.spent.hour}/{b.limit.per_hour}h {b.spent.day}/{b.limit.per_day}d"
+            + (f" ({b.held} held)" if b.held else "")
+            for b in result.budgets
+        )
+        console.print(f"safety budgets spent: {spent}", highlight=False, soft_wrap=True)
     if not result.attention:
         console.print(Text("nothing needs a person", style="green"))
         return

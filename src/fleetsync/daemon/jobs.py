@@ -26,6 +26,7 @@ from standardwebhooks.webhooks import Webhook
 from fleetsync import clock, services
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger, forecast, queries
+from fleetsync.ledger.erasure import flush_erased
 from fleetsync.log import get_logger
 from fleetsync.services.retention import apply_retention
 from fleetsync.settings import SecretUrl, Settings
@@ -93,8 +94,8 @@ def _job(name: str) -> Callable[[Callable[[DaemonContext], None]], Callable[[], 
 def reconcile_job(c: DaemonContext) -> None:
     """The full reconcile (it follows device commands too)."""
     report = reconcile(c.ledger, c.settings, google=c.google, programme=c.programme, stop=c.stop)
-    if report.status == "refused":
-        log.error("daemon.reconcile_refused", why=report.plan.safety.describe())
+    if report.held:
+        log.warning("daemon.reconcile_held", why=report.plan.safety.describe())
 
 
 @_job("track")
@@ -213,6 +214,8 @@ def retention_job(c: DaemonContext) -> None:
             pseudonymise_after=timedelta(days=c.settings.accounts.pseudonymise_after_days),
             deliveries_kept=timedelta(days=c.settings.api.delivery_retention_days),
         )
+    if report.pseudonymised:
+        flush_erased(c.ledger)
     log.info(
         "daemon.retention",
         pseudonymised=len(report.pseudonymised),

@@ -1,5 +1,5 @@
 """Lend: the form, the suggestion of a spare device, the checkout, and the loan's page with its
-live progress panel (followed by ``static/progress.js`` until the loan is ready).
+live progress panel (followed by ``static/desk.js`` until the loan is ready).
 
 The checkout is :func:`fleetsync.services.checkout`, the one the webhook and the command line
 use: it refuses with the same reasons, and the page shows them.
@@ -37,6 +37,7 @@ router = APIRouter(prefix="/desk", route_class=DeskRoute, include_in_schema=Fals
 
 Lender = Annotated[Visit, Depends(require(Permission.LEND))]
 LookUp = Annotated[Visit, Depends(require(Permission.LOOK_UP))]
+TakingBack = Annotated[Visit, Depends(require(Permission.TAKE_BACK))]
 #: A loan's default length when the desk does not say otherwise.
 DEFAULT_DAYS = 60
 
@@ -183,7 +184,8 @@ class LoanView:
     model: str
     progress: Progress
     account: str | None
-    first_password: str
+    #: The first password's state (``waiting``, ``collected``, ``expired``, ``none``).
+    password_state: str
 
 
 def loan_view(seen: Visit, ref: str) -> LoanView | None:
@@ -210,7 +212,7 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
             model=device.model,
             progress=loan_progress(facts, targets),
             account=loan.borrower.account_email,
-            first_password=ledger_progress.first_password_state(session, loan, clock.now()),
+            password_state=ledger_progress.first_password_state(session, loan, clock.now()),
         )
 
 
@@ -219,7 +221,60 @@ def loan_page(seen: LookUp, ref: str) -> Response:
     view = loan_view(seen, ref)
     if view is None:
         return not_found(seen)
-    return page(seen, "loan.html", {"view": view})
+    return page(seen, "loan.html", {"view": view, "error": None, "done": None})
+
+
+def _after(seen: Visit, ref: str, error: str | None, done: str | None, status: int) -> Response:
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    return page(seen, "loan.html", {"view": view, "error": error, "done": done}, status=status)
+
+
+def _status(exc: FleetsyncError) -> int:
+    return 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 422
+
+
+@router.post("/loans/{ref}/extend")
+async def extend(seen: Lender, ref: str) -> Response:
+    """A later agreed end: :func:`fleetsync.services.extend_loan`, as on the command line."""
+    fields = await seen.form()
+    try:
+        until = date.fromisoformat(fields.get("until", "").strip())
+    except ValueError:
+        return _after(seen, ref, seen._("Give the new end as a date (YYYY-MM-DD)."), None, 422)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            services.extend_loan(
+                session, loan=ref, until=until, reason=fields.get("reason"), actor=seen.actor
+            )
+    except FleetsyncError as exc:
+        return _after(seen, ref, str(exc), None, _status(exc))
+    return _after(seen, ref, None, seen._("The loan is extended."), 200)
+
+
+@router.post("/loans/{ref}/lost")
+async def report_lost(seen: TakingBack, ref: str) -> Response:
+    """The borrower lost the device: :func:`fleetsync.services.mark_lost` on the loan's device
+    (the loan ends, the account is suspended), once the clerk has ticked the confirmation."""
+    fields = await seen.form()
+    if fields.get("confirm") != "yes":
+        return _after(seen, ref, seen._("Tick the box to confirm the device is lost."), None, 422)
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            services.mark_lost(
+                session, device=view.loan["serial"], reason=fields.get("reason"), actor=seen.actor
+            )
+    except FleetsyncError as exc:
+        return _after(seen, ref, str(exc), None, _status(exc))
+    if api.worker is not None:
+        api.worker.wake()
+    return _after(seen, ref, None, seen._("The device is reported lost."), 200)
 
 
 @router.get("/loans/{ref}/progress")

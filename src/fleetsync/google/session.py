@@ -284,7 +284,12 @@ class GoogleSession:
                 batch.add(request, request_id=request_id)
             with self.throttle.slot(quota, calls=len(chunk)):
                 self._count(len(chunk))
-                batch.execute(http=self.http())
+                http = self.http()
+                if not self._credentials.valid:
+                    # A batch refreshes an expired token on an httplib2.Http of its own that it
+                    # never closes (a leaked socket per token): refresh on this connection.
+                    self._credentials.refresh(google_auth_httplib2.Request(http.http))
+                batch.execute(http=http)
             return [answers[str(index)] for index in range(len(chunk))]
 
         try:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key
+from fleetsync.domain.actions import Budget
+from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key, name_words
 from fleetsync.domain.inventory import (
     MAX_ANNOTATED_USER,
     MAX_GOOGLE_ID,
@@ -39,6 +40,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Borrower",
+    "BorrowerWord",
+    "BudgetHold",
+    "BudgetSpend",
     "CoursePeriod",
     "CoursePeriodRegion",
     "DaemonReplica",
@@ -155,9 +159,9 @@ class Borrower(Base):
     #: Personal data: emptied when the borrower is pseudonymised after the retention period.
     given_name: Mapped[str | None] = mapped_column(sa.String(120))
     family_name: Mapped[str | None] = mapped_column(sa.String(120))
-    #: Both names folded for the desk's search (:func:`fleetsync.domain.borrowers.name_key`):
-    #: kept in step with them on every ORM write (below), emptied with them. Personal data too.
-    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY), index=True)
+    #: Both names folded (:func:`fleetsync.domain.borrowers.name_key`): kept in step with them
+    #: on every ORM write (below), emptied with them. Personal data too.
+    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY))
     region: Mapped[str] = mapped_column(sa.String(64))
     #: ``username@domain`` of their Workspace account, once one was asked for.
     account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -187,6 +191,38 @@ class Borrower(Base):
 @sa.event.listens_for(Borrower, "before_update")
 def _fold_names(_mapper: Any, _connection: Any, borrower: Borrower) -> None:
     borrower.name_key = name_key(borrower.given_name, borrower.family_name)
+
+
+#: Byte order on PostgreSQL too, whatever the database's collation: a search reads a range of
+#: words (``word >= 'oz' AND word < 'o{'``), which only byte order makes a prefix.
+_WORD = sa.String(MAX_NAME_KEY).with_variant(sa.String(MAX_NAME_KEY, collation="C"), "postgresql")
+
+
+class BorrowerWord(Base):
+    """The words of a borrower's names, folded (:func:`fleetsync.domain.borrowers.name_words`):
+    what the desk's name search reads, by prefix, through the primary key. Kept in step with the
+    names by the events below (emptied when the names are: pseudonymisation). Personal data."""
+
+    __tablename__ = "borrower_words"
+    __table_args__ = (sa.Index("ix_borrower_words_borrower_id_word", "borrower_id", "word"),)
+
+    word: Mapped[str] = mapped_column(_WORD, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), primary_key=True)
+
+
+@sa.event.listens_for(Borrower, "after_insert")
+@sa.event.listens_for(Borrower, "after_update")
+def _index_words(_mapper: Any, connection: sa.Connection, borrower: Borrower) -> None:
+    state = sa.inspect(borrower)
+    if state.attrs.name_key.history.unchanged:
+        return  # an update of something else (the account, Google's view)
+    connection.execute(sa.delete(BorrowerWord).where(BorrowerWord.borrower_id == borrower.id))
+    words = name_words(borrower.given_name, borrower.family_name)
+    if words:
+        connection.execute(
+            sa.insert(BorrowerWord),
+            [{"word": w, "borrower_id": borrower.id} for w in sorted(words)],
+        )
 
 
 class Loan(Base):
@@ -390,6 +426,43 @@ class OutboxEntry(Base):
     reason: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    #: Held back by a safety budget: not drained again before this time (when the budget's
+    #: window has room again); ``None`` for an entry to drain now.
+    retry_after: Mapped[datetime | None]
+
+
+class BudgetSpend(Base):
+    """One device or account a destructive action was issued for (a safety budget spent): the
+    windows count these rows, whatever run or process issued the action. Written in the
+    transaction that decides to act, before Google is called; removed when Google refused."""
+
+    __tablename__ = "budget_spend"
+    __table_args__ = (
+        _check_in("budget", Budget, "budget"),
+        sa.Index("ix_budget_spend_budget_at", "budget", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget: Mapped[str] = mapped_column(sa.String(16))
+    #: The device's serial or the borrower's desk id (never a name or an address).
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER))
+    at: Mapped[datetime]
+    #: A person forced this budget: recorded, not counted against the window.
+    forced: Mapped[bool]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
+
+
+class BudgetHold(Base):
+    """A device or account whose destructive action a safety budget holds back now: what
+    ``fleetsync status`` and ``/metrics`` show, until a run carries it out or no longer wants it."""
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (_check_in("budget", Budget, "budget"),)
+
+    budget: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER), primary_key=True)
+    since: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
 
 
 class DeviceCommand(Base):

@@ -4,6 +4,7 @@ ledger alone: no Google call."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from fleetsync import clock
 from fleetsync.domain.lifecycle import CommandState, DeviceState
+from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
+from fleetsync.ledger.budgets import BudgetState, budget_states
 from fleetsync.ledger.forecast import shortfalls
 from fleetsync.ledger.models import (
     STOPPED_PREFIX,
@@ -53,6 +56,8 @@ class Overview:
     overdue_loans: int = 0
     #: Running daemons (a heartbeat within the staleness limit): host:pid → leads.
     replicas: dict[str, bool] = field(default_factory=dict)
+    #: The safety budgets: spent in the windows, what each holds back and how to release it.
+    budgets: list[BudgetState] = field(default_factory=list)
     #: When none runs: since when (the last one stopped, or its last heartbeat when it did not
     #: stop cleanly), which one, and whether it stopped cleanly. None: never ran on this ledger.
     no_daemon_since: datetime | None = None
@@ -77,6 +82,7 @@ class Overview:
             "daemons": [
                 {"replica": name, "leader": leads} for name, leads in sorted(self.replicas.items())
             ],
+            "budgets": [state.to_json() for state in self.budgets],
             "no_daemon_since": None
             if self.no_daemon_since is None
             else self.no_daemon_since.isoformat(),
@@ -111,7 +117,9 @@ def overview(
     today: date,
     now: datetime | None = None,
     heartbeat_stale: timedelta = timedelta(seconds=90),
+    limits: Mapping[Budget, Limit] | None = None,
 ) -> Overview:
+    """``limits``: the safety budgets of the config (without them, no budget is shown)."""
     now = now or clock.now()
     result = Overview()
     seen = session.execute(
@@ -174,7 +182,29 @@ def overview(
         )
         for row in shortfalls(session, today=today)
     ]
+    if limits is not None:
+        result.budgets = budget_states(session, limits, now=now)
+        result.attention[:0] = [_held(state) for state in result.budgets if state.held]
     return result
+
+
+def _held(state: BudgetState) -> Attention:
+    what = "devices" if state.budget in DEVICE_BUDGETS else "accounts"
+    examples = ", ".join(state.examples) + (", …" if state.held > len(state.examples) else "")
+    when = (
+        f"they go ahead by themselves from {state.free_at.isoformat(timespec='minutes')}"
+        if state.free_at is not None
+        else "the budget is 0: they wait for a person"
+    )
+    return Attention(
+        "held",
+        str(state.budget),
+        f"{state.held} {what} held back by the {state.budget} budget ({examples}): "
+        f"{state.spent.hour}/{state.limit.per_hour} spent this hour, "
+        f"{state.spent.day}/{state.limit.per_day} today; {when}, or now with "
+        f"`fleetsync sync --force-budget {state.budget}` once `fleetsync plan` shows they are "
+        "right",
+    )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -26,13 +26,13 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from fleetsync.domain.borrowers import fold
+from fleetsync.domain.borrowers import search_words
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger import queries
-from fleetsync.ledger.models import Borrower, Device, Loan, loan_ref
+from fleetsync.ledger.models import Borrower, BorrowerWord, Device, Loan, loan_ref
 
 __all__ = [
     "MAX_PAGE",
@@ -282,48 +282,79 @@ def find_borrower(
 def search_borrowers(
     session: Session, text: str, *, desk: str | None, limit: int = 20
 ) -> list[BorrowerMatch]:
-    """Borrowers of ``desk`` (who had a loan there; every borrower for ``None``) whose names
-    contain ``text``, whatever its case and accents ("ozturk" finds "Öztürk", "ayse oz" finds
-    "Ayşe Öztürk"), by family name then given name. At most ``limit`` (≤ :data:`MAX_PAGE`)."""
+    """Borrowers of ``desk`` (who had a loan there; every borrower for ``None``) with a word of
+    their names beginning with each word of ``text``, in any order, whatever the case and the
+    accents: "ozturk", "ÖZT" and "ayse oz" find Ayşe Öztürk, "janssens" finds Peeters-Janssens.
+    At most ``limit`` (≤ :data:`MAX_PAGE`), by family name then given name; when more match,
+    which ones come is by the matching word (type more of the name to narrow it down).
+
+    It reads the words' index (``borrower_words``) by prefix and stops after ``limit``: as fast
+    with a million borrowers as with ten. A part inside a word ("zturk") finds nothing."""
     limit = _limit(limit)
-    needle = fold(_typed(text, "a name search"))
-    if not needle:
-        raise InvalidInput("give part of a borrower's name to search for")
-    if len(needle) > MAX_SEARCH:
+    typed = _typed(text, "a name search")
+    if len(typed) > MAX_SEARCH:
         raise InvalidInput(f"a name search is at most {MAX_SEARCH} characters")
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    words = search_words(typed)
+    if not words:
+        raise InvalidInput("give part of a borrower's name to search for")
+    first = aliased(BorrowerWord)
     open_loan = (
         sa.select(Loan.id)
-        .where(Loan.borrower_id == Borrower.id, Loan.returned_at.is_(None))
+        .where(Loan.borrower_id == first.borrower_id, Loan.returned_at.is_(None))
         .limit(1)
     )
     if desk is not None:
         open_loan = open_loan.where(Loan.desk == desk)
     stmt = (
         sa.select(
+            Borrower.id,
             Borrower.desk_id,
             Borrower.given_name,
             Borrower.family_name,
             Borrower.region,
             open_loan.scalar_subquery(),
         )
-        .where(Borrower.name_key.like(pattern, escape="\\"))
-        .order_by(Borrower.family_name, Borrower.given_name, Borrower.desk_id)
-        .limit(limit)
+        .select_from(first)
+        .join(Borrower, Borrower.id == first.borrower_id)
+        .where(*_begins(first.word, words[0]))
     )
-    if desk is not None:
-        lent_here = sa.select(Loan.id).where(Loan.borrower_id == Borrower.id, Loan.desk == desk)
-        stmt = stmt.where(lent_here.exists())
-    return [
-        BorrowerMatch(
-            id=desk_id,
-            given_name=given,
-            family_name=family,
-            region=region,
-            open_loan=None if loan_id is None else loan_ref(loan_id),
+    for word in words[1:]:
+        other = aliased(BorrowerWord)
+        stmt = stmt.where(
+            sa.select(other.word)
+            .where(other.borrower_id == first.borrower_id, *_begins(other.word, word))
+            .exists()
         )
-        for desk_id, given, family, region, loan_id in session.execute(stmt)
-    ]
+    if desk is not None:
+        lent_here = sa.select(Loan.id).where(
+            Loan.borrower_id == first.borrower_id, Loan.desk == desk
+        )
+        stmt = stmt.where(lent_here.exists())
+    # A borrower comes once per word that matches ("peeters-janssens" and "peeters"): a few
+    # rows more than asked for, then each borrower once.
+    stmt = stmt.order_by(first.word, first.borrower_id).limit(limit * 3)
+    found: dict[int, BorrowerMatch] = {}
+    for id_, desk_id, given, family, region, loan_id in session.execute(stmt):
+        found.setdefault(
+            id_,
+            BorrowerMatch(
+                id=desk_id,
+                given_name=given,
+                family_name=family,
+                region=region,
+                open_loan=None if loan_id is None else loan_ref(loan_id),
+            ),
+        )
+        if len(found) == limit:
+            break
+    return sorted(found.values(), key=lambda m: (m.family_name or "", m.given_name or "", m.id))
+
+
+def _begins(column: QueryableAttribute[str], prefix: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """``column`` begins with ``prefix``, as a range an index reads (byte order: see
+    :class:`~fleetsync.ledger.models.BorrowerWord`)."""
+    prefix = prefix[:MAX_SEARCH]
+    return column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 # --------------------------------------------------------------------------- loans

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -23,6 +23,7 @@ from fleetsync.domain.actions import (
     Action,
     AdoptDevice,
     AnnotateDevice,
+    Budget,
     CreateAccount,
     DeleteAccount,
     DeprovisionDevices,
@@ -42,6 +43,7 @@ from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
 from fleetsync.domain.plan import Plan
+from fleetsync.domain.safety import Limit
 from fleetsync.google import Google
 from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
@@ -51,7 +53,7 @@ from fleetsync.google.errors import (
     GoogleOutcomeUnknown,
 )
 from fleetsync.google.policy import PolicyWrite
-from fleetsync.ledger import Ledger
+from fleetsync.ledger import Ledger, budgets
 from fleetsync.ledger.models import Borrower, Device
 from fleetsync.log import get_logger
 from fleetsync.services import reconciled
@@ -59,7 +61,7 @@ from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.observe import Progress, devices_in
 
-__all__ = ["ApplyReport", "Failure", "apply_plan"]
+__all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Action)
@@ -87,6 +89,32 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True)
+class BudgetGuard:
+    """The safety budgets as apply spends them: right before each destructive call, in the
+    transaction that records the decision (see :mod:`fleetsync.ledger.budgets`). The plan was
+    already cut to what the budgets had left; this catches what another process spent since."""
+
+    limits: Mapping[Budget, Limit]
+    forced: frozenset[Budget] = frozenset()
+    run_id: int | None = None
+
+    def take(self, session: Any, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        return budgets.spend(
+            session,
+            budget,
+            targets,
+            limits=self.limits,
+            now=now(),
+            forced=budget in self.forced,
+            run_id=self.run_id,
+        )
+
+
+def _held_reason(budget: Budget) -> str:
+    return f"held back: the {budget} budget is spent (`fleetsync status`)"
+
+
 @dataclass
 class ApplyReport:
     done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -96,6 +124,8 @@ class ApplyReport:
     unknown: list[Failure] = field(default_factory=list)
     #: Asked to stop (SIGTERM): the action in flight was finished, the rest not started.
     stopped: bool = False
+    #: Held back at the last moment by a safety budget another process spent: budget → targets.
+    held: dict[Budget, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def ok(self) -> bool:
@@ -108,6 +138,7 @@ class ApplyReport:
             "failed": [_failure(f) for f in self.failures],
             "unknown": [_failure(f) for f in self.unknown],
             "stopped": self.stopped,
+            "held": {str(budget): targets for budget, targets in sorted(self.held.items())},
         }
 
 
@@ -123,12 +154,13 @@ def apply_plan(
     programme: Programme,
     journal: Journal,
     observation: Observation,
+    guard: BudgetGuard,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Carry out ``plan``. When ``stop`` is set, the action in flight is finished and journaled,
     and nothing more is started: the next run plans the rest from what Google shows then."""
-    applier = _Applier(ledger, google, programme, journal, observation, progress, stop)
+    applier = _Applier(ledger, google, programme, journal, observation, guard, progress, stop)
     by_phase: dict[Phase, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_phase[action.phase].append(action)
@@ -148,10 +180,12 @@ class _Applier:
         programme: Programme,
         journal: Journal,
         observation: Observation,
+        guard: BudgetGuard,
         progress: Progress | None,
         stop: threading.Event | None,
     ) -> None:
         self._stop = stop
+        self.guard = guard
         self.ledger = ledger
         self.google = google
         self.programme = programme
@@ -240,7 +274,27 @@ class _Applier:
             except GoogleError as exc:
                 self._settle([action], [entry], "failed", str(exc))
                 continue
-            self._settle([action], [entry], result or "done")
+            if result == "held" and action.limit is not None:
+                self._settle([action], [entry], "skipped", _held_reason(action.limit))
+            else:
+                self._settle([action], [entry], result or "done")
+
+    def _held(self, budget: Budget, targets: Iterable[str]) -> None:
+        listed = list(targets)
+        self.report.held[budget].extend(listed)
+        log.warning("sync.held", budget=str(budget), targets=len(listed))
+
+    def _take(self, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        if not targets:
+            return {}
+        with self.ledger.transaction() as session:
+            return self.guard.take(session, budget, targets)
+
+    def _refund(self, rows: Iterable[int]) -> None:
+        listed = list(rows)
+        if listed:
+            with self.ledger.transaction() as session:
+                budgets.refund(session, listed)
 
     def _each_by_key(
         self, actions: Sequence[A], call: Callable[[A], str | None], key: Callable[[A], str]
@@ -395,6 +449,7 @@ class _Applier:
         bodies: dict[str, dict[str, Any]] = defaultdict(dict)
         going: dict[str, list[tuple[Action, int]]] = defaultdict(list)
         entries = self.journal.intend(actions)
+        suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
             person = ledger.get(action.borrower)
             status = person.account_status if person is not None else None
@@ -402,15 +457,29 @@ class _Applier:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):
-                bodies[action.email]["suspended"] = True
-            elif isinstance(action, UnsuspendAccount):
+                suspending.append((action, entry))
+                continue
+            if isinstance(action, UnsuspendAccount):
                 bodies[action.email]["suspended"] = False
             else:
                 bodies[action.email]["orgUnitPath"] = action.org_unit
             going[action.email].append((action, entry))
+        granted = self._take(Budget.SUSPENSIONS, [a.borrower for a, _ in suspending])
+        for action, entry in suspending:
+            if action.borrower not in granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.SUSPENSIONS))
+                self._held(Budget.SUSPENSIONS, [action.borrower])
+                continue
+            bodies[action.email]["suspended"] = True
+            going[action.email].append((action, entry))
         if not bodies:
             return
         outcome = self.google.directory.update_accounts(bodies)
+        self._refund(
+            granted[a.borrower]
+            for a, _ in suspending
+            if a.email in outcome.errors and a.borrower in granted
+        )
         at = now()
         with self.ledger.transaction() as session:
             for email, body in bodies.items():
@@ -437,14 +506,24 @@ class _Applier:
         # comes after it is refused until Google's answer is recorded.
         entries = self.journal.intend(actions)
         going: dict[str, tuple[DeleteAccount, int]] = {}
+        spent: dict[str, int] = {}
         for action, entry in zip(actions, entries, strict=True):
+            # The budget is spent in the transaction that commits the intent.
             with self.ledger.transaction() as session:
-                wanted = reconciled.begin_account_deletion(
+                granted = self.guard.take(session, Budget.DELETIONS, [action.borrower])
+                wanted = bool(granted) and reconciled.begin_account_deletion(
                     session, action.borrower, email=action.email, now=now()
                 )
+                if granted and not wanted:
+                    budgets.refund(session, granted.values())
+            if not granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
+                self._held(Budget.DELETIONS, [action.borrower])
+                continue
             if not wanted:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
+            spent[action.borrower] = granted[action.borrower]
             going[action.user_id or action.email] = (action, entry)
         if not going:
             return
@@ -458,9 +537,8 @@ class _Applier:
                 continue
             if error is not None and not isinstance(error, GoogleNotFound):
                 with self.ledger.transaction() as session:
-                    reconciled.account_deletion_refused(
-                        session, action.borrower, error=str(error), now=now()
-                    )
+                    reconciled.account_deletion_refused(session, action.borrower, now=now())
+                    budgets.refund(session, [spent[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
             with self.ledger.transaction() as session:
@@ -648,6 +726,16 @@ class _Applier:
             if not allowed:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
+            granted: dict[str, int] = {}
+            if action.limit is not None:
+                granted = self._take(action.limit, [d.serial for d in allowed])
+                held = [d.serial for d in allowed if d.serial not in granted]
+                if held:
+                    self._held(action.limit, held)
+                allowed = [d for d in allowed if d.serial in granted]
+                if not allowed:
+                    self._settle([action], [entry], "skipped", _held_reason(action.limit))
+                    continue
             try:
                 results = self.google.directory.change_status(
                     [d.device_id for d in allowed],
@@ -655,8 +743,15 @@ class _Applier:
                     deprovision_reason=_DEPROVISION_REASON if kind is DeprovisionDevices else None,
                 )
             except GoogleError as exc:
+                if not isinstance(exc, GoogleOutcomeUnknown):
+                    self._refund(granted.values())
                 self._settle([action], [entry], "failed", str(exc))
                 continue
+            self._refund(
+                granted[ref.serial]
+                for ref in allowed
+                if results.get(ref.device_id) is not None and ref.serial in granted
+            )
             new_status = {
                 DisableDevices: DeviceStatus.DISABLED,
                 ReenableDevices: DeviceStatus.ACTIVE,
@@ -715,9 +810,15 @@ class _Applier:
         # The intent is in the ledger before Google hears of it: a crash from here on leaves the
         # request ISSUING, which is never sent again blindly.
         with self.ledger.transaction() as session:
+            granted = self.guard.take(session, Budget.POWERWASHES, [action.device.serial])
+            if not granted:
+                self._held(Budget.POWERWASHES, [action.device.serial])
+                return "held"
             wanted = reconciled.begin_powerwash(
                 session, action.request_id, device_id=action.device.device_id, now=now()
             )
+            if not wanted:
+                budgets.refund(session, granted.values())
         if not wanted:
             return "skipped"
         try:
@@ -735,6 +836,7 @@ class _Applier:
                 reconciled.powerwash_lost(
                     session, action.request_id, error=str(exc), now=now(), sent=False
                 )
+                budgets.refund(session, granted.values())
             raise
         with self.ledger.transaction() as session:
             reconciled.powerwash_issued(

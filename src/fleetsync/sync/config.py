@@ -1,4 +1,4 @@
-"""The settings as the planner reads them: the org-unit layout, the safety limits and the
+"""The settings as the planner reads them: the org-unit layout, the safety budgets and the
 standard policies, expanded per region and turned into Chrome Policy values."""
 
 from __future__ import annotations
@@ -43,22 +43,37 @@ def layout_of(settings: Settings) -> Layout:
 
 
 def limits_of(settings: Settings) -> dict[Budget, Limit]:
+    """The safety budgets, one per :class:`Budget`."""
     return {
-        budget: Limit(max_count=limit.max_count, max_share=limit.max_share)
+        budget: Limit(per_hour=limit.per_hour, per_day=limit.per_day)
         for budget in Budget
         for limit in [settings.safety.of(budget)]
     }
 
 
-def required_org_units(settings: Settings) -> frozenset[str]:
-    """Every state's org unit and every region's students' org unit exist, even when empty."""
+#: What each state's org unit is for, in a plan's words.
+_KEPT = {
+    DeviceState.SPARE: "spare devices",
+    DeviceState.ON_LOAN: "devices on loan",
+    DeviceState.IN_REFURBISHMENT: "devices in refurbishment",
+    DeviceState.LOST: "lost devices",
+    DeviceState.RETIRED: "retired devices",
+    DeviceState.ICT_TEST: "the ICT service's test devices",
+}
+
+
+def required_org_units(settings: Settings) -> dict[str, str]:
+    """Every state's org unit and every region's students' org unit exist, even when empty:
+    each path with what it is for (the reason a plan gives when it creates it)."""
     layout = layout_of(settings)
-    return frozenset(
-        {
-            *layout.device_org_units.values(),
-            *(layout.students_org_unit(region) for region in settings.regions),
-        }
-    )
+    wanted: dict[str, list[str]] = {}
+    for region in settings.regions:
+        wanted.setdefault(layout.students_org_unit(region), []).append(
+            f"the accounts of {region}'s borrowers live there"
+        )
+    for state, path in layout.device_org_units.items():
+        wanted.setdefault(path, []).append(f"fleetsync keeps {_KEPT[state]} there")
+    return {path: "; ".join(why) for path, why in wanted.items()}
 
 
 def _bookmark(bookmark: Bookmark) -> dict[str, Any]:
