@@ -58,10 +58,11 @@ class _Console(Console):
     """A terminal's width on a terminal; unbounded otherwise. Piped into a file, `grep` or a
     spreadsheet, a table is never cut to 80 columns (`5CD…`) and a line never wrapped inside a
     serial. (Rich takes the width of any of stdin, stdout and stderr that is a terminal, so
-    `fleetsync device list | less` would be cut to the terminal's width.)"""
+    `fleetsync device list | less` would be cut to the terminal's width; and it takes `COLUMNS`
+    from the environment, which CI runners and pytest-xdist's workers set to 80.)"""
 
     def _size(self) -> ConsoleDimensions:
-        if self._width is None and not self.is_terminal:
+        if not self.is_terminal:
             return ConsoleDimensions(UNBOUNDED_WIDTH, 25)
         return Console.size.fget(self)  # type: ignore[attr-defined,no-any-return]
 
