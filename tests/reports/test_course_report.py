@@ -277,3 +277,32 @@ def test_the_parliamentary_answer_cell_by_cell(year: Settings, tmp_path: Path) -
     assert [(r["region"], r["course"]) for r in autumn["rows"]] == [
         ("Limburg", "L najaar"), ("Limburg", "all"), ("all", "all")
     ]  # fmt: skip
+
+
+def test_report_loans_by_course(year: Settings) -> None:
+    env = {
+        "FLEETSYNC_DATABASE_URL": year.effective_database_url,
+        "FLEETSYNC_DATA_DIR": str(year.data_dir),
+        "FLEETSYNC_REGIONS": '["Antwerpen", "Limburg"]',
+    }
+    args = ("report", "loans", "--from", "2020-05-01", "--to", "2020-12-31")
+    result = run_cli(*args, "--by", "course,region", "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    rows = {(r["course"], r["region"]): r for r in json.loads(result.stdout)["rows"]}
+    autumn = rows[("A sept-okt", "Antwerpen")]
+    assert (autumn["devices_lent"], autumn["devices_wifi"], autumn["devices_4g"]) == (145, 130, 15)
+    assert (autumn["loans_ended"], autumn["loans_returned"], autumn["open_now"]) == (145, 145, 0)
+    # Out on 1 September, back on 31 October: 60 days; agreed 65.
+    assert (autumn["avg_agreed_days"], autumn["avg_actual_days"]) == (65.0, 60.0)
+    assert rows[("L najaar", "Limburg")]["avg_actual_days"] == 66.0
+    # Limburg's periods do not run in Antwerpen: no row for them there.
+    assert ("L najaar", "Antwerpen") not in rows
+    # Loans for no course period count in no course period.
+    assert rows[("all", "all")]["devices_lent"] == 232
+    assert rows[("all", "Limburg")]["devices_lent"] == 30
+    table = run_cli(*args, "--by", "course", "--lang", "nl", env=env)
+    assert table.exit_code == 0, table.output
+    assert "cursusperiode" in table.stdout
+    assert "1/09/2020" in table.stdout
+    refused = run_cli(*args, "--lang", "nl", env=env)
+    assert refused.exit_code == 2

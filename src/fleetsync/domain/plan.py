@@ -489,7 +489,8 @@ class _Planner:
 
     def _account(self, account: DesiredAccount, seen: ObservedAccount | None) -> None:
         who = {"borrower": account.borrower, "email": account.email}
-        if seen is not None and seen.borrower_id != account.borrower:
+        adopted = account.adopt and seen is not None and seen.borrower_id is None
+        if seen is not None and seen.borrower_id != account.borrower and not adopted:
             # The address exists but not as this borrower's account: never act on it.
             if account.wanted is AccountWanted.ACTIVE or seen.borrower_id is not None:
                 self.find(
@@ -501,6 +502,17 @@ class _Planner:
                 )
             return
         if account.wanted is AccountWanted.ACTIVE:
+            if seen is None and account.adopt:
+                if self.observed.complete or account.google_user_id is None:
+                    self.find(
+                        "adopt_missing",
+                        account.email,
+                        f"borrower {account.borrower}'s account {account.email}, to be adopted "
+                        "(loan import), does not exist in Google; fleetsync creates no account "
+                        "for it: create it in the Admin console, or import the loan again with "
+                        "the right account_email",
+                    )
+                return
             if seen is None:
                 if self.observed.complete or account.google_user_id is None:
                     self.actions.append(
