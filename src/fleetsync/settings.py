@@ -50,6 +50,7 @@ __all__ = [
     "DeskSettings",
     "GoogleSettings",
     "LimitSettings",
+    "LoanSettings",
     "OrgUnitPolicy",
     "OrgUnitSettings",
     "QuotaSettings",
@@ -198,6 +199,8 @@ class OrgUnitSettings(_Section):
 
 
 _STATE_ORG_UNITS = ("on_loan", "in_refurbishment", "spare", "lost", "retired", "ict_test")
+#: The org units an active, lendable device may be confirmed in.
+LENDABLE_ORG_UNITS = ("on_loan", "in_refurbishment", "spare", "ict_test")
 
 
 class AccountSettings(_Section):
@@ -222,6 +225,13 @@ class AccountSettings(_Section):
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+class LoanSettings(_Section):
+    #: Lend a device no sync has seen in Google yet (imported, never reconciled). By default a
+    #: checkout waits until Google has confirmed the device ACTIVE in one of fleetsync's org
+    #: units: a device that was never enrolled cannot be used by its borrower.
+    lend_unconfirmed: bool = False
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -385,6 +395,7 @@ class Settings(BaseSettings):
     google: GoogleSettings = GoogleSettings()
     org_units: OrgUnitSettings = OrgUnitSettings()
     accounts: AccountSettings = AccountSettings()
+    loans: LoanSettings = LoanSettings()
     policies: tuple[OrgUnitPolicy, ...] = ()
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()

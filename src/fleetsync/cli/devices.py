@@ -40,7 +40,8 @@ def _say(*objects: Any) -> None:
 app = typer.Typer(
     help=(
         "Look devices up (by serial or asset tag, exactly), import them, and move them through "
-        "their lifecycle: reprovision, ready, lost, found, retire, ict-test.\n\n" + EXIT_CODES_HELP
+        "their lifecycle: reprovision, ready, lost, found, retire, ict-test, repair, "
+        "repaired.\n\n" + EXIT_CODES_HELP
     ),
     no_args_is_help=True,
 )
@@ -74,6 +75,8 @@ def _render_change(change: services.DeviceChange, as_json: bool) -> None:
         parts.append(f"account of borrower {change.borrower} {change.account}")
     if change.powerwash:
         parts.append(f"powerwash {change.powerwash}")
+    if change.repair:
+        parts.append(f"repair {change.repair.replace('_', ' ')}")
     if change.forced:
         parts.append("forced")
     _say("; ".join(parts))
@@ -89,14 +92,22 @@ def list_devices(
     connectivity: Annotated[
         Connectivity | None, typer.Option("--connectivity", help="Only wifi or 4g devices.")
     ] = None,
+    not_in_google: Annotated[
+        bool,
+        typer.Option(
+            "--not-in-google",
+            help="Only devices in circulation (spare, on loan, in refurbishment, ICT) that "
+            "Google has not confirmed ACTIVE in one of fleetsync's org units: they cannot be "
+            "lent. Each says why.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List devices with their state and current loan, by region and serial."""
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
-        wanted = (
-            None if region is None else services.Programme.from_settings(settings).region(region)
-        )
+        programme = services.Programme.from_settings(settings)
+        wanted = None if region is None else programme.region(region)
         rows = queries.device_rows(
             session,
             state=None if state is None else state.value,
@@ -104,6 +115,8 @@ def list_devices(
             connectivity=None if connectivity is None else connectivity.value,
             today=services.today(),
         )
+    if not_in_google:
+        rows = services.not_in_google(rows, programme.lendability)
     if as_json:
         _print_json_lines(rows)
         return
@@ -118,11 +131,13 @@ def list_devices(
         "loan",
         "borrower",
         "until",
+        *(["why not lendable"] if not_in_google else []),
         title=f"{len(rows)} device(s)",
     )
     for row in rows:
         loan = row["current_loan"] or {}
         until = loan.get("agreed_end") or ""
+        extra = [row["not_lendable"]] if not_in_google else []
         table.add_row(
             row["serial"],
             row["asset_tag"] or "",
@@ -134,6 +149,7 @@ def list_devices(
             loan.get("loan") or "",
             loan.get("borrower") or "",
             Text(until, style="red") if loan.get("overdue") else until,
+            *extra,
         )
     _say(table)
 
@@ -179,6 +195,7 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
                 session, today=today, include_returned=True, device_id=found.id
             ),
             "commands": queries.device_commands(session, found.id),
+            "repairs": queries.device_repairs(session, found.id),
             "history": queries.device_history(session, found.id),
         }
         if current is not None:
@@ -219,6 +236,21 @@ def _render_detail(d: dict[str, Any]) -> None:
             f"in Google: {google['org_unit'] or '?'}, {google['status'] or '?'}{user} "
             f"(last confirmed {google['checked_at'][:16]})",
         )
+    for repair in d["repairs"]:
+        opened = (
+            f"repair opened {repair['opened_at'][:16].replace('T', ' ')} by {repair['opened_by']}"
+            + (f" ({repair['note']})" if repair["note"] else "")
+            + (f" at the return of {repair['loan']}" if repair["loan"] else "")
+        )
+        if repair["closed_at"] is None:
+            _say(Text.assemble((f"in {opened}: on hold until repaired", "red")))
+        else:
+            outcome = repair["outcome"].replace("_", " ")
+            _say(
+                f"{opened}; {outcome} {repair['closed_at'][:16].replace('T', ' ')} by "
+                f"{repair['closed_by']}"
+                + (f" ({repair['close_note']})" if repair["close_note"] else "")
+            )
     loan = d["current_loan"]
     if loan:
         name = f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip()
@@ -419,6 +451,63 @@ def retire(
     """
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.retire(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+NoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--note",
+        help="What is wrong, or what was done, for the audit trail. Never a borrower's name.",
+    ),
+]
+
+
+@app.command("repair")
+def repair(
+    device: DeviceRef,
+    note: NoteOption = None,
+    write_off: Annotated[
+        bool,
+        typer.Option(
+            "--write-off",
+            help="It cannot be repaired: retire it (Google deprovisions it) and close its "
+            "repair as written off. --note says why.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Open a repair: the device goes to (or stays in) refurbishment on hold, and is never made
+    spare until `fleetsync device repaired`. A spare or ICT device is powerwashed on its way.
+
+    A return with `--condition damaged` opens a repair too. Exits 3 when the device is on loan
+    (return it as damaged), lost, retired or already in repair.
+    """
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        if write_off:
+            change = services.retire(
+                session,
+                device=device,
+                reason=note or "written off: cannot be repaired",
+                actor=cli_actor(),
+            )
+        else:
+            change = services.open_repair(session, device=device, note=note, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("repaired")
+def repaired(
+    device: DeviceRef,
+    note: NoteOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Close the device's repair. It becomes spare at once when its powerwash has executed,
+    otherwise as soon as it has. Exits 3 when the device has no open repair."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.repaired(session, device=device, note=note, actor=cli_actor())
     _render_change(change, as_json)
 
 

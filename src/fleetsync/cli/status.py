@@ -27,7 +27,12 @@ def status_command(as_json: JsonOption = False, config: ConfigOption = None) -> 
     reconcile, and everything that needs a person. Reads the ledger only (no Google call)."""
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         stale = timedelta(seconds=3 * settings.daemon.leader_poll_seconds)
-        result = overview(session, today=services.today(), heartbeat_stale=stale)
+        result = overview(
+            session,
+            today=services.today(),
+            heartbeat_stale=stale,
+            lendability=services.Programme.from_settings(settings).lendability,
+        )
     if as_json:
         print_json(result.to_json())
         return
@@ -89,6 +94,11 @@ def _show(result: Overview) -> None:
         highlight=False,
     )
     console.print(f"overdue loans: {result.overdue_loans}", highlight=False)
+    if result.in_repair:
+        console.print(
+            f"{result.in_repair} device(s) in repair, oldest since {_when(result.oldest_repair)}",
+            highlight=False,
+        )
     if not result.attention:
         console.print(Text("nothing needs a person", style="green"))
         return

@@ -12,12 +12,14 @@ __all__ = [
     "BorrowerHasLoan",
     "BorrowerNamesDiffer",
     "FleetsyncError",
+    "InRepair",
     "InvalidInput",
     "InvalidRows",
     "LoanEnded",
     "LoanNotExtended",
     "NotAllowedInState",
     "NotFound",
+    "NotLendable",
     "PowerwashNotExecuted",
     "PowerwashOutstanding",
     "Refused",
@@ -121,3 +123,15 @@ class LoanEnded(Refused):
     """A first password is collected while its loan is open."""
 
     code = "loan_ended"
+
+
+class InRepair(Refused):
+    """The device has an open repair: it stays out of circulation until it is repaired."""
+
+    code = "in_repair"
+
+
+class NotLendable(Refused):
+    """Google has not confirmed the device as an active Chromebook in a managed org unit."""
+
+    code = "not_lendable"

@@ -3,7 +3,7 @@ the ICT test pool or another region. Each takes an open session (the caller comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -30,6 +30,8 @@ __all__ = [
     "mark_found",
     "mark_lost",
     "mark_ready",
+    "open_repair",
+    "repaired",
     "reprovision",
     "retire",
     "set_region",
@@ -121,14 +123,74 @@ def retire(
     reason: str,
     now: datetime | None = None,
 ) -> DeviceChange:
-    """The device leaves the programme for good; Google deprovisions it. Needs a reason."""
+    """The device leaves the programme for good; Google deprovisions it. Needs a reason. An
+    open repair is closed as written off."""
     check_actor(actor)
     why = clean_text(reason, "reason")
     if why is None:
         raise InvalidInput("retiring a device needs a reason (e.g. 'screen broken beyond repair')")
     found = lock_device(session, device)
-    transition = lifecycle.retire(facts(session, found))
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    known = facts(session, found)
+    transition = lifecycle.retire(known)
+    if known.repair is not None:
+        transition = replace(transition, closes_repair=True)
+    return apply(
+        session,
+        found,
+        transition,
+        actor=actor,
+        now=now_or(now),
+        reason=why,
+        repair_note=why,
+        repair_outcome=WRITTEN_OFF,
+    )
+
+
+WRITTEN_OFF = "written_off"
+
+
+def open_repair(
+    session: Session,
+    *,
+    device: str,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeviceChange:
+    """A technician takes the device out of circulation for a repair: it stays in
+    refurbishment, on hold, until :func:`repaired` (a spare or ICT device is powerwashed on its
+    way there)."""
+    check_actor(actor)
+    found = lock_device(session, device)
+    transition = lifecycle.open_repair(facts(session, found))
+    why = clean_text(note, "note")
+    return apply(
+        session, found, transition, actor=actor, now=now_or(now), reason=why, repair_note=why
+    )
+
+
+def repaired(
+    session: Session,
+    *,
+    device: str,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeviceChange:
+    """Close the device's repair. It becomes spare like any device in refurbishment: at once
+    when its powerwash has already executed, otherwise once it has."""
+    check_actor(actor)
+    now = now_or(now)
+    found = lock_device(session, device)
+    known = facts(session, found)
+    transition = lifecycle.repaired(known)
+    why = clean_text(note, "note")
+    change = apply(session, found, transition, actor=actor, now=now, reason=why, repair_note=why)
+    if known.powerwash is not None and known.powerwash.executed:
+        ready = lifecycle.mark_ready(replace(known, repair=None))
+        made = apply(session, found, ready, actor=actor, now=now)
+        return replace(change, after=made.after)
+    return change
 
 
 def assign_ict_test(

@@ -144,6 +144,7 @@ def checkout(
         else loan_facts(their_loan, their_loan.device.serial, actor=actor),
         until=until,
         today=local_date(now),
+        lendability=programme.lendability,
     )
 
     if person is None:
@@ -235,7 +236,10 @@ def return_device(
         )
     record_ = lock_device(session, device)
     check_device_loan(session, record_, actor=actor)
-    transition = lifecycle.return_device(facts(session, record_, actor=actor))
+    transition = lifecycle.return_device(
+        facts(session, record_, actor=actor), damaged=condition is Condition.DAMAGED
+    )
+    why = clean_text(note, "note")
     return apply(
         session,
         record_,
@@ -243,7 +247,8 @@ def return_device(
         actor=actor,
         now=now,
         condition=condition,
-        note=clean_text(note, "note"),
+        note=why,
+        repair_note=why,
     )
 
 
