@@ -94,7 +94,7 @@ def test_a_damaged_return_stays_out_of_circulation_until_repaired(adopted: Fleet
             "repaired",
         )
         assert repair.opened_by == ACTOR
-        assert repair.closed_by.startswith("cli:")
+        assert (repair.closed_by or "").startswith("cli:")
         actions = list(session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all())
     assert actions[-2:] == ["repaired", "ready"]
     assert "return" in actions

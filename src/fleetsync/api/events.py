@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from sqlalchemy.orm import Session
 
 from fleetsync import services
+from fleetsync.domain.contacts import contact
 from fleetsync.domain.lifecycle import Condition
 
 __all__ = [
@@ -103,9 +104,23 @@ class Borrower(_Data):
     region: Text = Field(min_length=1, max_length=64, examples=["Antwerpen"])
 
 
+class ContactData(_Data):
+    """How to reach the borrower outside their Workspace mailbox (all optional): kept sealed,
+    shown to the desk on overdue lists, erased with the borrower's other personal data."""
+
+    phone: Text | None = Field(None, max_length=32, examples=["+32 470 12 34 56"])
+    email: Text | None = Field(
+        None, max_length=254, examples=["ayse@example.net"], description="Outside Workspace."
+    )
+    language: Literal["nl", "en"] | None = Field(
+        None, description="The language of fleetsync's messages to the borrower (default nl)."
+    )
+
+
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
+    contact: ContactData | None = None
     agreed_end: date = Field(
         description="The agreed last day of the loan: today at the earliest (a one-day loan)."
     )
@@ -209,6 +224,9 @@ class LoanCheckedOut(_Event):
             needs_data=d.needs_data,
             course_period=d.course_period,
             same_person=d.same_person,
+            contact=None
+            if d.contact is None
+            else contact(phone=d.contact.phone, email=d.contact.email, language=d.contact.language),
             programme=programme,
             actor=actor,
         )

@@ -14,6 +14,7 @@ from rich.text import Text
 from fleetsync import services
 from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
 from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
 from fleetsync.ledger import queries
@@ -83,6 +84,25 @@ def checkout(
             "name corrected or changed): lend anyway and update the names.",
         ),
     ] = False,
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            "--phone", help="The borrower's phone number (optional; kept sealed, for the desk)."
+        ),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            help="The borrower's own email address outside Workspace (optional; kept sealed).",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", help="nl or en: the language of fleetsync's messages (default nl)."
+        ),
+    ] = None,
     hide_password: Annotated[
         bool,
         typer.Option(
@@ -122,6 +142,7 @@ def checkout(
                 needs_data=needs_data,
                 course_period=course,
                 same_person=same_person,
+                contact=contact(phone=phone, email=email, language=language),
                 programme=programme,
                 actor=actor,
             )

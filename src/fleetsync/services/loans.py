@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.actors import desk_of
 from fleetsync.domain.borrowers import check_same_person
+from fleetsync.domain.contacts import Contact
 from fleetsync.domain.errors import InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
@@ -29,6 +30,7 @@ from fleetsync.services._effects import (
     now_or,
 )
 from fleetsync.services.accounts import provide_account
+from fleetsync.services.contacts import store_contact
 from fleetsync.services.desks import check_device_loan, loan_for
 from fleetsync.services.programme import Programme
 
@@ -100,6 +102,7 @@ def checkout(
     needs_data: bool = False,
     course_period: str | None = None,
     same_person: bool = False,
+    contact: Contact | None = None,
     now: datetime | None = None,
 ) -> CheckoutResult:
     """Lend ``device`` (serial or asset tag) to a borrower until ``until``, the loan's last day
@@ -109,6 +112,8 @@ def checkout(
     first password sealed for this loan) or reactivated. A borrower id the ledger knows with
     other names is refused (:class:`~fleetsync.domain.errors.BorrowerNamesDiffer`) unless
     ``same_person`` confirms it is the same person; their names are then updated.
+
+    ``contact`` (phone, email outside Workspace, language) is sealed for this loan.
     """
     check_actor(actor)
     now = now_or(now)
@@ -178,6 +183,8 @@ def checkout(
     session.add(loan)
     session.flush()
     account = provide_account(session, person, loan=loan, programme=programme, now=now)
+    if contact is not None:
+        store_contact(session, loan_id=loan.id, contact=contact, key=programme.key, now=now)
     record_.state = transition.after.value
     record_.state_since = now
     record(
@@ -197,6 +204,7 @@ def checkout(
             "needs_data": needs_data,
             "account": account.after.value,
         }
+        | ({"contact": "given"} if contact is not None else {})
         | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)

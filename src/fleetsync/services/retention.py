@@ -4,10 +4,11 @@ purpose.
 - A borrower's Workspace account is deleted ``accounts.delete_after_days`` after the return: the
   reconciler plans that (the ledger only says when the account was suspended).
 - ``accounts.pseudonymise_after_days`` after their last loan ended, a borrower's names, account
-  address and the free-text notes of their loans are erased from the ledger. What remains is the
-  loan desk's id for them (pseudonymous), their region and the loans' dates: enough for the
-  programme's figures, nothing that names a person. A borrower whose account still exists waits
-  until it is deleted. The audit trail never held personal data, so it stays whole.
+  address, the free-text notes of their loans and their contact details are erased from the
+  ledger. What remains is the loan desk's id for them (pseudonymous), their region and the
+  loans' dates: enough for the programme's figures, nothing that names a person. A borrower
+  whose account still exists waits until it is deleted. The audit trail never held personal
+  data, so it stays whole.
 - First passwords nobody collected are deleted when they expire; the loan desks' webhook
   deliveries are forgotten ``api.delivery_retention_days`` after they arrived.
 """
@@ -26,6 +27,7 @@ from fleetsync.ledger.deliveries import purge_deliveries
 from fleetsync.ledger.models import Borrower, Loan
 from fleetsync.services._effects import check_actor, now_or
 from fleetsync.services.accounts import purge_credentials
+from fleetsync.services.contacts import erase_contacts
 
 __all__ = ["RetentionReport", "apply_retention"]
 
@@ -75,6 +77,7 @@ def apply_retention(
         session.execute(
             sa.update(Loan).where(Loan.borrower_id == person.id).values(return_note=None)
         )
+        erase_contacts(session, person.id)
         record(
             session,
             at=now,
