@@ -17,7 +17,10 @@ from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
+from fleetsync.sync.desk_events import notify_desk
+from fleetsync.sync.escalate import escalate
 
 __all__ = ["app"]
 
@@ -228,6 +231,58 @@ def first_password(
         _flush()
 
 
+@app.command("unlock")
+def unlock(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the lock is withdrawn (audit trail).")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw an overdue loan's lock: Google re-enables the device at the next sync, and this
+    loan is never locked again. Exits 3 when the loan has no lock to withdraw."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        ref = services.unlock(session, loan=loan, reason=reason, actor=cli_actor())
+    if as_json:
+        print_json({"loan": ref, "lock": "unlocking"})
+        return
+    _say(f"loan {ref}: lock withdrawn; the device is re-enabled at the next sync")
+
+
+@app.command("escalate")
+def escalate_command(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Take the overdue steps due now ([overdue]: reminders, notices, locks), each once per
+    loan, as the daemon does every hour: send the messages, settle locks Google confirmed, and
+    tell the desk. Locks themselves are carried out by the next sync."""
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        sender = settings.messages.sender
+        mailbox = (
+            Mailbox(settings.google, sender=sender, sender_name=settings.messages.sender_name)
+            if sender
+            else None
+        )
+        try:
+            report = escalate(
+                ledger,
+                settings,
+                programme=programme,
+                mailbox=mailbox,
+                notify=lambda payload: notify_desk(settings, payload),
+            )
+        finally:
+            if mailbox is not None:
+                mailbox.close()
+    if as_json:
+        print_json(report.to_json())
+        return
+    _say(
+        f"messages sent: {len(report.sent)}, failed: {len(report.failed)}; locks settled: "
+        f"{report.settled}; desk events sent: {report.notified}"
+    )
+
+
 @app.command("return")
 def return_(
     serial: SerialOption,
@@ -318,11 +373,12 @@ def list_loans(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List open loans (or all with --all), earliest agreed end first."""
+    """List open loans (or all with --all), earliest agreed end first, with the step each has
+    reached in the overdue escalation. With --overdue, also the borrower's contact details
+    given at checkout (phone, email outside Workspace, language)."""
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
-        wanted = (
-            None if region is None else services.Programme.from_settings(settings).region(region)
-        )
+        programme = services.Programme.from_settings(settings)
+        wanted = None if region is None else programme.region(region)
         rows = queries.loan_rows(
             session,
             today=services.today(),
@@ -331,6 +387,7 @@ def list_loans(
             region=wanted,
             borrower=borrower_id,
         )
+        rows = services.with_escalation(session, rows, key=programme.key if overdue else None)
     if as_json:
         print_json(rows)
         return
@@ -345,10 +402,14 @@ def list_loans(
         "out",
         "until",
         "overdue",
+        "step",
+        *(["contact"] if overdue else []),
         "returned",
         title=f"{len(rows)} loan(s)",
     )
     for row in rows:
+        contact = row.get("contact") or {}
+        reach = [" ".join(v for v in (contact.get("phone"), contact.get("email")) if v)]
         table.add_row(
             row["loan"],
             row["serial"],
@@ -360,6 +421,8 @@ def list_loans(
             row["checked_out_at"][:10],
             row["agreed_end"],
             Text(f"{row['days_overdue']} d", style="red") if row["overdue"] else "",
+            row["escalation"] or "",
+            *(reach if overdue else []),
             f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
         )
     _say(table)

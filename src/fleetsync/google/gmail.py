@@ -11,11 +11,9 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 import google_auth_httplib2
-import httplib2
 from google.oauth2 import service_account
 from googleapiclient.discovery import build
 
-from fleetsync.google.errors import from_exception
 from fleetsync.google.keyfile import read_key_file
 from fleetsync.google.retry import call_with_retry
 from fleetsync.google.transport import OneShotHttp
@@ -66,9 +64,9 @@ class Mailbox:
         message["From"] = formataddr((self.sender_name, self.sender))
         message["To"] = to
         message["Subject"] = subject
-        message["Content-Language"] = language
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message.set_content(text)
+        message["Content-Language"] = language  # after set_content, which resets Content-*
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
         request = self._api.users().messages().send(userId="me", body={"raw": raw})
 
@@ -82,17 +80,6 @@ class Mailbox:
             settings=self.settings.retry,
         )
         return str(answer["id"])
-
-    def check(self) -> None:
-        """Exchange a token as the mailbox now (``config check --online``)."""
-        request = google_auth_httplib2.Request(httplib2.Http(timeout=self.settings.timeout_seconds))
-        try:
-            self._credentials.refresh(request)
-        except Exception as exc:
-            mapped = from_exception(exc, method="oauth2.token")
-            if mapped is None:
-                raise
-            raise mapped from exc
 
     def close(self) -> None:
         self._http.close()

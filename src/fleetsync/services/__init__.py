@@ -35,6 +35,7 @@ from fleetsync.services.devices import (
 )
 from fleetsync.services.inventory import ImportReport, import_devices
 from fleetsync.services.loans import CheckoutResult, Extension, checkout, extend_loan, return_device
+from fleetsync.services.overdue import unlock, with_escalation
 from fleetsync.services.programme import Programme, not_in_google
 
 __all__ = [
@@ -65,4 +66,6 @@ __all__ = [
     "return_device",
     "set_region",
     "today",
+    "unlock",
+    "with_escalation",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.services._effects import (
     DeviceChange,
@@ -22,6 +23,7 @@ from fleetsync.services._effects import (
     now_or,
 )
 from fleetsync.services.desks import check_device_loan
+from fleetsync.services.overdue import lift_lock
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -88,15 +90,20 @@ def mark_lost(
     check_device_loan(session, found, actor=actor)
     transition = lifecycle.mark_lost(facts(session, found, actor=actor))
     why = clean_text(reason, "reason")
-    return apply(
+    now = now_or(now)
+    ending = queries.open_loan(session, found.id)
+    change = apply(
         session,
         found,
         transition,
         actor=actor,
-        now=now_or(now),
+        now=now,
         reason=why,
         condition=Condition.LOST,
     )
+    if ending is not None:
+        lift_lock(session, ending, why="lost", actor=actor, now=now, lost=True)
+    return change
 
 
 def mark_found(

@@ -32,6 +32,7 @@ from fleetsync.services._effects import (
 from fleetsync.services.accounts import provide_account
 from fleetsync.services.contacts import store_contact
 from fleetsync.services.desks import check_device_loan, loan_for
+from fleetsync.services.overdue import lift_lock
 from fleetsync.services.programme import Programme
 
 __all__ = ["CheckoutResult", "Extension", "checkout", "extend_loan", "return_device"]
@@ -248,7 +249,8 @@ def return_device(
         facts(session, record_, actor=actor), damaged=condition is Condition.DAMAGED
     )
     why = clean_text(note, "note")
-    return apply(
+    ending = queries.open_loan(session, record_.id)
+    change = apply(
         session,
         record_,
         transition,
@@ -258,6 +260,9 @@ def return_device(
         note=why,
         repair_note=why,
     )
+    if ending is not None:
+        lift_lock(session, ending, why="returned", actor=actor, now=now)
+    return change
 
 
 def extend_loan(
@@ -318,6 +323,8 @@ def extend_loan(
         reason=why,
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
+    # The new end is today at the earliest: the loan is no longer overdue.
+    lift_lock(session, current, why="extended", actor=actor, now=now)
     return Extension(
         loan=current.ref,
         serial=record_.serial,
