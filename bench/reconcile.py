@@ -21,6 +21,14 @@ For each size N the sandbox is seeded with N devices in /Chromebooks/Staging, th
    and made ready), each followed by a forced sync.
 The size runs raise fleetsync's client-side quotas so that they measure fleetsync, not the
 throttle; the quota run uses Google's documented quotas on both sides.
+
+At Google's latency (``--latency-ms 100``): the sandbox answers every call that much later, and
+the adopting sync of ``--adopt-size`` devices and the no-op sync of ``--noop-size`` devices and as
+many accounts run twice each, sequential (``[sync] concurrency = 1``) and concurrent (the
+default), side by side: Google calls, wall time, peak memory. The fleet is set up without latency.
+
+    .venv/bin/python bench/reconcile.py --latency-ms 100
+    .venv/bin/python bench/reconcile.py --latency-ms 300 --noop-size 10000
 """
 
 from __future__ import annotations
@@ -549,6 +557,102 @@ def quota_run(database_url: str, fleet: int, returns: int, figures: Figures) -> 
     )
 
 
+# ------------------------------------------------------------------- at Google's latency
+@dataclass
+class SideBySide:
+    """Sequential and concurrent runs of the same syncs, one row each, as a Markdown table."""
+
+    title: str
+    rows: list[tuple[str, SyncRun, SyncRun]]
+
+    def print(self) -> None:
+        from _harness import machine
+
+        out = sys.stdout
+        out.write(
+            f"\n### {self.title}\n\n_{machine()}_\n\n"
+            "| sync | sequential: calls | wall s | peak MiB "
+            "| concurrent: calls | wall s | peak MiB | speed-up |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        )
+        for label, one, many in self.rows:
+            out.write(
+                f"| {label} | {one.calls:,} | {one.seconds:,.1f} | {one.peak_mib:,.0f} "
+                f"| {many.calls:,} | {many.seconds:,.1f} | {many.peak_mib:,.0f} "
+                f"| {one.seconds / max(many.seconds, 1e-9):,.1f}x |\n"
+            )
+        out.flush()
+
+
+def _one_after_another(config: Path) -> Path:
+    return write_variant(config, "sequential.toml", **{"sync.concurrency": 1})
+
+
+def _at_latency(sandbox: Sandbox, latency_ms: float, config: Path, **options: Any) -> SyncRun:
+    sandbox.control.faults(latency_ms=latency_ms)
+    try:
+        run = run_sync(config, **options)
+    finally:
+        sandbox.control.faults(latency_ms=0.0)
+    assert run.status == "converged", run
+    return run
+
+
+def latency_run(
+    latency_ms: float,
+    postgres: str | None,
+    adopt_size: int,
+    noop_size: int,
+    profile: Path | None = None,
+) -> SideBySide:
+    def profiled(name: str) -> Path | None:
+        return None if profile is None else profile / f"latency-{latency_ms:g}-{name}.prof"
+
+    rows: list[tuple[str, SyncRun, SyncRun]] = []
+    if adopt_size:
+        adoptions: list[SyncRun] = []
+        for sequential in (True, False):
+            with (
+                database(postgres) as url,
+                tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp,
+                sandbox_process(adopt_size, Path(tmp), _overrides(url, UNTHROTTLED)) as sandbox,
+            ):
+                config = _one_after_another(sandbox.config) if sequential else sandbox.config
+                name = f"adopt-{'sequential' if sequential else 'concurrent'}"
+                adoptions.append(
+                    _at_latency(sandbox, latency_ms, config, adopt=True, profile=profiled(name))
+                )
+        rows.append((f"adopting {adopt_size:,} devices", adoptions[0], adoptions[1]))
+    if noop_size:
+        with (
+            database(postgres) as url,
+            tempfile.TemporaryDirectory(prefix="fleetsync-bench-") as tmp,
+            sandbox_process(noop_size, Path(tmp), _overrides(url, UNTHROTTLED)) as sandbox,
+        ):
+            assert run_sync(sandbox.config, adopt=True).status == "converged"
+            lend_everything(sandbox)
+            assert run_sync(sandbox.config).status == "converged"
+            sequential_run = _at_latency(
+                sandbox,
+                latency_ms,
+                _one_after_another(sandbox.config),
+                profile=profiled("noop-sequential"),
+            )
+            concurrent_run = _at_latency(
+                sandbox, latency_ms, sandbox.config, profile=profiled("noop-concurrent")
+            )
+            for run in (sequential_run, concurrent_run):
+                assert run.actions == 0, run
+        label = f"no-op, {noop_size:,} devices + {noop_size:,} accounts"
+        rows.append((label, sequential_run, concurrent_run))
+    backend = "PostgreSQL" if postgres else "SQLite"
+    return SideBySide(
+        f"Reconcile at {latency_ms:g} ms a call, sequential vs concurrent, on {backend} "
+        "(sandbox in its own process; quotas raised)",
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated fleet sizes")
@@ -562,6 +666,13 @@ def main() -> None:
     parser.add_argument("--quota-fleet", type=int, default=10_000)
     parser.add_argument("--moving", type=int, default=1000, help="k, devices moved per scenario")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each sync here")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        help="instead: adopting and no-op syncs at this latency a call, sequential vs concurrent",
+    )
+    parser.add_argument("--adopt-size", type=int, default=10_000, help="with --latency-ms")
+    parser.add_argument("--noop-size", type=int, default=100_000, help="with --latency-ms")
     parser.add_argument("--child-sync", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--adopt", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
@@ -571,6 +682,11 @@ def main() -> None:
         return
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
+    if args.latency_ms is not None:
+        latency_run(
+            args.latency_ms, args.postgres, args.adopt_size, args.noop_size, args.profile
+        ).print()
+        return
     backend = "PostgreSQL" if args.postgres else "SQLite"
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     for size in sizes:

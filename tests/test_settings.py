@@ -53,9 +53,18 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
 INVALID_CONFIGS = {
     "typo": ("[google]\nendpont = 'x'\n", "google.endpont: Extra inputs are not permitted"),
     "relative-ou": ("[org_units]\nspare = 'Chromebooks'\n", "org_units.spare"),
-    "negative-limit": (
-        "[safety.powerwashes]\nmax_count = -1\nmax_share = 0.1\n",
-        "safety.powerwashes.max_count",
+    "negative-budget": (
+        "[safety.powerwashes]\nper_hour = -1\nper_day = 10\n",
+        "safety.powerwashes.per_hour",
+    ),
+    "old-limit-keys": (
+        "[safety.powerwashes]\nmax_count = 10\nmax_share = 0.1\n",
+        "safety.powerwashes: max_count and max_share were limits per run; the safety limits "
+        "are budgets over a sliding window now: write per_hour = N and per_day = M",
+    ),
+    "hour-over-day": (
+        "[safety.disables]\nper_hour = 30\nper_day = 20\n",
+        "safety.disables: per_hour",
     ),
     "bad-app": ("[[policies]]\norg_unit='/S'\napps=[{app_id='chrome:short'}]\n", "app_id must be"),
     "bad-bookmark": (

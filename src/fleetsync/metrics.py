@@ -5,6 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "BUDGET_HELD",
+    "BUDGET_LIMIT",
+    "BUDGET_SPENT",
     "GOOGLE_CALLS",
     "GOOGLE_RETRIES",
     "GOOGLE_THROTTLE_WAIT",
@@ -49,4 +52,21 @@ WEBHOOK_BATCH_SIZE = Histogram(
 OUTBOX_DEPTH = Gauge(
     "fleetsync_outbox_depth",
     "Ledger changes waiting for a targeted reconcile.",
+)
+BUDGET_SPENT = Gauge(
+    "fleetsync_budget_spent",
+    "Destructive actions counted against each safety budget in its sliding window (hour, day), "
+    "across every run and process (counted in the ledger at scrape time).",
+    ["budget", "window"],
+)
+BUDGET_LIMIT = Gauge(
+    "fleetsync_budget_limit",
+    "Each safety budget's limit per window ([safety.<budget>] per_hour, per_day).",
+    ["budget", "window"],
+)
+BUDGET_HELD = Gauge(
+    "fleetsync_budget_held",
+    "Devices or accounts a safety budget holds back now. They go ahead when the window has room "
+    "(`fleetsync status` says when), or at once with `fleetsync sync --force-budget <budget>`.",
+    ["budget"],
 )

@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.inventory import MAX_REGION
 from fleetsync.domain.usernames import check_pattern
@@ -42,15 +43,17 @@ __all__ = [
     "GMAIL_SEND_SCOPE",
     "GOOGLE_SCOPES",
     "AccountSettings",
+    "AgreementSettings",
     "ApiSettings",
     "AppPolicy",
     "Bookmark",
+    "BudgetSettings",
     "ConfigError",
     "DaemonSettings",
     "DatabaseUrl",
+    "DeskAppSettings",
     "DeskSettings",
     "GoogleSettings",
-    "LimitSettings",
     "LoanSettings",
     "MessageSettings",
     "OrgUnitPolicy",
@@ -232,13 +235,6 @@ class AccountSettings(_Section):
         return value
 
 
-class LoanSettings(_Section):
-    #: Lend a device no sync has seen in Google yet (imported, never reconciled). By default a
-    #: checkout waits until Google has confirmed the device ACTIVE in one of fleetsync's org
-    #: units: a device that was never enrolled cannot be used by its borrower.
-    lend_unconfirmed: bool = False
-
-
 class MessageSettings(_Section):
     """Messages to borrowers (overdue reminders and notices) go to their own Workspace mailbox,
     sent through the Gmail API as the programme's mailbox (domain-wide delegation of the
@@ -321,20 +317,61 @@ class OrgUnitPolicy(_Section):
 
 
 # ------------------------------------------------------------------------------ safety, sync
-class LimitSettings(_Section):
-    """A run may do at most ``max_count`` of this action, and at most ``max_share`` of the
-    managed population. The plan is refused whole when either is exceeded, unless forced."""
+class BudgetSettings(_Section):
+    """At most ``per_hour`` devices (or accounts) of this kind in any 60 minutes, and at most
+    ``per_day`` in any 24 hours, counted in the ledger across every run and process. What a run
+    would do beyond that is held back (the rest of the run goes ahead) until the window has room,
+    or until a person runs ``fleetsync sync --force-budget <name>``."""
 
-    max_count: int = Field(ge=0)
-    max_share: float = Field(ge=0.0, le=1.0)
+    per_hour: int = Field(ge=0)
+    per_day: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"max_count", "max_share"} & set(data)):
+            raise ValueError(
+                "max_count and max_share were limits per run; the safety limits are budgets "
+                "over a sliding window now: write per_hour = N and per_day = M instead (see "
+                "config/fleetsync.example.toml)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _hour_within_day(self) -> BudgetSettings:
+        if self.per_hour > self.per_day:
+            raise ValueError(
+                f"per_hour ({self.per_hour}) is more than per_day ({self.per_day}): an hour "
+                "cannot spend more than its day"
+            )
+        return self
 
 
 class SafetySettings(_Section):
-    suspensions: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
-    deletions: LimitSettings = LimitSettings(max_count=50, max_share=0.05)
-    powerwashes: LimitSettings = LimitSettings(max_count=100, max_share=0.10)
-    disables: LimitSettings = LimitSettings(max_count=25, max_share=0.05)
-    deprovisions: LimitSettings = LimitSettings(max_count=10, max_share=0.02)
+    """One ``[safety.<name>]`` table per :class:`~fleetsync.domain.actions.Budget` (a test holds
+    the fields and the enum equal)."""
+
+    suspensions: BudgetSettings = BudgetSettings(per_hour=100, per_day=300)
+    deletions: BudgetSettings = BudgetSettings(per_hour=50, per_day=100)
+    powerwashes: BudgetSettings = BudgetSettings(per_hour=100, per_day=300)
+    disables: BudgetSettings = BudgetSettings(per_hour=25, per_day=50)
+    deprovisions: BudgetSettings = BudgetSettings(per_hour=10, per_day=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in Budget.__members__.values())
+            if unknown:
+                raise ValueError(
+                    f"unknown safety budget {', '.join(repr(n) for n in unknown)}: the budgets "
+                    f"are {Budget.known()}"
+                )
+        return data
+
+    def of(self, budget: Budget) -> BudgetSettings:
+        limit: BudgetSettings = getattr(self, budget.value)
+        return limit
 
 
 class SyncSettings(_Section):
@@ -343,12 +380,18 @@ class SyncSettings(_Section):
     auto_ready_after_powerwash: bool = True
     #: What to do when a powerwash expires or fails: issue it again, or flag it for a person.
     on_powerwash_failure: Literal["reissue", "flag"] = "reissue"
-    #: A powerwash whose answer from Google was lost is settled by watching the device: if it
-    #: checked in this long after without enrolling again, it never got the command and a new
-    #: one is asked for.
+    #: A powerwash whose answer from Google was lost is settled by watching the device: a
+    #: check-in this long after the attempt is noted (the device may be executing it); a second
+    #: one at least this long after that, still without enrolling again, shows it does not have
+    #: the command, and a new one is asked for.
     unconfirmed_powerwash_grace_minutes: int = Field(60, ge=5)
     #: Batch size for HTTP batches of per-item calls (Google allows up to 1000).
     http_batch_size: int = Field(100, ge=1, le=1000)
+    #: Google calls a reconcile keeps in flight at once: the partitions of the device and account
+    #: listings, moves, HTTP batches, policy writes to different org units. 1 sends them one
+    #: after another. Never more than ``[google.quota] max_concurrent_requests``, and every call
+    #: still waits for the quotas.
+    concurrency: int = Field(8, ge=1, le=64)
 
 
 # ------------------------------------------------------------------------------ API, daemon
@@ -359,6 +402,10 @@ class DeskSettings(_Section):
 
     secrets: tuple[SecretStr, ...] = ()
     token: SecretStr | None = None
+    #: The desk web app presets a new borrower's region to this one (one of ``regions``).
+    region: str | None = None
+    #: Where and when a borrower brings the device back, printed on the slip.
+    return_address: str = ""
 
 
 class ApiSettings(_Section):
@@ -371,6 +418,18 @@ class ApiSettings(_Section):
     #: How long a delivery is remembered (a redelivery within it is answered as the first).
     delivery_retention_days: int = Field(30, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+
+class DeskAppSettings(_Section):
+    """The desk web app (``/desk``): staff sessions, the sign-in throttle, and the slip."""
+
+    #: A session ends after this many minutes without a request.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    #: Failed sign-ins in a row before an account refuses every sign-in for ``lockout_minutes``.
+    sign_in_attempts: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: The programme's contact, printed on the borrower's slip (a phone number, an address).
+    contact: str = ""
 
 
 class DaemonSettings(_Section):
@@ -411,8 +470,44 @@ class DaemonSettings(_Section):
         return SecretUrl(url)
 
 
+# ------------------------------------------------------------------------- loans, agreement
+class LoanSettings(_Section):
+    #: A checkout without an agreed end (``--until``) runs to its course period's last day plus
+    #: this many days, to bring the device back.
+    grace_days: int = Field(7, ge=0, le=365)
+    #: Lend a device no sync has seen in Google yet (imported, never reconciled). By default a
+    #: checkout waits until Google has confirmed the device ACTIVE in one of fleetsync's org
+    #: units: a device that was never enrolled cannot be used by its borrower.
+    lend_unconfirmed: bool = False
+
+
+class AgreementSettings(_Section):
+    """The loan agreement borrowers accept at checkout (period, how and when to return)."""
+
+    #: The agreement's version (``2026-09``): a checkout records the version accepted.
+    version: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")
+    #: Markdown with placeholders: ``{borrower}``, ``{given_name}``, ``{family_name}``,
+    #: ``{serial}``, ``{asset_tag}``, ``{loan}``, ``{checked_out}``, ``{agreed_end}``,
+    #: ``{course}``, ``{return_address}``. Relative to the config file.
+    text_file: Path | None = None
+    #: Where and how the device goes back: fills ``{return_address}``.
+    return_address: str = ""
+    #: A checkout without the current version accepted is refused.
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> AgreementSettings:
+        if self.required and (self.version is None or self.text_file is None):
+            raise ValueError(
+                "required = true needs the agreement's version and text_file: the desk cannot "
+                "have a borrower accept an agreement fleetsync does not know"
+            )
+        return self
+
+
 # -------------------------------------------------------------------------------------- root
-def _default_data_dir() -> Path:
+def default_data_dir() -> Path:
+    """Where local state lives when neither the config nor the environment says."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "fleetsync"
 
@@ -426,7 +521,7 @@ class Settings(BaseSettings):
     )
 
     #: Where the SQLite ledger and other local state live.
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL. Empty: ``sqlite:///<data_dir>/fleetsync.db``. PostgreSQL in production:
     #: ``postgresql+psycopg://user@host/dbname``. Shown and logged with its credentials masked.
     database_url: DatabaseUrl | None = None
@@ -440,14 +535,16 @@ class Settings(BaseSettings):
     google: GoogleSettings = GoogleSettings()
     org_units: OrgUnitSettings = OrgUnitSettings()
     accounts: AccountSettings = AccountSettings()
-    loans: LoanSettings = LoanSettings()
     messages: MessageSettings = MessageSettings()
     overdue: OverdueSettings = OverdueSettings()
     policies: tuple[OrgUnitPolicy, ...] = ()
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()
     api: ApiSettings = ApiSettings()
+    desk: DeskAppSettings = DeskAppSettings()
     daemon: DaemonSettings = DaemonSettings()
+    loans: LoanSettings = LoanSettings()
+    agreement: AgreementSettings = AgreementSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -602,4 +699,9 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         key = Path(google["key_file"])
         if not key.is_absolute():
             data["google"] = {**google, "key_file": str((base / key).resolve())}
+    agreement = data.get("agreement")
+    if isinstance(agreement, dict) and isinstance(agreement.get("text_file"), str):
+        text = Path(agreement["text_file"])
+        if not text.is_absolute():
+            data["agreement"] = {**agreement, "text_file": str((base / text).resolve())}
     return data

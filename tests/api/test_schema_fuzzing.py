@@ -98,8 +98,11 @@ def _fuzz(
     @given(case=operation.as_strategy(), authentic=st.booleans(), known=st.booleans())
     @FUZZ
     def fuzz(case: AnyCase, authentic: bool, known: bool) -> None:
-        if known and loan is not None and "loan_id" in (case.path_parameters or {}):
-            case.path_parameters = {**(case.path_parameters or {}), "loan_id": loan}
+        if known and loan is not None:
+            # Now and then, things that exist: the loan, its device and its borrower.
+            given = case.path_parameters or {}
+            real = {"loan_id": loan, "ref": "CB-0002", "borrower_id": "B-1017"}
+            case.path_parameters = {**given, **{k: v for k, v in real.items() if k in given}}
         if not authentic:
             response = _send(client, case)
         elif case.path == WEBHOOK:

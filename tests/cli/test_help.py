@@ -7,19 +7,22 @@ from typing import Any
 import pytest
 import typer
 
-from fleetsync.cli import app
+from fleetsync.cli import COMMANDS, app
 from tests.cli_runner import run_cli
 
 
 def _walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    # Through list_commands/get_command: the top-level commands are loaded when asked for.
     found = [(path, command)]
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        found.extend(_walk(sub, (*path, name)))
+    if hasattr(command, "list_commands"):
+        context = typer.Context(command)
+        for name in sorted(command.list_commands(context)):
+            found.extend(_walk(command.get_command(context, name), (*path, name)))
     return found
 
 
 ALL_COMMANDS = _walk(typer.main.get_command(app))
-LEAVES = [(p, c) for p, c in ALL_COMMANDS if not hasattr(c, "commands")]
+LEAVES = [(p, c) for p, c in ALL_COMMANDS if not hasattr(c, "list_commands")]
 
 
 def _name(path: tuple[str, ...]) -> str:
@@ -55,3 +58,18 @@ def test_version() -> None:
     result = run_cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("fleetsync ")
+
+
+def test_the_listing_names_every_command_with_its_registered_summary() -> None:
+    # `fleetsync --help` lists the commands from fleetsync.cli.COMMANDS without importing them.
+    text = " ".join(run_cli("--help").stdout.replace("│", " ").split())
+    for name, lazy in COMMANDS.items():
+        assert f"{name} {lazy.summary}" in text
+
+
+def test_flags_show_no_metavar() -> None:
+    # Typer's panels show `<bool>` after every flag, which takes no value.
+    for path, _command in ALL_COMMANDS:
+        text = run_cli(*path, "--help").stdout
+        assert "<bool>" not in text, f"`{_name(path)} --help` shows <bool>"
+    assert "--update" in run_cli("device", "import", "--help").stdout

@@ -71,14 +71,22 @@ def checkout(cli: Cli, *extra: str, serial: str = "CB-0001", borrower: str = "B-
     )  # fmt: skip
 
 
+def _course(cli: Cli, name: str) -> None:
+    first, last = clock.today() - timedelta(days=1), clock.today() + timedelta(days=60)
+    added = cli("course", "add", name, "--from", first.isoformat(), "--to", last.isoformat())
+    assert added.exit_code == 0, added.output
+
+
 def test_checkout_shows_the_first_password_once_and_stores_it_sealed(
     cli: Cli, ledger: Ledger
 ) -> None:
-    result = checkout(cli, "--needs-data", "--course", "2026 autumn")
+    _course(cli, "2026 autumn")
+    result = checkout(cli, "--needs-data", "--course", "2026 AUTUMN")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert (
-        lines[0] == f"lent 5CD1234XYZ (CB-0001) to B-1017 until {UNTIL}: loan L-1 (Antwerpen, 4G)"
+    assert lines[0] == (
+        f"lent 5CD1234XYZ (CB-0001) to B-1017 until {UNTIL}: loan L-1 (Antwerpen, 4G, "
+        "course 2026 autumn)"
     )
     assert lines[1] == "account: ayse.ozturk@example.org (new; Google creates it at the next sync)"
     assert lines[2].startswith("first password: ")
@@ -116,6 +124,7 @@ def test_checkout_shows_markup_as_written_and_so_does_every_command(
 ) -> None:
     # An asset tag as adoption takes it from Google's annotatedAssetId, names and a course as a
     # desk types them: none of it is Rich markup to fleetsync.
+    _course(cli, "[bold]Q4[/bold]")
     with ledger.transaction() as session:
         session.execute(
             sa.update(Device).where(Device.serial == "5CD1234XYZ").values(asset_tag="[/X]")

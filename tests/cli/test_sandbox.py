@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from fleetsync.sandbox.handoff import write_config
 from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.testing import RunningSandbox, running_sandbox
 from fleetsync.settings import GOOGLE_SCOPES, load_settings
+from fleetsync.worktree import unignored_work_tree
 from tests.cli_runner import run_cli
 
 # Starts processes (`fleetsync sandbox serve`): not part of .ci/run's clock runs.
@@ -294,3 +296,48 @@ def test_a_rehearsal_config_is_the_real_one_with_only_google_and_the_ledger_repl
     assert rehearsal.org_units == production.org_units
     assert rehearsal.safety == production.safety
     assert rehearsal.google.quota == production.google.quota
+
+
+def _git_work_tree(path: Path) -> Path:
+    path.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=30)
+    return path
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_secrets_written_into_a_git_work_tree_are_private_and_announced(tmp_path: Path) -> None:
+    clone = _git_work_tree(tmp_path / "clone")
+    config, state = clone / "sandbox" / "fleetsync.toml", clone / "sandbox" / "tenant.json"
+    served = _Served(clone, "--port", "0", "--state", str(state), "--write-config", str(config))
+    try:
+        said = served.banner()
+    finally:
+        code, rest = served.stop()
+    assert code == 0, rest
+    output = " ".join((said + rest).split())
+    key_file = config.parent / "sandbox-service-account.json"
+    for path in (key_file, config, state):
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    assert f"the service-account key {key_file} is inside the git work tree {clone}" in output
+    assert f"add '/sandbox/sandbox-service-account.json' to {clone / '.gitignore'}" in output
+
+    # Ignored (as this repository's .gitignore ignores sandbox/ and demo/): no warning.
+    (clone / ".gitignore").write_text("/sandbox/\n", encoding="utf-8")
+    again = _Served(clone, "--port", "0", "--state", str(state), "--write-config", str(config))
+    try:
+        quiet = again.banner()
+    finally:
+        code, rest = again.stop()
+    assert code == 0, rest
+    assert "git work tree" not in quiet + rest
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_this_repository_ignores_what_the_demo_and_the_sandbox_write() -> None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git work tree")
+    for written in ("demo/service-account.json", "demo/tenant.json", "sandbox/fleetsync.toml",
+                    "sandbox/sandbox-service-account.json", "sandbox/tenant.json"):  # fmt: skip
+        assert unignored_work_tree(root / written) is None, written
+    assert unignored_work_tree(root / "src" / "fleetsync" / "new.py") == root

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from fleetsync.domain.actions import Budget
 from fleetsync.ledger import Ledger
-from fleetsync.ledger.models import DaemonReplica, SyncRun
+from fleetsync.ledger.models import STOPPED_PREFIX, DaemonReplica, SyncRun
 from fleetsync.sandbox.testing import running_sandbox
 from tests.sync.conftest import Fleet, make_fleet
 
@@ -32,10 +33,7 @@ FAST_DAEMON = {
 
 
 #: A test returns 25 of 25 devices at once: far over the production limits, on purpose.
-GENEROUS_LIMITS = {
-    name: {"max_count": 10_000, "max_share": 1.0}
-    for name in ("suspensions", "deletions", "powerwashes", "disables", "deprovisions")
-}
+GENEROUS_LIMITS = {budget.value: {"per_hour": 10_000, "per_day": 10_000} for budget in Budget}
 
 
 def free_port() -> int:
@@ -83,9 +81,14 @@ class Daemons:
         return started
 
     def replicas(self) -> dict[str, bool]:
+        """The replicas with a row (a running one's; not the row of the one that stopped last)."""
         with self.fleet.ledger.read() as session:
             return dict(
-                session.execute(sa.select(DaemonReplica.replica, DaemonReplica.leader)).all()
+                session.execute(
+                    sa.select(DaemonReplica.replica, DaemonReplica.leader).where(
+                        ~DaemonReplica.replica.startswith(STOPPED_PREFIX)
+                    )
+                ).all()
             )
 
     def stop_all(self) -> None:

@@ -4,7 +4,9 @@ cleanly, and on SQLite a second daemon refuses to start."""
 from __future__ import annotations
 
 import itertools
+import json
 import signal
+from datetime import datetime
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 
 from fleetsync.daemon import DaemonAlreadyRunning, Leadership
 from fleetsync.ledger.models import SyncRun
+from tests.cli_runner import run_cli
 from tests.daemon.conftest import Daemons, runs, until
 
 # Starts processes (daemons run as subprocesses): not part of .ci/run's clock runs.
@@ -38,6 +41,23 @@ def test_the_daemon_reconciles_serves_the_api_and_stops_cleanly_on_sigterm(
     assert all(status != "running" for _, _, status, _, _ in runs(fleet.ledger))
     assert daemon.replica not in daemons.replicas()
     assert "daemon.stopped" in daemon.output()
+
+    # `fleetsync status` says no daemon runs, which one stopped and since when; no "next
+    # reconcile" that nobody will run.
+    config = str(fleet.config_path)
+    status = json.loads(run_cli("status", "--json", "--config", config).stdout)
+    assert status["daemons"] == []
+    assert status["next_reconcile"] is None
+    assert status["last_daemon"] == {"replica": daemon.replica, "stopped_cleanly": True}
+    assert status["no_daemon_since"] is not None
+    text = " ".join(run_cli("status", "--config", config).stdout.split())
+    assert f"daemons: none running since {_local(status['no_daemon_since'])}" in text
+    assert f"({daemon.replica} stopped then)" in text
+    assert "next reconcile: none, no daemon is running" in text
+
+
+def _local(moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_sigterm_mid_reconcile_finishes_the_action_in_flight_and_journals_the_stop(

@@ -53,3 +53,45 @@ def test_the_demo_runs_the_programme_and_google_converges(tmp_path: Path) -> Non
     assert sum(states.values()) == 1000
     assert states.get("on_loan", 0) > 0
     assert washed > 0  # returned devices were switched on, powerwashed and made spare again
+
+
+def _demo(directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable, "-m", "fleetsync", "demo", "--dir", str(directory),
+            "--port", str(free_port()), "--sandbox-port", str(free_port()),
+            "--pace", "1", "--loan-seconds", "3", "--duration", "8", *extra,
+        ],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+
+
+def _loans(directory: Path) -> set[str]:
+    engine = create_ledger_engine(f"sqlite:///{directory / 'fleetsync.db'}")
+    try:
+        with engine.connect() as connection:
+            return {str(i) for i in connection.scalars(sa.text("SELECT id FROM loans"))}
+    finally:
+        engine.dispose()
+
+
+def test_a_second_run_continues_the_first_and_reset_starts_afresh(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    first = _demo(directory)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "a new run" in first.stdout
+    earlier = _loans(directory)
+    assert earlier
+    assert (directory / "tenant.json").stat().st_mode & 0o077 == 0  # the tenant holds a key
+
+    second = _demo(directory)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "continues the earlier run" in second.stdout
+    assert json.loads(second.stdout.strip().splitlines()[-1])["converged"] is True
+    assert earlier < _loans(directory)  # the first run's loans are still there, and more
+
+    (directory / "notes.txt").write_text("from the second run", encoding="utf-8")
+    third = _demo(directory, "--reset")
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert "a new run" in third.stdout
+    assert not (directory / "notes.txt").exists()

@@ -91,7 +91,7 @@ def test_the_walk_reaches_into_every_kind_of_section() -> None:
     assert ("api", "desks", ANY_KEY, "secrets") in paths
     assert ("policies", ANY_ITEM, "bookmarks", ANY_ITEM, "entries") in paths
     assert ("policies", ANY_ITEM, "apps", ANY_ITEM, "install_type") in paths
-    assert ("safety", "deprovisions", "max_share") in paths
+    assert ("safety", "deprovisions", "per_day") in paths
     assert ("data_dir",) in paths
 
 

@@ -46,7 +46,7 @@ from fleetsync.domain.observed import (
     ObservedPolicy,
 )
 from fleetsync.domain.plan import Desired, DesiredPolicies, Plan, PlanConfig, plan
-from fleetsync.domain.safety import SHARE_APPLIES_FROM, Limit
+from fleetsync.domain.safety import Budget, Limit, Spent
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 S = DeviceState
@@ -70,11 +70,11 @@ ALL_UNITS = (
     "/Students/Antwerpen",
 )
 LIMITS = {
-    "suspensions": Limit(100, 0.1),
-    "deletions": Limit(50, 0.05),
-    "powerwashes": Limit(100, 0.1),
-    "disables": Limit(25, 0.05),
-    "deprovisions": Limit(10, 0.02),
+    Budget.SUSPENSIONS: Limit(100, 300),
+    Budget.DELETIONS: Limit(50, 100),
+    Budget.POWERWASHES: Limit(100, 300),
+    Budget.DISABLES: Limit(25, 50),
+    Budget.DEPROVISIONS: Limit(10, 20),
 }
 CONFIG = PlanConfig(layout=LAYOUT, limits=LIMITS, regions=("Antwerpen", "Brussel"))
 LOAN = LedgerLoan(ref="L-7", borrower="B-7", account_email="jan.peeters@example.org",
@@ -162,7 +162,7 @@ def test_google_matching_the_ledger_plans_nothing() -> None:
     result = make_plan([ledger_device("5CD1")], [seen("5CD1")])
     assert result.actions == ()
     assert result.findings == ()
-    assert not result.refused
+    assert not result.safety.holds
 
 
 def test_moves_are_grouped_per_org_unit_fifty_a_call_in_serial_order() -> None:
@@ -511,27 +511,32 @@ def test_policies_already_in_place_plan_nothing() -> None:
 
 
 # ----------------------------------------------------------------------------- safety
-def test_a_plan_over_a_limit_is_refused_whole_and_says_what_exceeded() -> None:
+def test_a_budget_holds_back_what_it_has_no_room_for_and_the_rest_goes_ahead() -> None:
     devices = [ledger_device(f"5CD{i:03d}", S.LOST) for i in range(30)]
     observed = [seen(d.serial, org_unit_path="/Chromebooks/Lost") for d in devices]
-    result = make_plan(devices, observed, managed_devices=1000)
-    assert result.refused
-    [breach] = result.safety.breaches
-    assert (breach.limit, breach.planned, breach.allowed) == ("disables", 30, 25)
-    assert "disables: 30 planned, at most 25 allowed" in result.safety.describe()
-    forced = make_plan(devices, observed, managed_devices=1000,
-                       config=replace(CONFIG, force=True))  # fmt: skip
-    assert not forced.refused
-    assert forced.safety.breaches == result.safety.breaches
+    result = make_plan(devices, observed)
+    [disable] = [a for a in result.actions if isinstance(a, DisableDevices)]
+    assert [d.serial for d in disable.devices] == [f"5CD{i:03d}" for i in range(25)]
+    [held] = result.safety.held
+    assert (held.budget, held.planned, held.allowed) == (Budget.DISABLES, 30, 25)
+    assert held.targets == tuple(f"5CD{i:03d}" for i in range(25, 30))
+    assert "--force-budget disables" in result.safety.describe()
+    forced = make_plan(
+        devices, observed, config=replace(CONFIG, forced=frozenset({Budget.DISABLES}))
+    )
+    assert not forced.safety.holds
+    assert sum(a.weight for a in forced.actions if a.limit is Budget.DISABLES) == 30
 
 
-def test_the_share_limit_counts_against_the_managed_population() -> None:
+def test_what_was_spent_in_the_window_counts_against_the_budget() -> None:
     devices = [ledger_device(f"5CD{i:03d}", S.LOST) for i in range(6)]
     observed = [seen(d.serial, org_unit_path="/Chromebooks/Lost") for d in devices]
-    assert make_plan(devices, observed, managed_devices=100).refused  # 6 > 5 % of 100
-    assert not make_plan(devices, observed, managed_devices=200).refused
-    # A small pilot: below the population where shares apply, only the count limit counts.
-    assert not make_plan(devices, observed, managed_devices=SHARE_APPLIES_FROM - 1).refused
+    hour_spent = replace(CONFIG, spent={Budget.DISABLES: Spent(hour=22, day=22)})
+    assert len(make_plan(devices, observed, config=hour_spent).safety.held[0].targets) == 3
+    day_spent = replace(CONFIG, spent={Budget.DISABLES: Spent(hour=0, day=50)})
+    assert not [a for a in make_plan(devices, observed, config=day_spent).actions if a.limit]
+    other_spent = replace(CONFIG, spent={Budget.POWERWASHES: Spent(hour=100, day=300)})
+    assert not make_plan(devices, observed, config=other_spent).safety.holds
 
 
 # ---------------------------------------------------------------------- determinism
@@ -539,10 +544,12 @@ def test_the_same_inputs_give_the_same_plan_whatever_their_order() -> None:
     devices = [ledger_device(f"5CD{i:03d}", random.Random(i).choice(list(S)),
                              powerwash_request=i, loan=LOAN) for i in range(80)]  # fmt: skip
     observed = [seen(d.serial, org_unit_path="/Chromebooks/Staging") for d in devices]
-    first = make_plan(devices, observed, config=replace(CONFIG, force=True))
+    first = make_plan(devices, observed, config=replace(CONFIG, forced=frozenset(Budget)))
     shuffled_devices, shuffled_observed = devices[:], observed[:]
     random.Random(7).shuffle(shuffled_devices)
     random.Random(8).shuffle(shuffled_observed)
-    again = make_plan(shuffled_devices, shuffled_observed, config=replace(CONFIG, force=True))
+    again = make_plan(
+        shuffled_devices, shuffled_observed, config=replace(CONFIG, forced=frozenset(Budget))
+    )
     assert again.actions == first.actions
     assert again.to_json() == first.to_json()

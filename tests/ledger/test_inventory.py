@@ -49,6 +49,8 @@ def test_new_devices_become_spare_with_their_history_started(ledger: Ledger) -> 
                 "model": "Acer C733",
                 "region": "Antwerpen",
                 "connectivity": "wifi",
+                # No delivery date in the file: available from the day of import.
+                "available_from": first.at.astimezone().date().isoformat(),
             },
         )
         assert set(session.scalars(sa.select(OutboxEntry.entity_key))) == {"5CD1", "5CD2"}

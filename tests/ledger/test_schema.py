@@ -27,6 +27,16 @@ def test_migrations_build_exactly_the_models(ledger: Ledger) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
+def test_the_head_read_without_alembic_is_alembics() -> None:
+    # Every command compares the ledger's version with the head read from the files directly
+    # (Alembic is imported only to migrate): the two readings must agree.
+    from alembic.script import ScriptDirectory
+
+    from fleetsync.ledger import migrate
+
+    assert migrate._head() == ScriptDirectory.from_config(migrate._config()).get_current_head()
+
+
 def test_open_applies_migrations_once_and_reports_the_version(settings: Settings) -> None:
     with open_ledger(settings) as first:
         version = schema_version(first.engine)

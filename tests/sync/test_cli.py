@@ -49,18 +49,21 @@ def test_sync_says_so_when_google_already_matches(adopted: Fleet) -> None:
     assert "full sync converged" in out
 
 
-def test_a_plan_over_the_limits_exits_3_and_names_the_limit(adopted: Fleet) -> None:
+def test_work_held_back_by_a_budget_exits_3_and_says_how_to_release_it(adopted: Fleet) -> None:
     for serial in adopted.serials()[:30]:
         with adopted.ledger.transaction() as session:
             services.mark_lost(session, device=serial, actor=ACTOR)
     code, out, _ = _cli(adopted, "sync")
     assert code == 3
-    assert "disables: 30 planned, at most 25 allowed" in out
-    assert "--force" in out
-    assert "nothing was changed" in out
+    assert "disables: 5 of 30 devices held back (budget 25 per hour, 50 per day" in out
+    assert "fleetsync sync --force-budget disables" in out
+    assert "applied: 55 done" in out  # 30 moves and 25 disables went ahead
 
-    code, _, _ = _cli(adopted, "sync", "--force")
+    code, _, _ = _cli(adopted, "sync", "--force-budget", "disables")
     assert code == 0
+    code, _, err = _cli(adopted, "sync", "--force-budget", "disable")
+    assert code == 2
+    assert "'disable' is not one of" in err
 
 
 def test_failed_actions_exit_1_and_are_listed(adopted: Fleet) -> None:

@@ -64,9 +64,12 @@ def test_a_sync_killed_mid_apply_resumes_without_repeating_or_losing_a_powerwash
     assert "crashed" in statuses
 
     # The devices come online, execute what they got; what never reached Google is asked for
-    # again once the devices have checked in without enrolling again.
+    # again once the devices have checked in twice, an hour (the grace) apart, without
+    # enrolling again.
     adopted.sandbox.control.online([adopted.google_id(s) for s in serials])
     adopted.sandbox.control.advance(hours=2)
+    adopted.sync(force=True)
+    adopted.sandbox.control.advance(hours=1)
     adopted.sync(force=True)
     adopted.sandbox.control.advance(minutes=10)
     adopted.sync(force=True)

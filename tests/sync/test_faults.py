@@ -91,33 +91,6 @@ def test_a_powerwash_whose_answer_was_lost_is_settled_by_the_devices_reenrolment
     assert len(adopted.commands(serial)) == 1
 
 
-def test_a_powerwash_that_never_reached_google_is_asked_for_again_after_the_grace(
-    adopted: Fleet,
-) -> None:
-    [serial] = adopted.lent_and_returned(1)
-    # Google fails the call with a 503: fleetsync cannot know whether it was issued (it was
-    # not), so it never sends it again blindly.
-    adopted.sandbox.control.fail_next("admin.customer.devices.chromeos.issueCommand", status=503)
-    drain_outbox(adopted.ledger, adopted.settings, google=adopted.google)
-    assert _journaled(adopted, "issue_powerwash") == ["unknown"]
-    assert adopted.commands(serial) == []
-    assert adopted.sync().plan.actions == ()
-
-    # The device checks in long after without enrolling again: it never got a powerwash.
-    adopted.sandbox.control.online([adopted.google_id(serial)])
-    adopted.sandbox.control.advance(hours=2)
-    first = adopted.sync()
-    assert first.tracked is not None
-    assert first.tracked.reissued == [serial]
-    assert [c.type for c in adopted.commands(serial)] == ["REMOTE_POWERWASH"]
-
-    adopted.sandbox.control.advance(minutes=10)
-    second = adopted.sync()
-    assert second.tracked is not None
-    assert second.tracked.made_ready == [serial]
-    assert len(adopted.commands(serial)) == 1
-
-
 def test_quota_refusals_are_waited_out_and_nothing_fails(adopted: Fleet) -> None:
     serials = adopted.serials()[:3]
     for number, serial in enumerate(serials):

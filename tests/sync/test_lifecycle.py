@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from fleetsync import services
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.lifecycle import AccountStatus, CommandState
 from fleetsync.ledger.models import Borrower, Device, DeviceCommand, PolicyState, SyncJournalEntry
 from fleetsync.sync import drain_outbox
@@ -217,20 +218,26 @@ def test_accounts_are_deleted_after_the_retention_period(adopted: Fleet) -> None
     assert adopted.sync().plan.actions == ()
 
 
-def test_a_plan_over_the_safety_limits_is_refused_and_changes_nothing(adopted: Fleet) -> None:
+def test_a_plan_over_a_safety_budget_holds_back_the_excess_and_does_the_rest(
+    adopted: Fleet,
+) -> None:
     serials = adopted.serials()[:30]
     for number, serial in enumerate(serials):
         with adopted.ledger.transaction() as session:
             services.mark_lost(session, device=serial, actor=ACTOR, reason=f"box {number} gone")
-    refused = adopted.sync()
-    assert refused.status == "refused"
-    assert [b.limit for b in refused.plan.safety.breaches] == ["disables"]
-    assert all(adopted.device(s)["status"] == "ACTIVE" for s in serials[:3])
-    assert adopted.sandbox.control.calls("admin.customer.devices.chromeos.batchChangeStatus") == 0
+    report = adopted.sync()
+    assert report.status == "converged"
+    assert report.held == {Budget.DISABLES: serials[25:]}
+    assert [adopted.device(s)["status"] for s in (serials[0], serials[24], serials[25])] == [
+        "ACTIVE" if s in serials[25:] else "DISABLED"
+        for s in (serials[0], serials[24], serials[25])
+    ]
+    # The non-destructive part went ahead for all of them: they are in the lost org unit.
+    assert adopted.device(serials[29])["orgUnitPath"] == "/Chromebooks/Lost"
 
-    forced = adopted.sync(force=True)
-    assert forced.status == "converged"
-    assert all(adopted.device(s)["status"] == "DISABLED" for s in serials[:3])
+    forced = adopted.sync(force_budgets=[Budget.DISABLES])
+    assert (forced.status, forced.held) == ("converged", {})
+    assert all(adopted.device(s)["status"] == "DISABLED" for s in serials[25:])
 
 
 def test_a_targeted_sync_touches_only_what_it_is_given(adopted: Fleet) -> None:

@@ -46,15 +46,16 @@ def test_status_lists_what_needs_a_person(adopted: Fleet) -> None:
     for serial in adopted.serials()[:30]:
         with adopted.ledger.transaction() as session:
             services.mark_lost(session, device=serial, actor=ACTOR)
-    adopted.sync()  # refused: over the disable limit
+    adopted.sync()  # 25 disabled, 5 held back by the disables budget
     attention = _status(adopted)["attention"]
     assert isinstance(attention, list)
-    assert attention[0]["kind"] == "refused"
-    assert "disables 30/25" in attention[0]["message"]
+    assert attention[0]["kind"] == "held"
+    assert "5 devices held back by the disables budget" in attention[0]["message"]
+    assert "25/25 spent this hour" in attention[0]["message"]
 
     human = run_cli("status", "--config", str(adopted.config_path)).stdout
     assert "needs a person (1)" in human
-    assert "fleetsync sync --force" in human
+    assert "fleetsync sync --force-budget disables" in human
 
 
 def test_config_check_online_names_a_scope_that_is_not_delegated(fleet: Fleet) -> None:

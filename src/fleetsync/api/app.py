@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from fleetsync import __version__, services
-from fleetsync.api import health, loans, webhooks
+from fleetsync.api import health, loans, lookups, webhooks
 from fleetsync.api.committer import Committer
 from fleetsync.api.outbox import Drain, OutboxWorker
 from fleetsync.api.problems import install_problem_handlers, problem_schemas
@@ -25,11 +26,15 @@ from fleetsync.api.tokens import Tokens
 from fleetsync.ledger import Ledger
 from fleetsync.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+#: Where /docs finds Swagger UI's script, style sheet and icon.
+DOCS_ASSETS = "/docs/assets"
 
 _DESCRIPTION = """\
-The loan desk's signed webhooks, the status of its loans and the borrowers' first passwords, plus
-health and metrics. Events, signing, status fields, errors and tokens: docs/api.md."""
+The loan desk's signed webhooks, the status of its loans and the borrowers' first passwords, its
+look-ups (a device, a borrower, its loans a page at a time), plus health and metrics. Events,
+signing, status fields, errors and tokens: docs/api.md."""
 
 
 def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None) -> FastAPI:
@@ -63,19 +68,27 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(
+    # /docs is Swagger UI with its assets served from the package (fastapi-offline), never from
+    # a CDN: the page works on a desk's network that reaches only fleetsync.
+    app = FastAPIOffline(
         title="fleetsync",
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
         redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
     app.state.fleetsync = state
     install_problem_handlers(app)
     app.include_router(webhooks.router)
+    app.include_router(lookups.router)
     app.include_router(loans.router)
     app.include_router(health.router)
     _add_event_schemas(app)
+    # The desk web app's pages (fleetsync.desk): imported here, since it builds on the API.
+    from fleetsync import desk
+
+    desk.mount(app, state)
     return app
 
 

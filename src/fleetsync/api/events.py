@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from fleetsync import services
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.services import reservations
 
 __all__ = [
     "EVENTS",
@@ -36,6 +37,8 @@ __all__ = [
     "LoanExtended",
     "LoanRef",
     "LoanReturned",
+    "ReservationCancelled",
+    "ReservationCreated",
 ]
 
 
@@ -121,13 +124,22 @@ class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
     contact: ContactData | None = None
-    agreed_end: date = Field(
-        description="The agreed last day of the loan: today at the earliest (a one-day loan)."
+    agreed_end: date | None = Field(
+        None,
+        description="The agreed last day of the loan: today at the earliest (a one-day loan). "
+        "Without it: the course period's last day plus `[loans] grace_days`.",
     )
     needs_data: bool = Field(
         False, description="The borrower has no internet at home: the device must be 4G."
     )
-    course_period: Text | None = Field(None, max_length=100, examples=["2026-Q4"])
+    course_period: Text | None = Field(
+        None,
+        max_length=100,
+        examples=["2026 Sept-Oct"],
+        description="The course period's name (`fleetsync course list`): an unknown one is "
+        "refused (422 unknown_course, listing the known ones). Without it: the course period of "
+        "the borrower's region that contains today, if any.",
+    )
     same_person: bool = Field(
         False,
         description="The borrower id is known with other names, and the desk confirms that "
@@ -164,12 +176,38 @@ class DeviceReportData(_Data):
     reason: Text | None = Field(None, max_length=500, examples=["stolen from the borrower's car"])
 
 
+#: ``R-12`` or ``12``.
+ReservationRef = Annotated[
+    str,
+    Field(pattern=r"^(?:[Rr]-)?[0-9]{1,9}$", examples=["R-12"], description="A reservation id."),
+]
+
+
+class ReservationData(_Data):
+    borrower: Borrower
+    course_period: Text = Field(
+        min_length=1,
+        max_length=100,
+        examples=["2026 Nov-Dec"],
+        description="The course period they registered for (`fleetsync course list`): an "
+        "unknown one is refused (422 unknown_course, listing the known ones).",
+    )
+    needs_data: bool = Field(False, description="No internet at home: they will need a 4G device.")
+
+
+class CancelReservationData(_Data):
+    reservation: ReservationRef
+    reason: Text = Field(min_length=1, max_length=500, examples=["moved to another city"])
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What an event did: the device's serial and the loan it concerned (if any)."""
+    """What an event did: the device's serial and the loan it concerned (if any), or the
+    reservation."""
 
-    serial: str
+    serial: str | None
     loan: str | None
+    reservation: str | None = None
 
 
 _DEVICE: dict[str, Any] = {"serial": "5CD1234XYZ"}
@@ -204,7 +242,7 @@ class LoanCheckedOut(_Event):
                 },
                 "agreed_end": "2026-11-30",
                 "needs_data": True,
-                "course_period": "2026-Q4",
+                "course_period": "2026 Sept-Oct",
             },
         }
     )
@@ -316,7 +354,68 @@ class DeviceFound(_DeviceReport):
     action = staticmethod(services.mark_found)
 
 
-Event = LoanCheckedOut | LoanReturned | LoanExtended | DeviceReportedLost | DeviceFound
+class ReservationCreated(_Event):
+    """A person registered for a course period needs a device: demand, never a particular
+    device. The answer names the reservation (``R-12``); a checkout of that borrower for that
+    course period fulfils it."""
+
+    model_config = _example(
+        {
+            "type": "reservation.created",
+            "data": {
+                "borrower": {"id": "B-2040", "given_name": "Samir", "region": "Antwerpen"},
+                "course_period": "2026 Nov-Dec",
+                "needs_data": True,
+            },
+        }
+    )
+    type: Literal["reservation.created"]
+    data: ReservationData
+
+    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
+        d = self.data
+        view = reservations.add_reservation(
+            session,
+            borrower=d.borrower.id,
+            given_name=d.borrower.given_name,
+            family_name=d.borrower.family_name,
+            region=d.borrower.region,
+            course=d.course_period,
+            needs_data=d.needs_data,
+            programme=programme,
+            actor=actor,
+        )
+        return Applied(None, None, view.reservation)
+
+
+class ReservationCancelled(_Event):
+    """An open reservation is withdrawn (the person will not come, or has a device)."""
+
+    model_config = _example(
+        {
+            "type": "reservation.cancelled",
+            "data": {"reservation": "R-12", "reason": "moved to another city"},
+        }
+    )
+    type: Literal["reservation.cancelled"]
+    data: CancelReservationData
+
+    def apply(self, session: Session, *, programme: services.Programme, actor: str) -> Applied:
+        view = reservations.cancel_reservation(
+            session, reservation=self.data.reservation, reason=self.data.reason, actor=actor
+        )
+        return Applied(None, None, view.reservation)
+
+
+Event = (
+    LoanCheckedOut
+    | LoanReturned
+    | LoanExtended
+    | DeviceReportedLost
+    | DeviceFound
+    | ReservationCreated
+    | ReservationCancelled
+)
 LoanDeskEvent = Annotated[Event, Field(discriminator="type")]
 EVENTS: TypeAdapter[Event] = TypeAdapter(LoanDeskEvent)
 EVENT_TYPES: tuple[str, ...] = (
@@ -325,4 +424,6 @@ EVENT_TYPES: tuple[str, ...] = (
     "loan.extended",
     "device.reported_lost",
     "device.found",
+    "reservation.created",
+    "reservation.cancelled",
 )

@@ -10,12 +10,15 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
 
+from fleetsync import clock
 from fleetsync.api.access import Admin
 from fleetsync.api.problems import Problem, problem_responses
 from fleetsync.api.state import ApiState, api_state
+from fleetsync.ledger.budgets import budget_states
 from fleetsync.ledger.migrate import schema_version
 from fleetsync.ledger.models import OutboxEntry
-from fleetsync.metrics import OUTBOX_DEPTH
+from fleetsync.metrics import BUDGET_HELD, BUDGET_LIMIT, BUDGET_SPENT, OUTBOX_DEPTH
+from fleetsync.sync.config import limits_of
 
 __all__ = ["router"]
 
@@ -70,10 +73,19 @@ def readyz(state: Annotated[ApiState, Depends(api_state)]) -> Health:
 )
 def metrics(_admin: Admin, state: Annotated[ApiState, Depends(api_state)]) -> Response:
     """Webhook events by type and outcome, Google calls and retries, reconcile durations and the
-    outbox's depth (counted now)."""
+    outbox's depth and the safety budgets: spent per window, limits, what each holds back
+    (counted now, in the ledger: the same figures whichever replica answers)."""
     with state.ledger.read() as session:
         pending = session.scalar(
             sa.select(sa.func.count()).select_from(OutboxEntry).where(OutboxEntry.done_at.is_(None))
         )
+        budgets = budget_states(session, limits_of(state.settings), now=clock.now())
     OUTBOX_DEPTH.set(pending or 0)
+    for budget in budgets:
+        name = str(budget.budget)
+        BUDGET_SPENT.labels(budget=name, window="hour").set(budget.spent.hour)
+        BUDGET_SPENT.labels(budget=name, window="day").set(budget.spent.day)
+        BUDGET_LIMIT.labels(budget=name, window="hour").set(budget.limit.per_hour)
+        BUDGET_LIMIT.labels(budget=name, window="day").set(budget.limit.per_day)
+        BUDGET_HELD.labels(budget=name).set(budget.held)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -57,8 +57,11 @@ class Accepted(BaseModel):
     event: str = Field(examples=["loan.checked_out"])
     webhook_id: str = Field(examples=["msg_2mVxmK3xnTgYQ6uPkUJf0ZcX"])
     desk: str = Field(examples=["antwerpen"])
-    serial: str = Field(examples=["5CD1234XYZ"])
+    #: ``None``: the event concerns no device (a reservation).
+    serial: str | None = Field(examples=["5CD1234XYZ"])
     loan: str | None = Field(examples=["L-88"])
+    #: The reservation a ``reservation.*`` event made or cancelled (only on those).
+    reservation: str | None = Field(None, examples=["R-12"])
     #: Where the clerk follows the loan (``GET``, with the desk's token). ``None``: no loan.
     status_url: str | None = Field(examples=["/v1/loans/L-88"])
 
@@ -202,8 +205,12 @@ async def _deliver(state: ApiState, signed: SignedDelivery, event: Event, digest
             serial=applied.serial,
             loan=applied.loan,
             status_url=None if applied.loan is None else loan_status_url(applied.loan),
+            reservation=applied.reservation,
         )
-        return Answer(202, accepted.model_dump())
+        body = accepted.model_dump()
+        if applied.reservation is None:
+            del body["reservation"]
+        return Answer(202, body)
 
     def refusal(exc: FleetsyncError) -> Answer:
         problem = problem_of(exc)

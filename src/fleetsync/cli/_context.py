@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from enum import IntEnum
+from collections.abc import Iterable, Mapping, Sequence
+from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.text import Text
 
-from fleetsync.log import configure_logging
-from fleetsync.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from fleetsync.settings import Settings
 
 __all__ = [
     "EXIT_CODES_HELP",
     "ConfigOption",
     "ExitCode",
+    "FormatOption",
     "JsonOption",
+    "OutputFormat",
     "console",
     "err_console",
     "fail",
     "get_settings",
+    "output_format",
+    "print_csv",
     "print_json",
 ]
 
@@ -44,8 +50,27 @@ EXIT_CODES_HELP = (
 # Everything fleetsync prints is plain text, never Rich markup: no value (an asset tag, a name,
 # a note, a reason) can be read as markup, break the output, or style it. Emphasis is a style on a
 # rich.text.Text, never "[bold]" in a string.
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+
+
+class _Console(Console):
+    """A terminal's width on a terminal; unbounded otherwise. Piped into a file, `grep` or a
+    spreadsheet, a table is never cut to 80 columns (`5CD…`) and a line never wrapped inside a
+    serial. (Rich takes the width of any of stdin, stdout and stderr that is a terminal, so
+    `fleetsync device list | less` would be cut to the terminal's width.)"""
+
+    def _size(self) -> ConsoleDimensions:
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(UNBOUNDED_WIDTH, 25)
+        return Console.size.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    size = property(_size, Console.size.fset)  # type: ignore[attr-defined]
+
+
+#: The width of output that is not a terminal: no table or line is that wide.
+UNBOUNDED_WIDTH = 1_000_000
+
+console = _Console(markup=False)
+err_console = _Console(stderr=True, markup=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -68,8 +93,47 @@ JsonOption = Annotated[
 ]
 
 
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        help="table (for people), csv (for a spreadsheet) or json (for scripts). Default: table.",
+        show_default=False,
+    ),
+]
+"""Every command that lists things takes ``fmt: FormatOption = None`` next to ``--json`` and
+resolves the two with :func:`output_format`."""
+
+
+def output_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:
+    """``--format``, or ``--json`` (the same as ``--format json``); both only when they agree."""
+    if as_json and fmt not in (None, OutputFormat.JSON):
+        raise typer.BadParameter(
+            f"--json and --format {fmt} disagree: give one of them", param_hint="--format"
+        )
+    return OutputFormat.JSON if as_json else (fmt or OutputFormat.TABLE)
+
+
+def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """CSV on stdout (RFC 4180, a header line, UTF-8): one line per row, ``None`` empty."""
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(columns)
+    for row in rows:
+        out.writerow(["" if row.get(c) is None else row[c] for c in columns])
+
+
 def get_settings(config: Path | None) -> Settings:
     """Load and validate the settings for this command and configure logging from them."""
+    # Imported here: pydantic and structlog are not needed to print help or fail on usage.
+    from fleetsync.log import configure_logging
+    from fleetsync.settings import load_settings
+
     settings = load_settings(config)
     configure_logging(settings.log_level, settings.log_format)
     return settings

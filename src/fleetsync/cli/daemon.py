@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from fleetsync.cli._context import ConfigOption, get_settings
+from fleetsync.cli._context import ConfigOption
+from fleetsync.cli.db import ledger_settings
 from fleetsync.daemon import run_daemon
-from fleetsync.daemon.api import run_api
+from fleetsync.daemon.api import listen, run_api
 from fleetsync.ledger import Ledger
 
 __all__ = ["daemon_command"]
@@ -35,12 +36,14 @@ def daemon_command(
     (a standby takes over within `leader_poll_seconds`); on SQLite a second daemon refuses to
     start. SIGTERM finishes the action in flight, writes the journal and exits 0.
 
-    Exit codes: 0 stopped cleanly, 2 configuration error (or another daemon runs on this SQLite
-    ledger).
+    Exit codes: 0 stopped cleanly, 2 configuration error (the API's port is in use, or another
+    daemon runs on this SQLite ledger).
     """
-    settings = get_settings(config)
+    settings = ledger_settings(config)
+    # Bound before the scheduler starts: a port in use stops the daemon before it does anything.
+    sock = None if no_api else listen(host or settings.api.host, port or settings.api.port)
 
     def serve(ledger: Ledger) -> None:
-        run_api(settings, ledger, host=host, port=port)
+        run_api(settings, ledger, host=host, port=port, sock=sock)
 
     raise typer.Exit(run_daemon(settings, serve_api=None if no_api else serve))

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,10 +20,12 @@ from fleetsync.cli._context import (
     get_settings,
     print_json,
 )
-from fleetsync.ledger import Ledger, migrate, open_ledger
-from fleetsync.settings import Settings
+from fleetsync.settings import ConfigError, Settings, config_path, default_data_dir
 
-__all__ = ["app", "cli_actor", "opened_ledger"]
+if TYPE_CHECKING:
+    from fleetsync.ledger import Ledger
+
+__all__ = ["app", "cli_actor", "ledger_settings", "opened_ledger"]
 
 app = typer.Typer(
     help="The ledger's database: apply migrations, see the schema version.\n\n" + EXIT_CODES_HELP,
@@ -39,10 +42,36 @@ def cli_actor() -> str:
     return "cli:" + (re.sub(r"\s+", "_", user.strip())[:90] or "unknown")
 
 
+def ledger_settings(config: Path | None) -> Settings:
+    """The settings of a command that reads or writes the ledger.
+
+    Without a config file (no --config, no FLEETSYNC_CONFIG, no ./config/fleetsync.toml) and
+    without a ledger named in the environment, fleetsync would open (and create) an empty ledger
+    in the default data directory, and a technician would conclude the fleet is empty: unless
+    that ledger exists already, the command stops and says what it would use and how to start.
+    """
+    settings = get_settings(config)
+    if config_path(config) is not None or settings.database_url is not None:
+        return settings
+    default = default_data_dir()
+    ledger = default / "fleetsync.db"
+    if settings.data_dir != default or ledger.exists():
+        return settings
+    raise ConfigError(
+        "no configuration found: no --config, no FLEETSYNC_CONFIG, and no "
+        f"config/fleetsync.toml in {Path.cwd()}. With the built-in defaults fleetsync would "
+        f"use a new, empty ledger at {ledger}. Start a programme with `fleetsync init [DIR]` "
+        "(writes DIR/config/fleetsync.toml and creates its ledger), or pass --config PATH "
+        "(e.g. the one `fleetsync sandbox serve --write-config` wrote)"
+    )
+
+
 @contextmanager
 def opened_ledger(config: Path | None) -> Iterator[tuple[Settings, Ledger]]:
     """The settings and the open ledger (migrated), closed when the command ends."""
-    settings = get_settings(config)
+    from fleetsync.ledger import open_ledger
+
+    settings = ledger_settings(config)
     with open_ledger(settings) as ledger:
         yield settings, ledger
 
@@ -51,7 +80,9 @@ def opened_ledger(config: Path | None) -> Iterator[tuple[Settings, Ledger]]:
 def upgrade(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Apply the migrations the ledger lacks (every command also does this when it opens the
     ledger). Safe to run on several replicas at once."""
-    settings = get_settings(config)
+    from fleetsync.ledger import migrate, open_ledger
+
+    settings = ledger_settings(config)
     with open_ledger(settings, upgrade=False) as ledger:
         before = migrate.upgrade(ledger.engine)
         after = migrate.schema_version(ledger.engine)
@@ -78,7 +109,9 @@ def upgrade(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 @app.command("current")
 def current(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Show the ledger's schema version and the one this fleetsync brings (changes nothing)."""
-    settings = get_settings(config)
+    from fleetsync.ledger import migrate, open_ledger
+
+    settings = ledger_settings(config)
     with open_ledger(settings, upgrade=False) as ledger:
         version = migrate.schema_version(ledger.engine)
     if as_json:

@@ -19,10 +19,19 @@ def demo_command(
         Path,
         typer.Option(
             "--dir",
-            help="Where the demo keeps its ledger, config and key file (emptied at the start).",
+            help="Where the demo keeps its ledger, sandbox tenant, config and key file. A second "
+            "run continues the first.",
             file_okay=False,
         ),
     ] = Path("demo"),
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Start afresh: empty the demo's directory first (only ever a directory the "
+            "demo made).",
+        ),
+    ] = False,
     port: Annotated[int, typer.Option("--port", help="Port of the loan desk's API.")] = 8080,
     sandbox_port: Annotated[
         int, typer.Option("--sandbox-port", help="Port of the sandbox (the stand-in for Google).")
@@ -67,9 +76,13 @@ def demo_command(
     With --config (or a config/fleetsync.toml in use), the demo rehearses that configuration:
     its org units, regions and policies, with only the Google connection (the sandbox), the
     ledger, the loan desk and the timings replaced.
+
+    A second run continues the first (its ledger and its sandbox tenant, saved on the way out);
+    --reset starts afresh. Exit 2 when a port is in use (choose another with --port or
+    --sandbox-port) or --dir holds files that are not the demo's.
     """
     options = DemoOptions(
         directory=directory, port=port, sandbox_port=sandbox_port, pace_seconds=pace,
-        duration=duration, loan_seconds=loan_seconds, base=config_document(config),
+        duration=duration, loan_seconds=loan_seconds, base=config_document(config), reset=reset,
     )  # fmt: skip
     raise typer.Exit(run_demo(options))

@@ -19,8 +19,12 @@ from fleetsync import services
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
     ConfigOption,
+    FormatOption,
     JsonOption,
+    OutputFormat,
     console,
+    output_format,
+    print_csv,
     print_json,
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
@@ -101,10 +105,12 @@ def list_devices(
             "lent. Each says why.",
         ),
     ] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List devices with their state and current loan, by region and serial."""
+    fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         programme = services.Programme.from_settings(settings)
         wanted = None if region is None else programme.region(region)
@@ -117,8 +123,11 @@ def list_devices(
         )
     if not_in_google:
         rows = services.not_in_google(rows, programme.lendability)
-    if as_json:
+    if fmt is OutputFormat.JSON:
         _print_json_lines(rows)
+        return
+    if fmt is OutputFormat.CSV:
+        print_csv(map(_flat_device, rows), DEVICE_COLUMNS)
         return
     table = Table(
         "serial",
@@ -152,6 +161,21 @@ def list_devices(
             *extra,
         )
     _say(table)
+
+
+#: The columns of `fleetsync device list --format csv`.
+DEVICE_COLUMNS = ("serial", "asset_tag", "model", "region", "connectivity", "state",
+                  "state_since", "loan", "borrower", "until", "overdue")  # fmt: skip
+
+
+def _flat_device(row: dict[str, Any]) -> dict[str, Any]:
+    loan = row["current_loan"] or {}
+    return row | {
+        "loan": loan.get("loan"),
+        "borrower": loan.get("borrower"),
+        "until": loan.get("agreed_end"),
+        "overdue": "yes" if loan.get("overdue") else "",
+    }
 
 
 def _print_json_lines(rows: list[dict[str, Any]]) -> None:
@@ -307,15 +331,17 @@ def import_devices(
             dir_okay=False,
             readable=True,
             metavar="FILE.csv",
-            help=f"CSV with a header line: {', '.join(COLUMNS)} (, ; or tab separated, UTF-8).",
+            help=f"CSV with a header line: {', '.join(COLUMNS)}, optionally available_from "
+            "(the delivery date, YYYY-MM-DD; default: today) (, ; or tab separated, UTF-8).",
         ),
     ],
     update: Annotated[
         bool,
         typer.Option(
             "--update",
-            help="Apply the file's asset tag, model, region and connectivity to devices the "
-            "ledger knows (each change audited). Without it a changed row is an error.",
+            help="Apply the file's asset tag, model, region, connectivity and delivery date to "
+            "devices the ledger knows (each change audited). Without it a changed row is an "
+            "error.",
         ),
     ] = False,
     dry_run: Annotated[
@@ -324,7 +350,8 @@ def import_devices(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Take devices into the ledger from an inventory file; new devices become spare.
+    """Take devices into the ledger from an inventory file; new devices become spare, and are
+    available to lend from their delivery date (available_from; default: the day of import).
 
     Every row is checked first: when any row is bad, every problem is listed with its line
     number, nothing is written, and the exit code is 2. Importing the same file again changes

@@ -12,7 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetsync import services
-from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
+from fleetsync.cli._context import (
+    EXIT_CODES_HELP,
+    ConfigOption,
+    FormatOption,
+    JsonOption,
+    OutputFormat,
+    console,
+    output_format,
+    print_csv,
+    print_json,
+)
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
@@ -68,7 +78,16 @@ def checkout(
     ],
     given_name: Annotated[str, typer.Option("--given-name", help="The borrower's given name.")],
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
-    until: DateOption,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            "--until",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="The agreed last day of the loan. Default: the course period's last day plus "
+            "[loans] grace_days.",
+        ),
+    ] = None,
     family_name: Annotated[
         str, typer.Option("--family-name", help="The borrower's family name, if they have one.")
     ] = "",
@@ -77,7 +96,12 @@ def checkout(
         typer.Option("--needs-data", help="The borrower has no internet at home: a 4G device."),
     ] = False,
     course: Annotated[
-        str | None, typer.Option("--course", help="The course period the loan is for.")
+        str | None,
+        typer.Option(
+            "--course",
+            help="The course period the loan is for (`fleetsync course list`). Default: the "
+            "course period of the borrower's region that contains today.",
+        ),
     ] = None,
     same_person: Annotated[
         bool,
@@ -141,7 +165,7 @@ def checkout(
                 given_name=given_name,
                 family_name=family_name,
                 region=region,
-                until=until.date(),
+                until=None if until is None else until.date(),
                 needs_data=needs_data,
                 course_period=course,
                 same_person=same_person,
@@ -170,9 +194,10 @@ def _show_checkout(
     else:
         tag = f" ({result.asset_tag})" if result.asset_tag else ""
         data = ", 4G" if result.connectivity == "4g" else ""
+        course = f", course {result.course}" if result.course else ""
         _say(
             f"lent {result.serial}{tag} to {result.borrower} until "
-            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data})",
+            f"{result.agreed_end.isoformat()}: loan {result.loan} ({result.region}{data}{course})",
         )
         if result.new_account:
             _say(f"account: {result.account_email} (new; Google creates it at the next sync)")
@@ -356,6 +381,12 @@ def extend(
     )
 
 
+#: The columns of `fleetsync loan list --format csv` (a borrower by desk id, never by name).
+LOAN_COLUMNS = ("loan", "serial", "asset_tag", "borrower", "region", "connectivity",
+                "needs_data", "course_period", "checked_out_at", "agreed_end", "overdue",
+                "days_overdue", "returned_at", "condition")  # fmt: skip
+
+
 @app.command("list")
 def list_loans(
     overdue: Annotated[
@@ -370,12 +401,14 @@ def list_loans(
     include_returned: Annotated[
         bool, typer.Option("--all", help="Returned loans too, not only open ones.")
     ] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List open loans (or all with --all), earliest agreed end first, with the step each has
     reached in the overdue escalation. With --overdue, also the borrower's contact details
     given at checkout (phone, email outside Workspace, language)."""
+    fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         programme = services.Programme.from_settings(settings)
         wanted = None if region is None else programme.region(region)
@@ -388,8 +421,11 @@ def list_loans(
             borrower=borrower_id,
         )
         rows = services.with_escalation(session, rows, key=programme.key if overdue else None)
-    if as_json:
+    if fmt is OutputFormat.JSON:
         print_json(rows)
+        return
+    if fmt is OutputFormat.CSV:
+        print_csv(rows, LOAN_COLUMNS)
         return
     table = Table(
         "loan",

@@ -11,6 +11,8 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -24,6 +26,7 @@ from fleetsync.cli._context import (
     ExitCode,
     JsonOption,
     console,
+    err_console,
     fail,
     get_settings,
     print_json,
@@ -112,7 +115,10 @@ def _key_path(credentials_out: Path | None, *beside: Path | None) -> tuple[Path,
     return scratch / KEY_FILE_NAME, scratch
 
 
-def _wait_for_a_stop_signal() -> None:
+@contextmanager
+def _stop_signals() -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM set the event from here on (installed before the banner says how to
+    stop: a signal right after it must stop the sandbox cleanly, not kill it)."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -120,8 +126,7 @@ def _wait_for_a_stop_signal() -> None:
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -262,7 +267,11 @@ def serve(
             tenant, host=host, port=port, faults=faults, quotas=quotas, state_file=state
         )
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
+        fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port with "
+            "--port",
+            ExitCode.USAGE,
+        )
     key_file, scratch = _key_path(credentials_out, write_config_to, state)
     server.start()
     try:
@@ -274,13 +283,31 @@ def serve(
             oauth_files = write_oauth_client(tenant, server.token_uri, oauth_client_out)
         if state is not None and (not loaded or oauth_files):
             server.save()  # the tenant, its key and its OAuth client are on disk from now on
-        _announce(server, key_file, write_config_to, loaded, oauth_files)
-        _wait_for_a_stop_signal()
+        _warn_exposed(
+            (key_file, "the service-account key"),
+            (write_config_to, "the config"),
+            (state, "the tenant's state (with its service-account key)"),
+            *((f, "the OAuth client's secrets") for f in oauth_files or ()),
+        )
+        with _stop_signals() as stop:
+            _announce(server, key_file, write_config_to, loaded, oauth_files)
+            while not stop.wait(0.5):
+                pass
     finally:
         server.stop()  # saves --state
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     _say("sandbox stopped" + (f"; tenant saved to {state}" if state else ""))
+
+
+def _warn_exposed(*files: tuple[Path | None, str]) -> None:
+    """Secrets inside a git work tree that git does not ignore: say so, before a commit does."""
+    from fleetsync.worktree import exposure_warning
+
+    for path, what in files:
+        warning = None if path is None else exposure_warning(path, what)
+        if warning:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
 
 
 def _announce(

@@ -29,6 +29,7 @@ from fleetsync.cli._context import (
     print_json,
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.actions import Budget
 from fleetsync.domain.plan import Plan
 from fleetsync.sync import SyncReport, reconcile
 from fleetsync.sync.observe import Progress as ProgressCallback
@@ -73,9 +74,21 @@ def sync_command(
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Apply a plan even when it exceeds the safety limits. Read it first."
+            "--force",
+            help="Release everything the safety budgets hold back (every budget). Read the "
+            "plan first.",
         ),
     ] = False,
+    force_budget: Annotated[
+        list[Budget] | None,
+        typer.Option(
+            "--force-budget",
+            metavar="BUDGET",
+            help="Release what this safety budget holds back (suspensions, deletions, "
+            "powerwashes, disables, deprovisions; repeat for more). `fleetsync status` lists "
+            "what is held.",
+        ),
+    ] = None,
     adopt: AdoptOption = False,
     device: DeviceOption = None,
     borrower: BorrowerOption = None,
@@ -86,15 +99,18 @@ def sync_command(
     """Make Google follow the ledger: observe Google, plan the difference, apply it.
 
     The plan is shown first (a summary per kind of action, the first actions of each kind, and
-    findings a person should look at). A plan that would suspend, delete, powerwash, disable or
-    deprovision more than the safety limits allow is refused whole unless --force.
+    findings a person should look at). Suspensions, deletions, powerwashes, disables and
+    deprovisions spend the safety budgets ([safety] in the config: per hour and per day, across
+    every run and process); what a budget has no room for is held back, and the rest of the plan
+    goes ahead. --force-budget NAME releases one budget's held work, --force all of them.
 
     Exit codes: 0 converged, 1 some actions failed (listed), 2 usage or configuration error,
-    3 refused by a safety limit (or another sync is running).
+    3 a safety budget held work back (or another sync is running).
     """
     _run(
         dry_run=dry_run,
         force=force,
+        force_budgets=tuple(force_budget or ()),
         adopt=adopt,
         device=device,
         borrower=borrower,
@@ -119,6 +135,7 @@ def plan_command(
     _run(
         dry_run=True,
         force=False,
+        force_budgets=(),
         adopt=adopt,
         device=device,
         borrower=borrower,
@@ -132,6 +149,7 @@ def _run(
     *,
     dry_run: bool,
     force: bool,
+    force_budgets: tuple[Budget, ...],
     adopt: bool,
     device: list[str] | None,
     borrower: list[str] | None,
@@ -145,6 +163,7 @@ def _run(
             settings,
             dry_run=dry_run,
             force=force,
+            force_budgets=force_budgets,
             adopt=adopt,
             devices=device or (),
             borrowers=borrower or (),
@@ -155,7 +174,9 @@ def _run(
         print_json(report.to_json())
     else:
         _show(report, show_all=show_all)
-    code = {"refused": ExitCode.REFUSED, "failed": ExitCode.FAILED}.get(report.status)
+    code = {"failed": ExitCode.FAILED}.get(report.status)
+    if code is None and report.held and not dry_run:
+        code = ExitCode.REFUSED
     if code is not None:
         raise typer.Exit(int(code))
 
@@ -202,8 +223,6 @@ def _show(report: SyncReport, *, show_all: bool) -> None:
     applied = report.applied
     if report.status == "planned":
         _say("dry run: nothing was changed" if plan.actions else "nothing to do")
-    elif report.status == "refused":
-        _say(Text("nothing was changed", style="bold red"))
     elif applied is not None:
         done = sum(applied.done.values())
         _say(
@@ -213,6 +232,11 @@ def _show(report: SyncReport, *, show_all: bool) -> None:
         for failure in [*applied.failures, *applied.unknown]:
             what = f"{failure.kind} {failure.target}: {failure.error}"
             _say(Text.assemble("  ", ("✗", "red"), " ", what))
+        for budget, targets in sorted(applied.held.items()):
+            _say(
+                f"held back at the last moment ({budget} spent by another process): "
+                f"{', '.join(targets[:_SHOWN_PER_KIND])}"
+            )
     _say(
         f"{report.kind} sync {report.status} in {report.seconds:.1f} s, "
         f"{report.google_calls} Google calls"

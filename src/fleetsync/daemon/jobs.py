@@ -18,7 +18,7 @@ from typing import Any
 from fleetsync import services
 from fleetsync.google import Google
 from fleetsync.google.gmail import Mailbox
-from fleetsync.ledger import Ledger, queries
+from fleetsync.ledger import Ledger, forecast, queries
 from fleetsync.log import get_logger
 from fleetsync.services.retention import apply_retention
 from fleetsync.settings import SecretUrl, Settings
@@ -89,8 +89,8 @@ def _job(name: str) -> Callable[[Callable[[DaemonContext], None]], Callable[[], 
 def reconcile_job(c: DaemonContext) -> None:
     """The full reconcile (it follows device commands too)."""
     report = reconcile(c.ledger, c.settings, google=c.google, programme=c.programme, stop=c.stop)
-    if report.status == "refused":
-        log.error("daemon.reconcile_refused", why=report.plan.safety.describe())
+    if report.held:
+        log.warning("daemon.reconcile_held", why=report.plan.safety.describe())
 
 
 @_job("track")
@@ -114,10 +114,22 @@ def outbox_job(c: DaemonContext) -> None:
 
 @_job("overdue")
 def overdue_job(c: DaemonContext) -> None:
-    """List the loans past their agreed end, and tell the desk when configured."""
+    """List the loans past their agreed end and the course periods short of devices, and tell
+    the desk when configured."""
     today = services.today()
     with c.ledger.read() as session:
         loans = queries.loan_rows(session, today=today, overdue=True)
+        short = [
+            {
+                "course": row.course,
+                "first_day": row.first.isoformat(),
+                "region": row.region,
+                "connectivity": row.connectivity,
+                "reserved": row.reserved,
+                "shortfall": row.shortfall,
+            }
+            for row in forecast.shortfalls(session, today=today)
+        ]
     for loan in loans:
         log.warning(
             "daemon.loan_overdue",
@@ -127,10 +139,21 @@ def overdue_job(c: DaemonContext) -> None:
             agreed_end=loan["agreed_end"],
             days_overdue=loan["days_overdue"],
         )
-    log.info("daemon.overdue", loans=len(loans))
+    for item in short:
+        log.warning("daemon.device_shortfall", **item)
+    log.info("daemon.overdue", loans=len(loans), shortfalls=len(short))
     url = c.settings.daemon.overdue_webhook_url
     if url:
-        _notify(url, c, {"type": "loans.overdue", "date": today.isoformat(), "loans": loans})
+        _notify(
+            url,
+            c,
+            {
+                "type": "loans.overdue",
+                "date": today.isoformat(),
+                "loans": loans,
+                "shortfalls": short,
+            },
+        )
 
 
 def _notify(url: SecretUrl, c: DaemonContext, payload: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from fleetsync.daemon.jobs import JOBS, DaemonContext, installed
 from fleetsync.daemon.leader import Leadership
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import DaemonReplica
+from fleetsync.ledger.models import STOPPED_PREFIX, DaemonReplica
 from fleetsync.log import get_logger
 from fleetsync.settings import Settings
 
@@ -102,10 +102,25 @@ class Daemon:
             log.warning("daemon.heartbeat_failed", exc_info=True)
 
     def _forget(self) -> None:
+        # The row goes; one row says which daemon stopped last and when, so that `fleetsync
+        # status` can say since when none runs (its name is never a running replica's host:pid).
         try:
             with self.ledger.transaction() as session:
+                row = session.get(DaemonReplica, self.replica)
                 session.execute(
-                    sa.delete(DaemonReplica).where(DaemonReplica.replica == self.replica)
+                    sa.delete(DaemonReplica).where(
+                        (DaemonReplica.replica == self.replica)
+                        | DaemonReplica.replica.startswith(STOPPED_PREFIX)
+                    )
+                )
+                now = clock.now()
+                session.add(
+                    DaemonReplica(
+                        replica=STOPPED_PREFIX + self.replica,
+                        leader=False,
+                        started_at=now if row is None else row.started_at,
+                        heartbeat_at=now,
+                    )
                 )
         except sa.exc.DBAPIError:
             log.warning("daemon.forget_failed", exc_info=True)

@@ -3,8 +3,9 @@
 It starts the sandbox with the agency's 1,000 Chromebooks, an SQLite ledger, and the daemon with
 its API; adopts the fleet into the ledger; then a simulated loan desk lends devices and takes them
 back through signed webhooks while returned devices are switched on and execute their powerwash.
-Everything it writes lives in one directory (``./demo`` by default), started afresh each run.
-Ctrl-C stops it all cleanly.
+Everything it writes lives in one directory (``./demo`` by default): the ledger, the sandbox's
+tenant (saved on the way out), the key file and the config. A second run continues the first;
+``--reset`` starts afresh. Ctrl-C stops it all cleanly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import secrets
 import shutil
 import signal
+import sys
 import threading
 import time
 import urllib.request
@@ -23,17 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from fleetsync.daemon import run_daemon
-from fleetsync.daemon.api import run_api
+from fleetsync.daemon.api import listen, run_api
 from fleetsync.demo.desk import SimulatedDesk
 from fleetsync.demo.devices import SimulatedDevices
+from fleetsync.domain.actions import Budget
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.log import configure_logging, get_logger
 from fleetsync.sandbox.control import SandboxControl
 from fleetsync.sandbox.handoff import write_config, write_key_file
 from fleetsync.sandbox.seed import seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
-from fleetsync.settings import Settings, load_settings
+from fleetsync.sandbox.state import load_tenant
+from fleetsync.sandbox.tenant import Tenant
+from fleetsync.settings import ConfigError, Settings, load_settings
 from fleetsync.sync import SyncBusy, reconcile
+from fleetsync.worktree import exposure_warning
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -56,6 +62,8 @@ class DemoOptions:
     #: A config to rehearse (its org units, regions, policies...): only the Google connection,
     #: the ledger, the desk and the timings are the demo's. Empty: the demo's own.
     base: dict[str, Any] = field(default_factory=dict)
+    #: Empty the directory (a demo's only) and start afresh; otherwise an earlier run continues.
+    reset: bool = False
 
 
 #: The standard policies the demo pushes when it rehearses no config of its own.
@@ -76,13 +84,45 @@ def _secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _prepare(options: DemoOptions, server: SandboxServer) -> tuple[Path, str, str]:
-    """A fresh directory with the key file and a config pointing at the sandbox."""
+#: What marks a directory as the demo's: only such a directory is ever emptied (--reset).
+MARKER = ".fleetsync-demo"
+TENANT_FILE = "tenant.json"
+
+
+def _directory(options: DemoOptions) -> tuple[Path, bool]:
+    """The demo's directory, and whether it holds an earlier run to continue.
+
+    A directory that is not the demo's is never emptied, whatever the options: ``--dir ~`` must
+    not cost anyone their home directory."""
     directory = options.directory.resolve()
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            raise ConfigError(
+                f"{directory} holds files that are not a fleetsync demo's; the demo keeps its "
+                "ledger and tenant in a directory of its own: choose another with --dir"
+            )
+        if options.reset:
+            shutil.rmtree(directory)
+        elif not (directory / TENANT_FILE).exists() or not (directory / "fleetsync.db").exists():
+            raise ConfigError(
+                f"{directory} holds an earlier demo without its ledger or its sandbox tenant, "
+                "which cannot be continued: run with --reset to start afresh"
+            )
+        else:
+            return directory, True
+    directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
+    (directory / MARKER).write_text(
+        "Written by `fleetsync demo`: its ledger, tenant, key and config. "
+        "`fleetsync demo --reset` empties this directory.\n",
+        encoding="utf-8",
+    )
+    return directory, False
+
+
+def _prepare(options: DemoOptions, server: SandboxServer, directory: Path) -> tuple[Path, str, str]:
+    """The key file and a config pointing at the sandbox (written afresh each run: the ports,
+    the desk's secret and token are this run's; the ledger is the directory's)."""
     key_file = write_key_file(server.tenant, server.token_uri, directory / "service-account.json")
     secret, token = _secret(), secrets.token_urlsafe(32)
     config = write_config(
@@ -100,10 +140,7 @@ def _prepare(options: DemoOptions, server: SandboxServer) -> tuple[Path, str, st
             "leader_poll_seconds": 2,
         },
         # A demo returns many devices at once: more than a real programme's run would allow.
-        safety={
-            name: {"max_count": 1000, "max_share": 1.0}
-            for name in ("suspensions", "deletions", "powerwashes", "disables", "deprovisions")
-        },
+        safety={budget.value: {"per_hour": 10_000, "per_day": 10_000} for budget in Budget},
         policies=options.base.get("policies", _POLICIES),
     )
     os.chmod(config, 0o600)
@@ -121,18 +158,44 @@ def _wait_for_api(url: str, stop: threading.Event) -> bool:
     return False
 
 
+def _sandbox(options: DemoOptions, tenant: Tenant, state: Path) -> SandboxServer:
+    try:
+        return SandboxServer(tenant, port=options.sandbox_port, state_file=state)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on 127.0.0.1:{options.sandbox_port} for the sandbox: "
+            f"{exc.strerror or exc}; choose another port with --sandbox-port"
+        ) from None
+
+
 def run_demo(options: DemoOptions) -> int:
-    tenant = seeded_tenant("agency")
-    server = SandboxServer(tenant, port=options.sandbox_port).start()
-    config, secret, token = _prepare(options, server)
+    # Both ports first: a port in use stops the demo before it writes anything.
+    api_socket = listen("127.0.0.1", options.port)
+    try:
+        directory, earlier = _directory(options)
+        state = directory / TENANT_FILE
+        tenant = load_tenant(state) if earlier else seeded_tenant("agency")
+        server = _sandbox(options, tenant, state).start()
+    except BaseException:
+        api_socket.close()
+        raise
+    config, secret, token = _prepare(options, server, directory)
+    warning = exposure_warning(directory, "the demo's directory (a key file, webhook secrets)")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     settings = load_settings(config)
     configure_logging(settings.log_level, settings.log_format)
     api_url = f"http://127.0.0.1:{options.port}"
+    run = (
+        "continues the earlier run (`--reset` starts afresh)"
+        if earlier
+        else "a new run (the next one continues it; `--reset` starts afresh)"
+    )
     print(  # the banner a newcomer reads first
         f"\nfleetsync demo\n"
         f"  Google (the sandbox): {server.url}  — the agency's 1,000 Chromebooks\n"
         f"  the loan desk's API:  {api_url}/docs\n"
-        f"  config and ledger:    {config.parent}\n"
+        f"  config and ledger:    {config.parent}, {run}\n"
         f"  in another terminal:  fleetsync status --config {config}\n"
         f"  Ctrl-C stops everything.\n",
         flush=True,
@@ -166,7 +229,9 @@ def run_demo(options: DemoOptions) -> int:
             starter.start()
             code = run_daemon(
                 settings,
-                serve_api=lambda led: run_api(settings, led, host="127.0.0.1", port=options.port),
+                serve_api=lambda led: run_api(
+                    settings, led, host="127.0.0.1", port=options.port, sock=api_socket
+                ),
             )
             stop.set()
             for thread in (desk, devices):

@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from fleetsync import clock
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger import Ledger
-from fleetsync.ledger.models import Device, Loan
+from fleetsync.ledger.models import Borrower, Device, Loan
 from fleetsync.log import get_logger
 
 __all__ = ["DeskStats", "SimulatedDesk"]
@@ -67,7 +67,14 @@ class SimulatedDesk(threading.Thread):
         self.return_after = timedelta(seconds=return_after_seconds)
         self.rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
         self.stats = DeskStats()
-        self._borrowers = 1000
+        self._borrowers = self._last_borrower()
+
+    def _last_borrower(self) -> int:
+        """The desk numbers its borrowers B-1001, B-1002...; a demo that continues an earlier run
+        goes on after the borrowers that run made (the same id with other names is refused)."""
+        with self.ledger.read() as session:
+            ids = session.scalars(sa.select(Borrower.desk_id).where(Borrower.desk_id.like("B-%")))
+            return max((int(i[2:]) for i in ids if i[2:].isdigit()), default=1000)
 
     # ------------------------------------------------------------------- the loop
     def run(self) -> None:
@@ -182,5 +189,5 @@ class SimulatedDesk(threading.Thread):
         except urllib.error.HTTPError as exc:
             self.stats.refused += 1
             detail = json.loads(exc.read() or b"{}").get("detail", "")
-            log.info("desk.refused", event=kind, status=exc.code, why=detail)
+            log.info("desk.refused", webhook=kind, status=exc.code, why=detail)
             return None

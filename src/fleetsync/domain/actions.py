@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountGone",
     "Action",
     "AdoptDevice",
     "AnnotateDevice",
+    "Budget",
     "CreateAccount",
     "DeleteAccount",
     "DeprovisionDevices",
@@ -42,6 +44,24 @@ __all__ = [
 def canonical_json(value: Mapping[str, Any]) -> str:
     """Sorted keys, no spaces: equal values give equal text."""
     return json.dumps(dict(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Budget(StrEnum):
+    """The destructive kinds of action, each with its own safety limit (``[safety.<name>]`` in
+    the config). The one place these names are spelt: the actions, the settings, the planner's
+    check and the ledger all use this enum, so a misspelt name is an error, never a limit
+    silently switched off."""
+
+    SUSPENSIONS = "suspensions"
+    DELETIONS = "deletions"
+    POWERWASHES = "powerwashes"
+    DISABLES = "disables"
+    DEPROVISIONS = "deprovisions"
+
+    @classmethod
+    def known(cls) -> str:
+        """The names, for an error message: ``suspensions, deletions, ...``."""
+        return ", ".join(member.value for member in cls)
 
 
 class Phase(IntEnum):
@@ -68,7 +88,7 @@ class Action:
     kind: ClassVar[str] = ""
     phase: ClassVar[Phase] = Phase.LEDGER
     #: The safety limit this action counts against (per device or account it touches).
-    limit: ClassVar[str | None] = None
+    limit: ClassVar[Budget | None] = None
 
     reason: str = field(kw_only=True)
 
@@ -194,14 +214,24 @@ class MoveAccount(_AccountAction):
 @dataclass(frozen=True, slots=True)
 class SuspendAccount(_AccountAction):
     kind: ClassVar[str] = "suspend_account"
-    limit: ClassVar[str | None] = "suspensions"
+    limit: ClassVar[Budget | None] = Budget.SUSPENSIONS
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteAccount(_AccountAction):
     kind: ClassVar[str] = "delete_account"
-    limit: ClassVar[str | None] = "deletions"
+    limit: ClassVar[Budget | None] = Budget.DELETIONS
     #: Google's id, when the account was seen: the delete names it, not just the address.
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountGone(_AccountAction):
+    """The ledger wants the account deleted and Google has none: record it deleted (a deletion
+    whose answer was lost, an account never created, one deleted by a person). Google is asked
+    once more, by id and address, before the ledger says so."""
+
+    kind: ClassVar[str] = "record_account_gone"
     user_id: str | None
 
 
@@ -266,20 +296,20 @@ class ReenableDevices(_StatusChange):
 @dataclass(frozen=True, slots=True)
 class DisableDevices(_StatusChange):
     kind: ClassVar[str] = "disable_devices"
-    limit: ClassVar[str | None] = "disables"
+    limit: ClassVar[Budget | None] = Budget.DISABLES
 
 
 @dataclass(frozen=True, slots=True)
 class DeprovisionDevices(_StatusChange):
     kind: ClassVar[str] = "deprovision_devices"
-    limit: ClassVar[str | None] = "deprovisions"
+    limit: ClassVar[Budget | None] = Budget.DEPROVISIONS
 
 
 @dataclass(frozen=True, slots=True)
 class IssuePowerwash(Action):
     kind: ClassVar[str] = "issue_powerwash"
     phase: ClassVar[Phase] = Phase.COMMANDS
-    limit: ClassVar[str | None] = "powerwashes"
+    limit: ClassVar[Budget | None] = Budget.POWERWASHES
     device: DeviceRef
     #: The ledger's record of the request: it is what makes the powerwash happen once.
     request_id: int

@@ -12,10 +12,35 @@ import unicodedata
 
 from fleetsync.domain.errors import BorrowerNamesDiffer
 
-__all__ = ["check_same_person", "differing_names"]
+__all__ = ["MAX_NAME_KEY", "check_same_person", "differing_names", "fold", "name_key"]
 
 #: How a desk confirms it: the webhook's field and the command line's option.
 _CONFIRM = 'the webhook\'s "same_person": true, or --same-person on the command line'
+
+
+#: A borrower's two names (120 characters each) folded, with the space between them.
+MAX_NAME_KEY = 241
+
+
+def name_key(given: str | None, family: str | None) -> str | None:
+    """Both names as a search matches them: case, accents and spacing aside ("Ayşe  ÖZTÜRK" →
+    "ayse ozturk"); ``None`` when there are none (a pseudonymised borrower). A search folds what
+    was typed the same way and looks for it inside this key, on every database alike."""
+    text = fold(f"{given or ''} {family or ''}")
+    return text[:MAX_NAME_KEY] or None
+
+
+#: Letters whose accent Unicode does not decompose, as a person searching would type them.
+_PLAIN = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe"}
+)
+
+
+def fold(text: str) -> str:
+    """``text`` without case, accents or runs of spaces: "Łukasz  Öztürk" → "lukasz ozturk"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_PLAIN))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFKC", bare).split())
 
 
 def _comparable(name: str | None) -> str:

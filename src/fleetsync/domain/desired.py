@@ -232,6 +232,8 @@ class DesiredAccount:
     family_name: str
     #: Google's id for it, once fleetsync created or found it.
     google_user_id: str | None = None
+    #: The ledger already records it deleted (nothing left to settle when Google has none).
+    recorded_deleted: bool = False
 
 
 def desired_account(
@@ -257,4 +259,5 @@ def desired_account(
         given_name=borrower.given_name,
         family_name=borrower.family_name,
         google_user_id=borrower.google_user_id,
+        recorded_deleted=borrower.account_status is AccountStatus.DELETED,
     )

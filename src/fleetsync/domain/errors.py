@@ -8,9 +8,12 @@ stable ``code`` for machines (an API body, a script); the message is for people.
 from __future__ import annotations
 
 __all__ = [
+    "AccountBeingDeleted",
+    "AgreementRequired",
     "AlreadyCollected",
     "BorrowerHasLoan",
     "BorrowerNamesDiffer",
+    "CoursesOverlap",
     "FleetsyncError",
     "InRepair",
     "InvalidInput",
@@ -23,6 +26,8 @@ __all__ = [
     "PowerwashNotExecuted",
     "PowerwashOutstanding",
     "Refused",
+    "ReservationClosed",
+    "UnknownCourse",
     "WrongConnectivity",
     "WrongRegion",
 ]
@@ -95,6 +100,13 @@ class BorrowerNamesDiffer(Refused):
     code = "borrower_names_differ"
 
 
+class AccountBeingDeleted(Refused):
+    """The borrower's account is being deleted in Google (its retention period has passed): a
+    checkout waits until the deletion is settled, then gives them a new account."""
+
+    code = "account_being_deleted"
+
+
 class LoanNotExtended(Refused):
     """An extension must end later than the loan's current agreed end."""
 
@@ -135,3 +147,28 @@ class NotLendable(Refused):
     """Google has not confirmed the device as an active Chromebook in a managed org unit."""
 
     code = "not_lendable"
+
+
+# ------------------------------------------------------------------------- the calendar
+class UnknownCourse(InvalidInput):
+    """No course period has this name; the message lists the known ones."""
+
+    code = "unknown_course"
+
+
+class CoursesOverlap(Refused):
+    """A region's course periods do not overlap."""
+
+    code = "courses_overlap"
+
+
+class ReservationClosed(Refused):
+    """A reservation is cancelled while it is open: not once fulfilled or cancelled."""
+
+    code = "reservation_closed"
+
+
+class AgreementRequired(Refused):
+    """``[agreement] required``: a checkout needs the current loan agreement accepted."""
+
+    code = "agreement_required"

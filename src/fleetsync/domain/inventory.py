@@ -13,8 +13,9 @@ Reading an inventory file: every row checked, every problem reported with its li
 anything is written.
 
 The file has a header line naming the columns ``serial, asset_tag, model, region, connectivity``
-(any order, any case; ``Asset tag`` works too), separated by commas, semicolons (as spreadsheet
-programs in Belgium save CSV) or tabs, in UTF-8 with or without a byte-order mark.
+(any order, any case; ``Asset tag`` works too) and optionally ``available_from`` (the delivery
+date, ``YYYY-MM-DD``; empty or absent: the day of import), separated by commas, semicolons (as
+spreadsheet programs in Belgium save CSV) or tabs, in UTF-8 with or without a byte-order mark.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from fleetsync.domain.errors import InvalidRows
 from fleetsync.domain.lifecycle import Connectivity
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_MODEL",
     "MAX_ORG_UNIT_PATH",
     "MAX_REGION",
+    "OPTIONAL_COLUMNS",
     "DeviceIdentities",
     "DeviceRow",
     "observed_problems",
@@ -57,6 +60,7 @@ MAX_GOOGLE_STATUS = 24
 MAX_ANNOTATED_USER = 255
 
 COLUMNS = ("serial", "asset_tag", "model", "region", "connectivity")
+OPTIONAL_COLUMNS = ("available_from",)
 _IDENTIFIER = re.compile(rf"^[A-Z0-9][A-Z0-9._/-]{{0,{MAX_IDENTIFIER - 1}}}$")
 #: Longer values are quoted cut short in messages (with their length): a 5,000-character
 #: annotation must not fill the status page.
@@ -79,6 +83,9 @@ class DeviceRow:
     model: str
     region: str
     connectivity: Connectivity
+    #: The delivery date: available to lend from that day. ``None``: not given (the day of
+    #: import for a new device; a known device keeps its own).
+    available_from: date | None = None
 
 
 def quoted(value: str) -> str:
@@ -212,7 +219,7 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
     except csv.Error as exc:
         raise refuse_rows([f"line 1: {exc}"]) from None
     missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in COLUMNS and c not in OPTIONAL_COLUMNS]
     if missing or unknown or len(set(header)) != len(header):
         detail = "; ".join(
             part
@@ -223,7 +230,12 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
             )
             if part
         )
-        raise refuse_rows([f"line 1: the columns must be {', '.join(COLUMNS)} ({detail})"])
+        raise refuse_rows(
+            [
+                f"line 1: the columns must be {', '.join(COLUMNS)}, and optionally "
+                f"{', '.join(OPTIONAL_COLUMNS)} ({detail})"
+            ]
+        )
     canonical = {r.casefold(): r for r in regions}
     problems: list[str] = []
     rows: list[DeviceRow] = []
@@ -255,6 +267,15 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
         connectivity = _CONNECTIVITY.get(values["connectivity"].lower())
         if connectivity is None:
             row_problems.append(f"connectivity {values['connectivity']!r} is not wifi or 4g")
+        available_from: date | None = None
+        if values.get("available_from"):
+            try:
+                available_from = date.fromisoformat(values["available_from"])
+            except ValueError:
+                row_problems.append(
+                    f"available_from {quoted(values['available_from'])} is not a date "
+                    "(YYYY-MM-DD, e.g. 2020-05-11)"
+                )
         for column, value in (("serial", serial), ("asset_tag", asset_tag)):
             if not value:
                 continue
@@ -269,7 +290,9 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
         if asset_tag:
             first_line["asset_tag"].setdefault(asset_tag, line)
         if not row_problems and region is not None and connectivity is not None:
-            rows.append(DeviceRow(line, serial, asset_tag, model, region, connectivity))
+            rows.append(
+                DeviceRow(line, serial, asset_tag, model, region, connectivity, available_from)
+            )
     if problems:
         raise refuse_rows(problems)
     return rows

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetsync.domain.actions import (
+    AccountGone,
     Action,
     AdoptDevice,
     AnnotateDevice,
@@ -57,7 +58,7 @@ from fleetsync.domain.inventory import (
 )
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.domain.observed import Observation, ObservedAccount, ObservedDevice
-from fleetsync.domain.safety import Limit, Safety, check_limits
+from fleetsync.domain.safety import Budget, Limit, Safety, Spent, check_budgets
 
 __all__ = [
     "MAX_DEVICES_PER_CALL",
@@ -92,7 +93,7 @@ class Desired:
     #: devices outside this plan's scope: a targeted plan must not mistake them for strangers.
     known_serials: frozenset[str] = frozenset()
     known_asset_tags: Mapping[str, str] = field(default_factory=dict)
-    #: How many devices and accounts fleetsync manages in all (what limits' shares refer to).
+    #: How many devices and accounts fleetsync manages in all.
     managed_devices: int = 0
     managed_accounts: int = 0
 
@@ -100,10 +101,13 @@ class Desired:
 @dataclass(frozen=True)
 class PlanConfig:
     layout: Layout
-    limits: Mapping[str, Limit]
+    limits: Mapping[Budget, Limit]
     regions: tuple[str, ...]
     adopt: bool = False
-    force: bool = False
+    #: What each budget already spent in its windows (the ledger counts it; nothing: all left).
+    spent: Mapping[Budget, Spent] = field(default_factory=dict)
+    #: Budgets a person forced for this run: their actions all go ahead.
+    forced: frozenset[Budget] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -122,8 +126,9 @@ class Plan:
     safety: Safety
 
     @property
-    def refused(self) -> bool:
-        return self.safety.refused
+    def held(self) -> tuple[Action, ...]:
+        """The actions the safety budgets held back (not in ``actions``)."""
+        return self.safety.held_actions
 
     @property
     def empty(self) -> bool:
@@ -143,6 +148,7 @@ class Plan:
             "findings": [
                 {"kind": f.kind, "target": f.target, "message": f.message} for f in self.findings
             ],
+            "held": [{**a.detail(), "reason": a.reason} for a in self.held],
             "safety": self.safety.to_json(),
         }
 
@@ -159,13 +165,11 @@ def plan(desired: Desired, observed: Observation, config: PlanConfig) -> Plan:
     work.device_groups()
     work.accounts()
     work.policies()
-    actions = tuple(sorted(work.actions, key=lambda a: a.sort_key()))
-    safety = check_limits(
-        actions,
+    actions, safety = check_budgets(
+        sorted(work.actions, key=lambda a: a.sort_key()),
         config.limits,
-        devices=desired.managed_devices + work.adopted,
-        accounts=desired.managed_accounts,
-        forced=config.force,
+        spent=config.spent,
+        forced=config.forced,
     )
     return Plan(actions=actions, findings=tuple(sorted(work.findings)), safety=safety)
 
@@ -515,6 +519,15 @@ class _Planner:
                     **who,
                     user_id=seen.user_id,
                     reason="the retention period after the return has passed",
+                )
+            )
+        elif not account.recorded_deleted:
+            self.actions.append(
+                AccountGone(
+                    **who,
+                    user_id=account.google_user_id,
+                    reason="the retention period after the return has passed and Google has "
+                    "no such account (never created, or deleted already)",
                 )
             )
 

@@ -21,7 +21,11 @@ class Google:
     @classmethod
     def connect(cls, settings: Settings) -> Google:
         """Credentials and clients for the configured endpoint. No call is made yet."""
-        session = GoogleSession(settings.google, batch_size=settings.sync.http_batch_size)
+        session = GoogleSession(
+            settings.google,
+            batch_size=settings.sync.http_batch_size,
+            concurrency=settings.sync.concurrency,
+        )
         return cls(session=session, directory=Directory(session), policy=PolicyClient(session))
 
     def close(self) -> None:

@@ -79,16 +79,21 @@ class Directory:
         include_children: bool = False,
         query: str | None = None,
         page_size: int = MAX_DEVICE_PAGE,
+        by_serial: Literal["ASCENDING", "DESCENDING"] | None = None,
     ) -> Iterator[ObservedDevice]:
-        """Every device matching, 300 a page with a fields mask."""
+        """Every device matching, 300 a page with a fields mask; ``by_serial``: in that order of
+        serial numbers (a page is asked for only when the one before it is used up)."""
         params: dict[str, Any] = {
             "customerId": self._customer,
             "maxResults": min(page_size, MAX_DEVICE_PAGE),
             "projection": "BASIC",
             "fields": f"nextPageToken,chromeosdevices({DEVICE_FIELDS})",
         }
+        if by_serial is not None:
+            params["orderBy"] = "serialNumber"
+            params["sortOrder"] = by_serial
         if org_unit_path is not None:
-            # The list call wants the path without its leading slash.
+            # The list call wants the path without its leading slash (or the unit's ``id:``).
             params["orgUnitPath"] = org_unit_path.lstrip("/")
             if include_children:
                 params["includeChildOrgunits"] = True
@@ -332,13 +337,28 @@ class Directory:
 
     # ---------------------------------------------------------------------- org units
     def list_org_units(self) -> list[ObservedOrgUnit]:
+        return self.org_unit_tree()[0]
+
+    def org_unit_tree(self) -> tuple[list[ObservedOrgUnit], str | None]:
+        """Every org unit below the root, and the root's own id (``id:...``, as the device list
+        takes it; the parent of a top-level unit) or None when the tenant has no org units."""
         request = self._org_units.list(
             customerId=self._customer,
             type="all",
-            fields="organizationUnits(orgUnitPath,orgUnitId,parentOrgUnitPath)",
+            fields="organizationUnits(orgUnitPath,orgUnitId,parentOrgUnitPath,parentOrgUnitId)",
         )
         answer = parse(OrgUnitList, self._session.execute(request), method=request.methodId)
-        return [unit.observed() for unit in answer.organizationUnits]
+        root = next(
+            (
+                unit.parentOrgUnitId
+                for unit in answer.organizationUnits
+                if unit.parentOrgUnitPath == "/" and unit.parentOrgUnitId
+            ),
+            None,
+        )
+        if root is not None and not root.startswith("id:"):
+            root = f"id:{root}"
+        return [unit.observed() for unit in answer.organizationUnits], root
 
     def create_org_unit(self, path: str) -> ObservedOrgUnit:
         """Create one org unit under an existing parent (Google takes name + parent path)."""

@@ -3,14 +3,17 @@
 It holds the credentials, the two discovery-based services (built from the discovery documents
 shipped in google-api-python-client, so no discovery call at start), an HTTP connection per
 thread (httplib2 is not thread-safe), the throttle, and the retry layer. Every call to Google goes
-through :meth:`GoogleSession.execute` or :meth:`GoogleSession.execute_batch`.
+through :meth:`GoogleSession.execute` or :meth:`GoogleSession.execute_batch`; calls whose order
+does not matter go out side by side through :meth:`GoogleSession.fan_out` (the throttle and the
+quotas are shared by every thread).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +35,8 @@ from fleetsync.settings import GoogleSettings
 __all__ = ["BatchOutcome", "GoogleSession"]
 
 K = TypeVar("K", bound=Hashable)
+X = TypeVar("X")
+T = TypeVar("T")
 log = get_logger(__name__)
 
 _PRODUCTION_ROOTS = {
@@ -55,11 +60,15 @@ class GoogleSession:
         *,
         throttle: Throttle | None = None,
         batch_size: int = 100,
+        concurrency: int = 1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.throttle = throttle or Throttle(settings.quota, sleep=sleep)
         self.batch_size = batch_size
+        #: Calls :meth:`fan_out` keeps in flight at once (never more than the throttle allows).
+        self.concurrency = max(1, min(concurrency, settings.quota.max_concurrent_requests))
+        self._pool: ThreadPoolExecutor | None = None
         #: Calls sent to Google by this session (a batch counts each call it carries, as Google's
         #: quotas do; retries count again).
         self.calls = 0
@@ -111,6 +120,10 @@ class GoogleSession:
     def close(self) -> None:
         """Close every connection this session opened (in any thread)."""
         with self._calls_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        with self._calls_lock:
             connections, self._connections = self._connections, []
         for http in connections:
             http.close()
@@ -126,6 +139,28 @@ class GoogleSession:
             if mapped is None:
                 raise
             raise mapped from exc
+
+    # ---------------------------------------------------------------- side by side
+    def fan_out(self, call: Callable[[X], T], items: Iterable[X]) -> list[T | Exception]:
+        """``call(item)`` for every item, up to :attr:`concurrency` at once; per item, in the
+        order given, what it returned or the exception it raised (nothing is cancelled when one
+        fails). With a concurrency of 1, or from inside a fanned-out call, they run one after
+        another in the calling thread: a fan-out never waits for its own pool."""
+        work = list(items)
+        if self.concurrency <= 1 or len(work) <= 1 or getattr(self._local, "pooled", False):
+            return [_outcome(call, item) for item in work]
+        with self._calls_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="google"
+                )
+            pool = self._pool
+        futures = [pool.submit(self._pooled, call, item) for item in work]
+        return [future.result() for future in futures]
+
+    def _pooled(self, call: Callable[[X], T], item: X) -> T | Exception:
+        self._local.pooled = True
+        return _outcome(call, item)
 
     def _count(self, calls: int) -> None:
         with self._calls_lock:
@@ -188,9 +223,12 @@ class GoogleSession:
         for round_number in range(1, self.settings.retry.max_attempts + 1):
             retry: list[tuple[K, HttpRequest]] = []
             retry_after: float | None = None
-            for start in range(0, len(pending), size):
-                chunk = pending[start : start + size]
-                answers = self._send_batch(chunk, api=api, quota=quota)
+            chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
+            # The batches of a round go out side by side: each item is its own call to Google.
+            sent = self.fan_out(lambda chunk: self._send_batch(chunk, api=api, quota=quota), chunks)
+            for chunk, answers in zip(chunks, sent, strict=True):
+                if isinstance(answers, Exception):
+                    raise answers
                 for (key, request), answer in zip(chunk, answers, strict=True):
                     if not isinstance(answer, GoogleError):
                         results[key] = answer
@@ -246,7 +284,12 @@ class GoogleSession:
                 batch.add(request, request_id=request_id)
             with self.throttle.slot(quota, calls=len(chunk)):
                 self._count(len(chunk))
-                batch.execute(http=self.http())
+                http = self.http()
+                if not self._credentials.valid:
+                    # A batch refreshes an expired token on an httplib2.Http of its own that it
+                    # never closes (a leaked socket per token): refresh on this connection.
+                    self._credentials.refresh(google_auth_httplib2.Request(http.http))
+                batch.execute(http=http)
             return [answers[str(index)] for index in range(len(chunk))]
 
         try:
@@ -260,3 +303,10 @@ class GoogleSession:
         except GoogleError as exc:
             # The whole batch failed for good: every item carries that failure.
             return [exc for _ in chunk]
+
+
+def _outcome(call: Callable[[X], T], item: X) -> T | Exception:
+    try:
+        return call(item)
+    except Exception as exc:  # handed to the caller, item by item
+        return exc

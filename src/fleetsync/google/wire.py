@@ -206,6 +206,7 @@ class OrgUnitWire(_Wire):
     orgUnitPath: str = Field(min_length=1)
     orgUnitId: str = Field(min_length=1)
     parentOrgUnitPath: str | None = None
+    parentOrgUnitId: str | None = None
 
     def observed(self) -> ObservedOrgUnit:
         return ObservedOrgUnit(

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from fleetsync.log import get_logger
 from fleetsync.settings import ConfigError, Settings
+from fleetsync.worktree import exposure_warning
 
 __all__ = [
     "KEY_FILE_NAME",
@@ -88,6 +90,9 @@ def _key_file(path: Path) -> bytes:
                 os.link(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
+        warning = exposure_warning(path, "the key that seals first passwords")
+        if warning:
+            get_logger(__name__).warning("secret_key.exposed", warning=warning)
     key = path.read_bytes().strip()
     _check_key(key, str(path))
     return key

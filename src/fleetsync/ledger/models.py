@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fleetsync.domain.actions import Budget
+from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key
 from fleetsync.domain.inventory import (
     MAX_ANNOTATED_USER,
     MAX_GOOGLE_ID,
@@ -30,12 +32,18 @@ from fleetsync.domain.lifecycle import (
     Connectivity,
     DeviceState,
 )
+from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
     "APSCHEDULER_JOBS",
+    "STOPPED_PREFIX",
     "AuditEvent",
     "Base",
     "Borrower",
+    "BudgetHold",
+    "BudgetSpend",
+    "CoursePeriod",
+    "CoursePeriodRegion",
     "DaemonReplica",
     "Device",
     "DeviceCommand",
@@ -48,6 +56,8 @@ __all__ = [
     "PendingCredential",
     "PolicyState",
     "Repair",
+    "Reservation",
+    "StaffAccount",
     "SyncJournalEntry",
     "SyncRun",
     "UtcDateTime",
@@ -110,6 +120,10 @@ class Device(Base):
     __table_args__ = (
         _check_in("state", DeviceState, "state"),
         _check_in("connectivity", Connectivity, "connectivity"),
+        # The desk's lists: the spare devices of a region and connectivity, by serial.
+        sa.Index(
+            "ix_devices_state_region_connectivity", "state", "region", "connectivity", "serial"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,6 +144,9 @@ class Device(Base):
     google_status: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_STATUS))
     google_annotated_user: Mapped[str | None] = mapped_column(sa.String(MAX_ANNOTATED_USER))
     google_checked_at: Mapped[datetime | None]
+    #: The delivery date: available to lend from that day until retired or lost. ``None``: from
+    #: the (local) day it entered the ledger.
+    available_from: Mapped[date | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="device", order_by="Loan.id")
 
@@ -144,6 +161,9 @@ class Borrower(Base):
     #: Personal data: emptied when the borrower is pseudonymised after the retention period.
     given_name: Mapped[str | None] = mapped_column(sa.String(120))
     family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    #: Both names folded for the desk's search (:func:`fleetsync.domain.borrowers.name_key`):
+    #: kept in step with them on every ORM write (below), emptied with them. Personal data too.
+    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY), index=True)
     region: Mapped[str] = mapped_column(sa.String(64))
     #: ``username@domain`` of their Workspace account, once one was asked for.
     account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -158,8 +178,21 @@ class Borrower(Base):
     google_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     pseudonymised_at: Mapped[datetime | None]
+    #: ``account_email`` names an account that already exists in Google (a programme brought in
+    #: with ``loan import``): the reconciler takes it over instead of creating one.
+    adopt_account: Mapped[bool] = mapped_column(server_default=sa.false())
+    #: The intent of deleting the account in Google: committed (after checking, under the row's
+    #: lock, that the borrower has no open loan) before Google is called, cleared when Google's
+    #: answer is recorded. A checkout that meets it is refused until the deletion is settled.
+    account_deleting_since: Mapped[datetime | None]
 
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower", order_by="Loan.id")
+
+
+@sa.event.listens_for(Borrower, "before_insert")
+@sa.event.listens_for(Borrower, "before_update")
+def _fold_names(_mapper: Any, _connection: Any, borrower: Borrower) -> None:
+    borrower.name_key = name_key(borrower.given_name, borrower.family_name)
 
 
 class Loan(Base):
@@ -181,6 +214,24 @@ class Loan(Base):
             sqlite_where=sa.text("returned_at IS NULL"),
             postgresql_where=sa.text("returned_at IS NULL"),
         ),
+        # The desks' lists (services.lookup): open loans by agreed end, of one desk or of all,
+        # and every loan of a desk, newest first.
+        sa.Index(
+            "ix_loans_open_agreed_end",
+            "agreed_end",
+            "id",
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_loans_open_desk_agreed_end",
+            "desk",
+            "agreed_end",
+            "id",
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+        sa.Index("ix_loans_desk_id", "desk", "id"),
         _check_in("connectivity", Connectivity, "connectivity"),
         _check_in("return_condition", Condition, "return_condition"),
         sa.CheckConstraint(
@@ -205,7 +256,10 @@ class Loan(Base):
     return_note: Mapped[str | None] = mapped_column(sa.Text)
     #: The loan desk that checked it out (``webhook:<desk>``, ``desk:<desk>:<person>``); ``None``
     #: for a technician's loan. Only that desk sees and changes it (``services.desks``).
-    desk: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    desk: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The loan agreement the borrower accepted at checkout (``[agreement] version``), and when.
+    agreement_version: Mapped[str | None] = mapped_column(sa.String(40))
+    agreement_signed_at: Mapped[datetime | None]
 
     device: Mapped[Device] = relationship(back_populates="loans")
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
@@ -214,6 +268,79 @@ class Loan(Base):
     @property
     def ref(self) -> str:
         return loan_ref(self.id)
+
+
+class CoursePeriod(Base):
+    """A course period (``2026 Sept-Oct``): loans are lent for it, reservations made for it. A
+    region's course periods do not overlap (``services.courses`` checks it)."""
+
+    __tablename__ = "course_periods"
+    __table_args__ = (sa.CheckConstraint("last_day >= first_day", name="ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: How people name it; unique, and what a loan's ``course_period`` refers to.
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    created_at: Mapped[datetime]
+
+    regions: Mapped[list[CoursePeriodRegion]] = relationship(
+        order_by="CoursePeriodRegion.region", cascade="all, delete-orphan"
+    )
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.region for r in self.regions)
+
+
+class CoursePeriodRegion(Base):
+    __tablename__ = "course_period_regions"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course_periods.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(64), primary_key=True, index=True)
+
+
+class Reservation(Base):
+    """A person registered for a course period who needs a device: demand, never a particular
+    device. Open until a checkout of that borrower for that course fulfils it, or cancelled."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'fulfilled', 'cancelled')", name="status"),
+        sa.Index(
+            "uq_reservations_open",
+            "course_id",
+            "borrower",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course_periods.id"), index=True)
+    #: The loan desk's id for the person (``B-1017``).
+    borrower: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: Personal data, as in ``borrowers``.
+    given_name: Mapped[str | None] = mapped_column(sa.String(120))
+    family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    region: Mapped[str] = mapped_column(sa.String(64))
+    needs_data: Mapped[bool]
+    status: Mapped[str] = mapped_column(sa.String(10))
+    #: The desk that made it (``None``: a technician).
+    desk: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    #: When it was fulfilled or cancelled.
+    closed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The loan that fulfilled it.
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"))
+
+    course: Mapped[CoursePeriod] = relationship()
+
+    @property
+    def ref(self) -> str:
+        return f"R-{self.id}"
 
 
 class LoanExtension(Base):
@@ -322,6 +449,43 @@ class OutboxEntry(Base):
     reason: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    #: Held back by a safety budget: not drained again before this time (when the budget's
+    #: window has room again); ``None`` for an entry to drain now.
+    retry_after: Mapped[datetime | None]
+
+
+class BudgetSpend(Base):
+    """One device or account a destructive action was issued for (a safety budget spent): the
+    windows count these rows, whatever run or process issued the action. Written in the
+    transaction that decides to act, before Google is called; removed when Google refused."""
+
+    __tablename__ = "budget_spend"
+    __table_args__ = (
+        _check_in("budget", Budget, "budget"),
+        sa.Index("ix_budget_spend_budget_at", "budget", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget: Mapped[str] = mapped_column(sa.String(16))
+    #: The device's serial or the borrower's desk id (never a name or an address).
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER))
+    at: Mapped[datetime]
+    #: A person forced this budget: recorded, not counted against the window.
+    forced: Mapped[bool]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
+
+
+class BudgetHold(Base):
+    """A device or account whose destructive action a safety budget holds back now: what
+    ``fleetsync status`` and ``/metrics`` show, until a run carries it out or no longer wants it."""
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (_check_in("budget", Budget, "budget"),)
+
+    budget: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER), primary_key=True)
+    since: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
 
 
 class DeviceCommand(Base):
@@ -347,6 +511,10 @@ class DeviceCommand(Base):
     #: ``SUCCESS``, ``FAILURE``, ``IGNORED`` once executed.
     result: Mapped[str | None] = mapped_column(sa.String(16))
     error: Mapped[str | None] = mapped_column(sa.Text)
+    #: For an UNKNOWN powerwash (Google's answer was lost): the device's last check-in the tracker
+    #: saw after the attempt. A check-in is no proof the command never arrived (the device may be
+    #: executing it); a second one long after this one, without enrolling again, is.
+    checkin_seen_at: Mapped[datetime | None]
 
 
 class PendingCredential(Base):
@@ -469,8 +637,14 @@ class WebhookDelivery(Base):
     answer: Mapped[str] = mapped_column(sa.Text)
 
 
+#: The row of the daemon that stopped last (``stopped:host:pid``, its heartbeat the moment it
+#: stopped): a running replica's name is ``host:pid``.
+STOPPED_PREFIX = "stopped:"
+
+
 class DaemonReplica(Base):
-    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler)."""
+    """A running ``fleetsync daemon``: its heartbeat, and whether it leads (runs the scheduler).
+    And one row (named ``STOPPED_PREFIX`` + its name) for the daemon that stopped last."""
 
     __tablename__ = "daemon_replicas"
 
@@ -479,6 +653,32 @@ class DaemonReplica(Base):
     leader: Mapped[bool]
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class StaffAccount(Base):
+    """A member of a loan desk's staff who signs in to the desk web app (``fleetsync staff``).
+    The audit trail names what they do ``desk:<desk>:<username>``."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (_check_in("role", StaffRole, "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(MAX_USERNAME), unique=True)
+    #: How the pages greet them; personal data of the staff member, never in the audit trail.
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    desk: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(12))
+    #: argon2id (argon2-cffi's encoded form, parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+    password_set_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    #: Raised by a password reset, a sign-out and disabling: every older session cookie is void.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    #: Failed sign-ins in a row (a success resets it): the throttle's count.
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    last_failed_sign_in_at: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
 
 
 #: APScheduler 3's job store (``SQLAlchemyJobStore``): its jobs live in the ledger's database.

@@ -4,6 +4,7 @@ ledger alone: no Google call."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from fleetsync import clock
 from fleetsync.domain.lifecycle import CommandState, DeviceState, GoogleConfirmed, Lendability
+from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
+from fleetsync.ledger.budgets import BudgetState, budget_states
+from fleetsync.ledger.forecast import shortfalls
 from fleetsync.ledger.models import (
+    STOPPED_PREFIX,
     DaemonReplica,
     Device,
     DeviceCommand,
@@ -55,6 +60,13 @@ class Overview:
     oldest_repair: datetime | None = None
     #: Running daemons (a heartbeat within the staleness limit): host:pid → leads.
     replicas: dict[str, bool] = field(default_factory=dict)
+    #: The safety budgets: spent in the windows, what each holds back and how to release it.
+    budgets: list[BudgetState] = field(default_factory=list)
+    #: When none runs: since when (the last one stopped, or its last heartbeat when it did not
+    #: stop cleanly), which one, and whether it stopped cleanly. None: never ran on this ledger.
+    no_daemon_since: datetime | None = None
+    last_daemon: str | None = None
+    last_daemon_stopped_cleanly: bool = False
     attention: list[Attention] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +90,13 @@ class Overview:
             "daemons": [
                 {"replica": name, "leader": leads} for name, leads in sorted(self.replicas.items())
             ],
+            "budgets": [state.to_json() for state in self.budgets],
+            "no_daemon_since": None
+            if self.no_daemon_since is None
+            else self.no_daemon_since.isoformat(),
+            "last_daemon": None
+            if self.last_daemon is None
+            else {"replica": self.last_daemon, "stopped_cleanly": self.last_daemon_stopped_cleanly},
             "attention": [
                 {"kind": a.kind, "target": a.target, "message": a.message} for a in self.attention
             ],
@@ -106,17 +125,27 @@ def overview(
     today: date,
     now: datetime | None = None,
     heartbeat_stale: timedelta = timedelta(seconds=90),
+    limits: Mapping[Budget, Limit] | None = None,
     lendability: Lendability | None = None,
 ) -> Overview:
+    """``limits``: the safety budgets of the config (without them, no budget is shown)."""
     now = now or clock.now()
     result = Overview()
-    result.replicas = dict(
-        session.execute(
-            sa.select(DaemonReplica.replica, DaemonReplica.leader).where(
-                DaemonReplica.heartbeat_at > now - heartbeat_stale
-            )
-        ).all()
-    )
+    seen = session.execute(
+        sa.select(DaemonReplica.replica, DaemonReplica.leader, DaemonReplica.heartbeat_at)
+    ).all()
+    running = {
+        name: leads
+        for name, leads, beat in seen
+        if not name.startswith(STOPPED_PREFIX) and _utc(beat) > now - heartbeat_stale
+    }
+    result.replicas = running
+    if not running and seen:
+        # The latest of: the daemon that stopped last, the last heartbeat of one that did not.
+        name, _leads, beat = max(seen, key=lambda row: _utc(row[2]))
+        result.no_daemon_since = _utc(beat)
+        result.last_daemon = name.removeprefix(STOPPED_PREFIX)
+        result.last_daemon_stopped_cleanly = name.startswith(STOPPED_PREFIX)
     for state, region, count in session.execute(
         sa.select(Device.state, Device.region, sa.func.count())
         .group_by(Device.state, Device.region)
@@ -137,7 +166,9 @@ def overview(
         for kind in ("full", "targeted")
     }
     result.last_full, result.last_targeted = _run(runs["full"]), _run(runs["targeted"])
-    result.next_reconcile = _next_reconcile(session)
+    # The scheduler's table keeps the next run time of a daemon that stopped: only a running
+    # daemon will reconcile then.
+    result.next_reconcile = _next_reconcile(session) if running else None
     pending = sa.select(sa.func.count(), sa.func.min(OutboxEntry.created_at)).where(
         OutboxEntry.done_at.is_(None)
     )
@@ -152,9 +183,47 @@ def overview(
         sa.select(sa.func.count(), sa.func.min(Repair.opened_at)).where(Repair.closed_at.is_(None))
     ).one()
     result.attention = _attention(session, runs["full"], now)
+    result.attention += [
+        Attention(
+            "device_shortfall",
+            f"{row.course} {row.region} {row.connectivity}",
+            f"course period {row.course} starts {row.first.isoformat()}: {row.region} has "
+            f"{row.reserved} {row.connectivity} reservation(s) and {row.reserved - row.shortfall} "
+            f"{row.connectivity} device(s) expected lendable, {row.shortfall} short; see "
+            f"`fleetsync forecast --course '{row.course}'`",
+        )
+        for row in shortfalls(session, today=today)
+    ]
+    if limits is not None:
+        result.budgets = budget_states(session, limits, now=now)
+        result.attention[:0] = [_held(state) for state in result.budgets if state.held]
     if lendability is not None:
         result.attention += _not_in_google(session, lendability)
     return result
+
+
+def _held(state: BudgetState) -> Attention:
+    what = "devices" if state.budget in DEVICE_BUDGETS else "accounts"
+    examples = ", ".join(state.examples) + (", …" if state.held > len(state.examples) else "")
+    when = (
+        f"they go ahead by themselves from {state.free_at.isoformat(timespec='minutes')}"
+        if state.free_at is not None
+        else "the budget is 0: they wait for a person"
+    )
+    return Attention(
+        "held",
+        str(state.budget),
+        f"{state.held} {what} held back by the {state.budget} budget ({examples}): "
+        f"{state.spent.hour}/{state.limit.per_hour} spent this hour, "
+        f"{state.spent.day}/{state.limit.per_day} today; {when}, or now with "
+        f"`fleetsync sync --force-budget {state.budget}` once `fleetsync plan` shows they are "
+        "right",
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the ledger stores UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _IN_CIRCULATION = [

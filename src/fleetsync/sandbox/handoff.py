@@ -135,7 +135,11 @@ def write_config(
         "# fleetsync pointed at the sandbox, written by `fleetsync sandbox serve --write-config`.\n"
         "# Every setting is documented in config/fleetsync.example.toml.\n\n"
     )
-    path.write_text(header + to_toml(document), encoding="utf-8")
+    # Mode 0600 from the first byte: a rehearsed config carries the desks' webhook secrets.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(header + to_toml(document))
+    os.chmod(path, 0o600)
     load_settings(path)  # raises ConfigError naming the problem
     return path
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain.inventory import DeviceIdentities, DeviceRow, refuse_rows
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.ledger.models import AuditEvent, Device, OutboxEntry
-from fleetsync.services._effects import check_actor, now_or
+from fleetsync.services._effects import check_actor, local_date, now_or
 
 __all__ = ["ImportReport", "import_devices"]
 
@@ -52,7 +52,7 @@ def import_devices(
         for row in session.execute(
             sa.select(
                 Device.id, Device.serial, Device.asset_tag, Device.model, Device.region,
-                Device.connectivity,
+                Device.connectivity, Device.available_from, Device.created_at,
             )
         )
     }  # fmt: skip
@@ -73,6 +73,9 @@ def import_devices(
             for name in _FIELDS
             if existing[name] != _value(row, name)
         }
+        delivered = existing["available_from"] or local_date(existing["created_at"])
+        if row.available_from is not None and row.available_from != delivered:
+            diff["available_from"] = [delivered.isoformat(), row.available_from.isoformat()]
         if not diff:
             report.unchanged += 1
         elif update:
@@ -133,6 +136,7 @@ def _insert(session: Session, rows: list[DeviceRow], *, actor: str, now: datetim
                 "state": spare,
                 "state_since": now,
                 "created_at": now,
+                "available_from": r.available_from or local_date(now),
             }
             for r in rows
         ],
@@ -145,7 +149,11 @@ def _insert(session: Session, rows: list[DeviceRow], *, actor: str, now: datetim
                 "actor": actor,
                 "action": "import",
                 "device_id": device_id,
-                "after": {"state": spare, **{n: _value(r, n) for n in _FIELDS}},
+                "after": {
+                    "state": spare,
+                    **{n: _value(r, n) for n in _FIELDS},
+                    "available_from": (r.available_from or local_date(now)).isoformat(),
+                },
             }
             for device_id, r in zip(ids, rows, strict=True)
         ],
@@ -178,7 +186,10 @@ def _apply_changes(
         session.execute(
             sa.update(Device)
             .where(Device.id == device_id)
-            .values({name: _value(row, name) for name in _FIELDS})
+            .values(
+                {name: _value(row, name) for name in _FIELDS}
+                | ({"available_from": row.available_from} if "available_from" in diff else {})
+            )
         )
         session.add(
             AuditEvent(

@@ -13,11 +13,12 @@ from fleetsync.domain import lifecycle
 from fleetsync.domain.actors import desk_of
 from fleetsync.domain.borrowers import check_same_person
 from fleetsync.domain.contacts import Contact
-from fleetsync.domain.errors import InvalidInput, LoanNotExtended
+from fleetsync.domain.errors import AccountBeingDeleted, InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import Borrower, Loan, LoanExtension
+from fleetsync.services import courses, reservations
 from fleetsync.services._effects import (
     DeviceChange,
     apply,
@@ -59,6 +60,10 @@ class CheckoutResult:
     new_account: bool
     #: The desk the loan belongs to (``None``: a technician's loan).
     desk: str | None
+    #: The course period the loan is for (``None``: none).
+    course: str | None = None
+    #: The borrower's reservation for that course period this checkout fulfilled.
+    reservation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +101,8 @@ def checkout(
     borrower: str,
     given_name: str,
     region: str,
-    until: date,
     programme: Programme,
+    until: date | None = None,
     actor: str,
     family_name: str = "",
     needs_data: bool = False,
@@ -108,6 +113,10 @@ def checkout(
 ) -> CheckoutResult:
     """Lend ``device`` (serial or asset tag) to a borrower until ``until``, the loan's last day
     (today for a one-day loan). The loan belongs to the actor's desk, if any.
+
+    The loan is for ``course_period`` (a course period's name: an unknown one is refused), or
+    else for the course period of the borrower's region that contains today, if any. Without
+    ``until`` it runs to that course period's last day plus ``[loans] grace_days``.
 
     A borrower new to the ledger is created; their account is asked for (a new username and a
     first password sealed for this loan) or reactivated. A borrower id the ledger knows with
@@ -124,7 +133,12 @@ def checkout(
     if not given and not family:
         raise InvalidInput(f"borrower {desk_id} needs a given name or a family name")
     borrower_region = programme.region(region)
-    course = clean_text(course_period, "course period")
+    today = local_date(now)
+    course = courses.course_for_checkout(
+        session, clean_text(course_period, "course period"), region=borrower_region, day=today
+    )
+    if until is None:
+        until = courses.default_end(course, programme, region=borrower_region, day=today)
 
     record_ = lock_device(session, device)
     person = queries.find_borrower(session, desk_id, lock=True)
@@ -139,6 +153,16 @@ def checkout(
             same_person=same_person,
         )
     )
+    if person is not None and person.account_deleting_since is not None:
+        # The reconciler committed this deletion before calling Google, under this same lock:
+        # reactivating the account now would lose it (or re-create an address never to be
+        # issued again).
+        raise AccountBeingDeleted(
+            f"borrower {desk_id}'s previous Workspace account is being deleted right now (the "
+            "retention period after their last loan has passed); nothing was recorded: check "
+            "the device out again in a few minutes (a loan desk sends it as a new event, with a "
+            "new webhook-id), and the borrower gets a new account"
+        )
     their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
     transition = lifecycle.checkout(
         facts(session, record_, actor=actor),
@@ -149,7 +173,7 @@ def checkout(
         if their_loan is None
         else loan_facts(their_loan, their_loan.device.serial, actor=actor),
         until=until,
-        today=local_date(now),
+        today=today,
         lendability=programme.lendability,
     )
 
@@ -175,7 +199,7 @@ def checkout(
         borrower_id=person.id,
         checked_out_at=now,
         agreed_end=until,
-        course_period=course,
+        course_period=None if course is None else course.name,
         needs_data=needs_data,
         region=record_.region,
         connectivity=record_.connectivity,
@@ -206,10 +230,18 @@ def checkout(
             "account": account.after.value,
         }
         | ({"contact": "given"} if contact is not None else {})
+        | ({"course": course.name} if course is not None else {})
         | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
     wake(session, "borrower", desk_id, transition.action.value, at=now)
+    fulfilled = (
+        None
+        if course is None
+        else reservations.fulfil_reservation(
+            session, borrower=desk_id, course=course, loan=loan, actor=actor, now=now
+        )
+    )
     return CheckoutResult(
         loan=loan.ref,
         serial=record_.serial,
@@ -223,6 +255,8 @@ def checkout(
         account_before=account.before.value,
         new_account=account.new_account,
         desk=loan.desk,
+        course=loan.course_period,
+        reservation=fulfilled,
     )
 
 

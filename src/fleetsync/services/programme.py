@@ -13,7 +13,14 @@ from fleetsync.clock import local_date
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import DeviceState, GoogleConfirmed, Lendability
 from fleetsync.ledger.credentials import load_key
-from fleetsync.settings import LENDABLE_ORG_UNITS, AccountSettings, OrgUnitSettings, Settings
+from fleetsync.settings import (
+    LENDABLE_ORG_UNITS,
+    AccountSettings,
+    AgreementSettings,
+    LoanSettings,
+    OrgUnitSettings,
+    Settings,
+)
 
 __all__ = ["Programme", "lendability_of", "not_in_google"]
 
@@ -25,11 +32,15 @@ class Programme:
         regions: Sequence[str],
         accounts: AccountSettings,
         key: Callable[[], bytes],
+        loans: LoanSettings | None = None,
+        agreement: AgreementSettings | None = None,
         lendability: Lendability | None = None,
     ) -> None:
         # The settings checked both (username pattern, regions) when they were loaded.
         self.regions = tuple(regions)
         self.accounts = accounts
+        self.loans = loans or LoanSettings()
+        self.agreement = agreement or AgreementSettings()
         self._load_key = key
         #: Which devices Google agrees can be lent (checked at every checkout).
         self.lendability = lendability or lendability_of(OrgUnitSettings())
@@ -41,6 +52,8 @@ class Programme:
             regions=settings.regions,
             accounts=settings.accounts,
             key=lambda: load_key(settings),
+            loans=settings.loans,
+            agreement=settings.agreement,
             lendability=lendability_of(
                 settings.org_units, lend_unconfirmed=settings.loans.lend_unconfirmed
             ),

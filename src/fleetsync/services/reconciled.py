@@ -30,7 +30,9 @@ __all__ = [
     "Adoption",
     "account_created",
     "account_deleted",
+    "account_deletion_refused",
     "adopt_devices",
+    "begin_account_deletion",
     "begin_powerwash",
     "command_update",
     "first_password_for",
@@ -187,17 +189,72 @@ def account_created(
     )
 
 
-def account_deleted(session: Session, borrower: str, *, now: datetime) -> None:
+def begin_account_deletion(session: Session, borrower: str, *, email: str, now: datetime) -> bool:
+    """Record the intent of deleting the borrower's account, if the ledger still wants it gone:
+    checked under the borrower's lock (a checkout takes the same one), so a checkout either
+    happened before (and the deletion is not made) or meets the intent and is refused until the
+    deletion is settled. The intent is committed before Google is called, like a powerwash's."""
+    person = queries.find_borrower(session, borrower, lock=True)
+    if (
+        person is None
+        or person.account_status != AccountStatus.SUSPENDED.value
+        or person.account_email is None
+        or person.account_email.lower() != email.lower()
+        or queries.open_loan_of_borrower(session, person.id) is not None
+    ):
+        return False
+    if person.account_deleting_since is None:
+        person.account_deleting_since = now
+        record(
+            session,
+            at=now,
+            actor=SYNC,
+            action="account_deletion_intent",
+            borrower_id=person.id,
+            before={"account": person.account_status},
+            reason="the retention period after the return has passed; checkouts of this "
+            "borrower wait until Google's answer is recorded",
+        )
+    return True
+
+
+def account_deletion_refused(session: Session, borrower: str, *, error: str, now: datetime) -> None:
+    """Google refused the deletion (it did not happen): the intent is withdrawn, the account stays
+    suspended, and the next run tries again."""
+    person = queries.find_borrower(session, borrower, lock=True)
+    if person is None or person.account_deleting_since is None:
+        return
+    person.account_deleting_since = None
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="account_deletion_withdrawn",
+        borrower_id=person.id,
+        reason=f"Google refused the deletion: {error}",
+    )
+
+
+def account_deleted(
+    session: Session,
+    borrower: str,
+    *,
+    now: datetime,
+    reason: str = "the retention period after the return has passed",
+) -> None:
     person = queries.find_borrower(session, borrower, lock=True)
     if person is None or person.account_status == AccountStatus.ACTIVE.value:
         return  # checked out again meanwhile: the new account is another matter
     before = person.account_status
     person.account_status = AccountStatus.DELETED.value
     person.account_status_since = now
+    person.account_deleting_since = None
     person.google_user_id = None
     person.google_suspended = None
     person.google_org_unit = None
     person.google_checked_at = now
+    if person.pseudonymised_at is not None:
+        person.account_email = None  # kept only to find the account; it is gone now
     record(
         session,
         at=now,
@@ -206,7 +263,7 @@ def account_deleted(session: Session, borrower: str, *, now: datetime) -> None:
         borrower_id=person.id,
         before={"account": before},
         after={"account": AccountStatus.DELETED.value},
-        reason="the retention period after the return has passed",
+        reason=reason,
     )
 
 

@@ -4,11 +4,14 @@ purpose.
 - A borrower's Workspace account is deleted ``accounts.delete_after_days`` after the return: the
   reconciler plans that (the ledger only says when the account was suspended).
 - ``accounts.pseudonymise_after_days`` after their last loan ended, a borrower's names, account
-  address, the free-text notes of their loans and their contact details are erased from the
-  ledger. What remains is the loan desk's id for them (pseudonymous), their region and the
-  loans' dates: enough for the programme's figures, nothing that names a person. A borrower
-  whose account still exists waits until it is deleted. The audit trail never held personal
-  data, so it stays whole.
+  address, the free-text notes and contact details of their loans are erased from the ledger,
+  whatever Google has:
+  every borrower whose last loan ended before the retention period is reached, also one whose
+  account was never created. What remains is the loan desk's id for them (pseudonymous), their
+  region and the loans' dates: enough for the programme's figures, nothing that names a person.
+  Only while the ledger does not yet record their account deleted is its address kept (the
+  reconciler needs it to find and delete the account); it is erased when the deletion is
+  recorded. The audit trail never held personal data, so it stays whole.
 - First passwords nobody collected are deleted when they expire; the loan desks' webhook
   deliveries are forgotten ``api.delivery_retention_days`` after they arrived.
 """
@@ -64,28 +67,33 @@ def apply_retention(
             Borrower.pseudonymised_at.is_(None),
             last_end.c.ended <= now - pseudonymise_after,
             ~sa.exists(still_open),
-            Borrower.account_status.in_([AccountStatus.NONE.value, AccountStatus.DELETED.value]),
         )
         .order_by(Borrower.id)
         .with_for_update(of=Borrower)
     ).all()
+    gone = {AccountStatus.NONE.value, AccountStatus.DELETED.value}
     for person in due:
         person.given_name = None
         person.family_name = None
-        person.account_email = None
+        address_kept = person.account_status not in gone and person.account_email is not None
+        if not address_kept:
+            person.account_email = None
         person.pseudonymised_at = now
         session.execute(
             sa.update(Loan).where(Loan.borrower_id == person.id).values(return_note=None)
         )
         erase_contacts(session, person.id)
+        reason = f"the legal retention of {pseudonymise_after.days} days after the last loan "
+        reason += "has passed"
+        if address_kept:
+            reason += "; the account's address is kept until its deletion is recorded"
         record(
             session,
             at=now,
             actor=actor,
             action="pseudonymise",
             borrower_id=person.id,
-            reason=f"the legal retention of {pseudonymise_after.days} days after the last "
-            "loan has passed",
+            reason=reason,
         )
     return RetentionReport(
         pseudonymised=tuple(p.desk_id for p in due),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fleetsync.domain.actions import (
+    AccountGone,
     Action,
     AdoptDevice,
     AnnotateDevice,
+    Budget,
     CreateAccount,
     DeleteAccount,
     DeprovisionDevices,
@@ -43,6 +45,7 @@ from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
 from fleetsync.domain.overdue import LOCK, LOCK_HELD
 from fleetsync.domain.plan import Plan
+from fleetsync.domain.safety import Limit
 from fleetsync.google import Google
 from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
@@ -52,15 +55,15 @@ from fleetsync.google.errors import (
     GoogleOutcomeUnknown,
 )
 from fleetsync.google.policy import PolicyWrite
-from fleetsync.ledger import Ledger
+from fleetsync.ledger import Ledger, budgets
 from fleetsync.ledger.models import Borrower, Device, Loan, LoanEscalation
 from fleetsync.log import get_logger
 from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
-from fleetsync.sync.observe import Progress
+from fleetsync.sync.observe import Progress, devices_in
 
-__all__ = ["ApplyReport", "Failure", "apply_plan"]
+__all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Action)
@@ -121,6 +124,32 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True)
+class BudgetGuard:
+    """The safety budgets as apply spends them: right before each destructive call, in the
+    transaction that records the decision (see :mod:`fleetsync.ledger.budgets`). The plan was
+    already cut to what the budgets had left; this catches what another process spent since."""
+
+    limits: Mapping[Budget, Limit]
+    forced: frozenset[Budget] = frozenset()
+    run_id: int | None = None
+
+    def take(self, session: Any, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        return budgets.spend(
+            session,
+            budget,
+            targets,
+            limits=self.limits,
+            now=now(),
+            forced=budget in self.forced,
+            run_id=self.run_id,
+        )
+
+
+def _held_reason(budget: Budget) -> str:
+    return f"held back: the {budget} budget is spent (`fleetsync status`)"
+
+
 @dataclass
 class ApplyReport:
     done: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -130,6 +159,8 @@ class ApplyReport:
     unknown: list[Failure] = field(default_factory=list)
     #: Asked to stop (SIGTERM): the action in flight was finished, the rest not started.
     stopped: bool = False
+    #: Held back at the last moment by a safety budget another process spent: budget → targets.
+    held: dict[Budget, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def ok(self) -> bool:
@@ -142,6 +173,7 @@ class ApplyReport:
             "failed": [_failure(f) for f in self.failures],
             "unknown": [_failure(f) for f in self.unknown],
             "stopped": self.stopped,
+            "held": {str(budget): targets for budget, targets in sorted(self.held.items())},
         }
 
 
@@ -157,12 +189,13 @@ def apply_plan(
     programme: Programme,
     journal: Journal,
     observation: Observation,
+    guard: BudgetGuard,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Carry out ``plan``. When ``stop`` is set, the action in flight is finished and journaled,
     and nothing more is started: the next run plans the rest from what Google shows then."""
-    applier = _Applier(ledger, google, programme, journal, observation, progress, stop)
+    applier = _Applier(ledger, google, programme, journal, observation, guard, progress, stop)
     by_phase: dict[Phase, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_phase[action.phase].append(action)
@@ -182,16 +215,19 @@ class _Applier:
         programme: Programme,
         journal: Journal,
         observation: Observation,
+        guard: BudgetGuard,
         progress: Progress | None,
         stop: threading.Event | None,
     ) -> None:
         self._stop = stop
+        self.guard = guard
         self.ledger = ledger
         self.google = google
         self.programme = programme
         self.journal = journal
         self.org_units: dict[str, ObservedOrgUnit] = dict(observation.org_units)
         self.ou_sizes = Counter(d.org_unit_path for d in observation.devices.values())
+        self.devices = observation.devices
         self.progress = progress
         self.report = ApplyReport()
         self._done_count = 0
@@ -273,7 +309,55 @@ class _Applier:
             except GoogleError as exc:
                 self._settle([action], [entry], "failed", str(exc))
                 continue
-            self._settle([action], [entry], result or "done")
+            if result == "held" and action.limit is not None:
+                self._settle([action], [entry], "skipped", _held_reason(action.limit))
+            else:
+                self._settle([action], [entry], result or "done")
+
+    def _held(self, budget: Budget, targets: Iterable[str]) -> None:
+        listed = list(targets)
+        self.report.held[budget].extend(listed)
+        log.warning("sync.held", budget=str(budget), targets=len(listed))
+
+    def _take(self, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
+        if not targets:
+            return {}
+        with self.ledger.transaction() as session:
+            return self.guard.take(session, budget, targets)
+
+    def _refund(self, rows: Iterable[int]) -> None:
+        listed = list(rows)
+        if listed:
+            with self.ledger.transaction() as session:
+                budgets.refund(session, listed)
+
+    def _each_by_key(
+        self, actions: Sequence[A], call: Callable[[A], str | None], key: Callable[[A], str]
+    ) -> None:
+        """Like :meth:`_each` for idempotent calls: the actions of different keys side by side
+        (the journal and the ledger are written from this thread only), each key's in order."""
+        groups: dict[str, list[A]] = defaultdict(list)
+        for action in actions:
+            groups[key(action)].append(action)
+        if self.google.session.concurrency <= 1 or len(groups) <= 1:
+            self._each(actions, call)
+            return
+        while groups and not self.stopping():
+            wave = [group.pop(0) for group in groups.values()]
+            groups = {k: group for k, group in groups.items() if group}
+            entries = self.journal.intend(wave)
+            outcomes = self.google.session.fan_out(call, wave)
+            settled: list[tuple[Action, int, str, str | None]] = []
+            for action, entry, outcome in zip(wave, entries, outcomes, strict=True):
+                if isinstance(outcome, GoogleOutcomeUnknown):
+                    settled.append((action, entry, "unknown", str(outcome)))
+                elif isinstance(outcome, GoogleError):
+                    settled.append((action, entry, "failed", str(outcome)))
+                elif isinstance(outcome, Exception):
+                    raise outcome
+                else:
+                    settled.append((action, entry, outcome or "done", None))
+            self._settle_each(settled)
 
     # ---------------------------------------------------------------------- ledger
     def _ledger(self, actions: list[Action]) -> None:
@@ -344,6 +428,7 @@ class _Applier:
         deletes = [a for a in actions if isinstance(a, DeleteAccount)]
         if deletes:
             self._delete_accounts(deletes)
+        self._each((a for a in actions if isinstance(a, AccountGone)), self._account_gone)
 
     def _create_account(self, action: CreateAccount) -> str | None:
         at = now()
@@ -399,6 +484,7 @@ class _Applier:
         bodies: dict[str, dict[str, Any]] = defaultdict(dict)
         going: dict[str, list[tuple[Action, int]]] = defaultdict(list)
         entries = self.journal.intend(actions)
+        suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
             person = ledger.get(action.borrower)
             status = person.account_status if person is not None else None
@@ -406,15 +492,29 @@ class _Applier:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):
-                bodies[action.email]["suspended"] = True
-            elif isinstance(action, UnsuspendAccount):
+                suspending.append((action, entry))
+                continue
+            if isinstance(action, UnsuspendAccount):
                 bodies[action.email]["suspended"] = False
             else:
                 bodies[action.email]["orgUnitPath"] = action.org_unit
             going[action.email].append((action, entry))
+        granted = self._take(Budget.SUSPENSIONS, [a.borrower for a, _ in suspending])
+        for action, entry in suspending:
+            if action.borrower not in granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.SUSPENSIONS))
+                self._held(Budget.SUSPENSIONS, [action.borrower])
+                continue
+            bodies[action.email]["suspended"] = True
+            going[action.email].append((action, entry))
         if not bodies:
             return
         outcome = self.google.directory.update_accounts(bodies)
+        self._refund(
+            granted[a.borrower]
+            for a, _ in suspending
+            if a.email in outcome.errors and a.borrower in granted
+        )
         at = now()
         with self.ledger.transaction() as session:
             for email, body in bodies.items():
@@ -436,41 +536,101 @@ class _Applier:
         self._settle_each(settled)
 
     def _delete_accounts(self, actions: list[DeleteAccount]) -> None:
-        ledger = self._ledger_accounts(a.borrower for a in actions)
+        # Irreversible: per account, the intent is committed first, after the ledger was asked
+        # once more under the borrower's lock (no open loan, still this address). A checkout that
+        # comes after it is refused until Google's answer is recorded.
         entries = self.journal.intend(actions)
         going: dict[str, tuple[DeleteAccount, int]] = {}
+        spent: dict[str, int] = {}
         for action, entry in zip(actions, entries, strict=True):
-            person = ledger.get(action.borrower)
-            if person is None or person.account_status == AccountStatus.ACTIVE.value:
-                self._settle([action], [entry], "skipped", "the borrower has an account again")
+            # The budget is spent in the transaction that commits the intent.
+            with self.ledger.transaction() as session:
+                granted = self.guard.take(session, Budget.DELETIONS, [action.borrower])
+                wanted = bool(granted) and reconciled.begin_account_deletion(
+                    session, action.borrower, email=action.email, now=now()
+                )
+                if granted and not wanted:
+                    budgets.refund(session, granted.values())
+            if not granted:
+                self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
+                self._held(Budget.DELETIONS, [action.borrower])
                 continue
+            if not wanted:
+                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                continue
+            spent[action.borrower] = granted[action.borrower]
             going[action.user_id or action.email] = (action, entry)
+        if not going:
+            return
         outcome = self.google.directory.delete_accounts(list(going))
         for key, (action, entry) in going.items():
             error = outcome.errors.get(key)
+            if isinstance(error, GoogleOutcomeUnknown):
+                # Google may have deleted it: the intent stays, and the next run settles it
+                # from what Google shows (deletes it again, or records it gone).
+                self._settle([action], [entry], "unknown", str(error))
+                continue
             if error is not None and not isinstance(error, GoogleNotFound):
+                with self.ledger.transaction() as session:
+                    reconciled.account_deletion_refused(
+                        session, action.borrower, error=str(error), now=now()
+                    )
+                    budgets.refund(session, [spent[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
             with self.ledger.transaction() as session:
                 reconciled.account_deleted(session, action.borrower, now=now())
             self._settle([action], [entry], "done")
 
+    def _account_gone(self, action: AccountGone) -> str | None:
+        """Google had no account for the borrower when observed: look once more (by id, then by
+        address) before the ledger records it deleted."""
+        for key in (action.user_id, action.email):
+            if key is None:
+                continue
+            found = self.google.directory.get_account(key)
+            if found is not None:
+                return "skipped"  # it exists after all: a later run deletes it
+        with self.ledger.transaction() as session:
+            reconciled.account_deleted(
+                session,
+                action.borrower,
+                now=now(),
+                reason="the retention period after the return has passed and Google has no "
+                "such account (never created, or deleted already)",
+            )
+        return None
+
     # --------------------------------------------------------------------- devices
     def _moves(self, actions: list[Action]) -> None:
         moves = [a for a in actions if isinstance(a, MoveDevices)]
-        moved: list[tuple[MoveDevices, int]] = []
-        for action in moves:
+        if not moves or self.stopping():
+            return
+        # Each device is in one move only, so the moves go out side by side (within the device
+        # write quota, which the throttle keeps), their intents journaled first, in one write.
+        entries = self.journal.intend(moves)
+
+        def move(action: MoveDevices) -> str | None:
             if self.stopping():
-                break
-            [entry] = self.journal.intend([action])
-            try:
-                self.google.directory.move_devices(
-                    action.org_unit, [d.device_id for d in action.devices]
-                )
-            except GoogleError as exc:
-                self._settle([action], [entry], "failed", str(exc))
-                continue
-            moved.append((action, entry))
+                return "stopped"
+            self.google.directory.move_devices(
+                action.org_unit, [d.device_id for d in action.devices]
+            )
+            return None
+
+        moved: list[tuple[MoveDevices, int]] = []
+        unsent: list[tuple[Action, int, str, str | None]] = []
+        sent = self.google.session.fan_out(move, moves)
+        for action, entry, outcome in zip(moves, entries, sent, strict=True):
+            if outcome == "stopped":
+                unsent.append((action, entry, "skipped", "stopped before it was sent"))
+            elif isinstance(outcome, GoogleError):
+                unsent.append((action, entry, "failed", str(outcome)))
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                moved.append((action, entry))
+        self._settle_each(unsent)
         if not moved:
             return
         seen = self._read_back(moved)
@@ -511,15 +671,26 @@ class _Applier:
             by_unit[action.org_unit].extend(d.device_id for d in action.devices)
         where: dict[str, str | None] = {}
         singles: list[str] = []
+        listed: list[str] = []
         for unit, ids in by_unit.items():
             pages = -(-(self.ou_sizes[unit] + len(ids)) // MAX_DEVICE_PAGE)
             if pages < len(ids):
-                present = {
-                    d.device_id for d in self.google.directory.iter_devices(org_unit_path=unit)
-                }
-                where.update({i: unit if i in present else None for i in ids})
+                listed.append(unit)
             else:
                 singles.extend(ids)
+
+        if listed:
+            # The target org units are listed side by side, a big one in parts by serial (those
+            # it held when observed, and those moved into it).
+            expected: dict[str, list[str]] = {unit: [] for unit in listed}
+            for seen in self.devices.values():
+                if seen.org_unit_path in expected:
+                    expected[seen.org_unit_path].append(seen.serial.upper())
+            for action, _ in moved:
+                if action.org_unit in expected:
+                    expected[action.org_unit].extend(d.serial.upper() for d in action.devices)
+            for unit, present in devices_in(self.google, expected).items():
+                where.update({i: unit if i in present else None for i in by_unit[unit]})
         if singles:
             for device_id, device in self.google.directory.get_devices(singles).items():
                 where[device_id] = None if device is None else device.org_unit_path
@@ -597,6 +768,16 @@ class _Applier:
             if not allowed:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
+            granted: dict[str, int] = {}
+            if action.limit is not None:
+                granted = self._take(action.limit, [d.serial for d in allowed])
+                held = [d.serial for d in allowed if d.serial not in granted]
+                if held:
+                    self._held(action.limit, held)
+                allowed = [d for d in allowed if d.serial in granted]
+                if not allowed:
+                    self._settle([action], [entry], "skipped", _held_reason(action.limit))
+                    continue
             try:
                 results = self.google.directory.change_status(
                     [d.device_id for d in allowed],
@@ -604,8 +785,15 @@ class _Applier:
                     deprovision_reason=_DEPROVISION_REASON if kind is DeprovisionDevices else None,
                 )
             except GoogleError as exc:
+                if not isinstance(exc, GoogleOutcomeUnknown):
+                    self._refund(granted.values())
                 self._settle([action], [entry], "failed", str(exc))
                 continue
+            self._refund(
+                granted[ref.serial]
+                for ref in allowed
+                if results.get(ref.device_id) is not None and ref.serial in granted
+            )
             new_status = {
                 DisableDevices: DeviceStatus.DISABLED,
                 ReenableDevices: DeviceStatus.ACTIVE,
@@ -651,7 +839,10 @@ class _Applier:
                 ],
             )
 
-        self._each((a for a in actions if isinstance(a, SetPolicy)), modify)
+        # Writes to different org units go out side by side; one org unit's, one after another.
+        self._each_by_key(
+            [a for a in actions if isinstance(a, SetPolicy)], modify, key=lambda a: a.org_unit
+        )
 
     # -------------------------------------------------------------------- commands
     def _commands(self, actions: list[Action]) -> None:
@@ -661,9 +852,15 @@ class _Applier:
         # The intent is in the ledger before Google hears of it: a crash from here on leaves the
         # request ISSUING, which is never sent again blindly.
         with self.ledger.transaction() as session:
+            granted = self.guard.take(session, Budget.POWERWASHES, [action.device.serial])
+            if not granted:
+                self._held(Budget.POWERWASHES, [action.device.serial])
+                return "held"
             wanted = reconciled.begin_powerwash(
                 session, action.request_id, device_id=action.device.device_id, now=now()
             )
+            if not wanted:
+                budgets.refund(session, granted.values())
         if not wanted:
             return "skipped"
         try:
@@ -681,6 +878,7 @@ class _Applier:
                 reconciled.powerwash_lost(
                     session, action.request_id, error=str(exc), now=now(), sent=False
                 )
+                budgets.refund(session, granted.values())
             raise
         with self.ledger.transaction() as session:
             reconciled.powerwash_issued(

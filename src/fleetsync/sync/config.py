@@ -1,4 +1,4 @@
-"""The settings as the planner reads them: the org-unit layout, the safety limits and the
+"""The settings as the planner reads them: the org-unit layout, the safety budgets and the
 standard policies, expanded per region and turned into Chrome Policy values."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fleetsync.domain.actions import PolicyValue
+from fleetsync.domain.actions import Budget, PolicyValue
 from fleetsync.domain.desired import Layout
 from fleetsync.domain.lifecycle import DeviceState
 from fleetsync.domain.plan import DesiredPolicies
@@ -48,17 +48,12 @@ def layout_of(settings: Settings) -> Layout:
     )
 
 
-def limits_of(settings: Settings) -> dict[str, Limit]:
-    safety = settings.safety
+def limits_of(settings: Settings) -> dict[Budget, Limit]:
+    """The safety budgets, one per :class:`Budget`."""
     return {
-        name: Limit(max_count=limit.max_count, max_share=limit.max_share)
-        for name, limit in (
-            ("suspensions", safety.suspensions),
-            ("deletions", safety.deletions),
-            ("powerwashes", safety.powerwashes),
-            ("disables", safety.disables),
-            ("deprovisions", safety.deprovisions),
-        )
+        budget: Limit(per_hour=limit.per_hour, per_day=limit.per_day)
+        for budget in Budget
+        for limit in [settings.safety.of(budget)]
     }
 
 

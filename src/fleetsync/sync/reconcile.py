@@ -11,21 +11,25 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from fleetsync.domain.actions import Budget
+from fleetsync.domain.desired import AccountWanted, DesiredDevice
 from fleetsync.domain.plan import Plan, PlanConfig, plan
+from fleetsync.domain.safety import DEVICE_BUDGETS, held_keys
 from fleetsync.google import Google
-from fleetsync.ledger import Ledger
+from fleetsync.ledger import Ledger, budgets
 from fleetsync.ledger.models import OutboxEntry
 from fleetsync.log import get_logger
 from fleetsync.metrics import OUTBOX_DEPTH, RECONCILE_DURATION
 from fleetsync.services.programme import Programme
 from fleetsync.settings import Settings
-from fleetsync.sync.apply import ApplyReport, apply_plan
+from fleetsync.sync.apply import ApplyReport, BudgetGuard, apply_plan
 from fleetsync.sync.config import layout_of, limits_of
 from fleetsync.sync.confirmed import (
     remember_new_links,
@@ -35,7 +39,7 @@ from fleetsync.sync.confirmed import (
 from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.lock import SyncBusy, reconciler_lock
-from fleetsync.sync.observe import Progress, observe_full, observe_targeted
+from fleetsync.sync.observe import Expected, Progress, observe_full, observe_targeted
 from fleetsync.sync.track import TrackReport, track_commands
 
 __all__ = ["SyncReport", "drain_outbox", "reconcile"]
@@ -52,7 +56,8 @@ _DATA_FINDINGS_LOGGED = 20
 class SyncReport:
     kind: str
     plan: Plan
-    #: ``planned`` (dry run), ``refused`` (safety limits), ``converged``, ``failed``.
+    #: ``planned`` (dry run), ``converged``, ``failed``, ``stopped``. What the safety budgets
+    #: held back is in :attr:`held`: the rest of the plan went ahead.
     status: str
     run_id: int | None = None
     applied: ApplyReport | None = None
@@ -60,10 +65,23 @@ class SyncReport:
     google_calls: int = 0
     seconds: float = 0.0
 
+    @property
+    def held(self) -> dict[Budget, list[str]]:
+        """What the safety budgets held back (planned, or at the last moment): budget →
+        devices' serials or borrowers' ids."""
+        found: dict[Budget, list[str]] = defaultdict(list)
+        for held in self.plan.safety.held:
+            found[held.budget].extend(held.targets)
+        if self.applied is not None:
+            for budget, targets in self.applied.held.items():
+                found[budget].extend(targets)
+        return dict(found)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "status": self.status,
+            "held": {str(b): targets for b, targets in sorted(self.held.items())},
             "run": self.run_id,
             "plan": self.plan.to_json(),
             "applied": None if self.applied is None else self.applied.to_json(),
@@ -81,6 +99,7 @@ def reconcile(
     programme: Programme | None = None,
     dry_run: bool = False,
     force: bool = False,
+    force_budgets: Collection[Budget] = (),
     adopt: bool = False,
     devices: Collection[str] = (),
     borrowers: Collection[str] = (),
@@ -89,6 +108,9 @@ def reconcile(
     stop: threading.Event | None = None,
 ) -> SyncReport:
     """Make Google follow the ledger (or, with ``dry_run``, say what that would take).
+
+    What the safety budgets have no room for is held back and the rest goes ahead;
+    ``force_budgets`` lets a person release the held work of those budgets (``force``: of all).
 
     ``stop``: when set (SIGTERM), the action in flight is finished and the run ends ``stopped``.
     Raises :class:`~fleetsync.sync.lock.SyncBusy` when another reconcile holds the lock.
@@ -102,6 +124,7 @@ def reconcile(
                 programme=programme,
                 dry_run=dry_run,
                 force=force,
+                force_budgets=force_budgets,
                 adopt=adopt,
                 devices=devices,
                 borrowers=borrowers,
@@ -114,9 +137,12 @@ def reconcile(
     kind = "targeted" if scope else "full"
     started = time.monotonic()
     calls_before = google.calls
+    forced = frozenset(Budget) if force else frozenset(force_budgets)
     lock = contextlib.nullcontext() if dry_run else reconciler_lock(ledger)
     with lock:
-        journal = None if dry_run else Journal.start(ledger, kind=kind, actor=actor, forced=force)
+        journal = (
+            None if dry_run else Journal.start(ledger, kind=kind, actor=actor, forced=bool(forced))
+        )
         try:
             report = _run(
                 ledger,
@@ -125,7 +151,7 @@ def reconcile(
                 programme,
                 journal,
                 scope,
-                _Options(dry_run=dry_run, force=force, adopt=adopt, progress=progress, stop=stop),
+                _Options(dry_run=dry_run, forced=forced, adopt=adopt, progress=progress, stop=stop),
             )
         except BaseException as exc:
             if journal is not None:
@@ -154,7 +180,7 @@ def reconcile(
 @dataclass(frozen=True)
 class _Options:
     dry_run: bool
-    force: bool
+    forced: frozenset[Budget]
     adopt: bool
     progress: Progress | None
     stop: threading.Event | None
@@ -182,15 +208,33 @@ def _run(
     if scope:
         observation = observe_targeted(google, desired.devices, desired.accounts)
     else:
-        observation = observe_full(google, layout, desired.policies, progress=_or_quiet(progress))
+        observation = observe_full(
+            google,
+            layout,
+            desired.policies,
+            progress=_or_quiet(progress),
+            expected=Expected(
+                device_ids=[d.google_device_id for d in desired.devices if d.google_device_id],
+                accounts=[
+                    (a.email, a.google_user_id)
+                    for a in desired.accounts
+                    if a.wanted is not AccountWanted.ABSENT
+                ],
+                serials=_serials_by_org_unit(desired.devices),
+            ),
+        )
     if not dry_run:
         remember_observation(ledger, observation, now=now())
+    limits = limits_of(settings)
+    with ledger.read() as session:
+        spent = budgets.spent(session, now=now())
     config = PlanConfig(
         layout=layout,
-        limits=limits_of(settings),
+        limits=limits,
         regions=settings.regions,
         adopt=options.adopt,
-        force=options.force,
+        spent=spent,
+        forced=options.forced,
     )
     the_plan = plan(desired, observation, config)
     _log_data_findings(the_plan)
@@ -198,10 +242,8 @@ def _run(
     if journal is None:
         return report
     report.run_id = journal.run_id
-    if the_plan.refused:
-        report.status = "refused"
-        log.warning("sync.refused", why=the_plan.safety.describe())
-        return report
+    if the_plan.safety.holds:
+        log.warning("sync.held", why=the_plan.safety.describe())
     applied = apply_plan(
         the_plan,
         ledger=ledger,
@@ -209,10 +251,20 @@ def _run(
         programme=programme,
         journal=journal,
         observation=observation,
+        guard=BudgetGuard(limits, options.forced, journal.run_id),
         progress=progress,
         stop=options.stop,
     )
     report.applied = applied
+    with ledger.transaction() as session:
+        budgets.hold(
+            session,
+            report.held,
+            now=now(),
+            run_id=journal.run_id,
+            limits=limits,
+            scope=(scope.devices, scope.borrowers) if scope else None,
+        )
     remember_new_links(ledger, observation, now=now())
     if applied.stopped:
         report.status = "stopped"
@@ -222,6 +274,13 @@ def _run(
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         remember_policies(ledger, desired.policies, the_plan, failed, now=now())
     return report
+
+
+def _serials_by_org_unit(devices: Iterable[DesiredDevice]) -> dict[str, list[str]]:
+    serials: dict[str, list[str]] = defaultdict(list)
+    for device in devices:
+        serials[device.org_unit].append(device.serial.upper())
+    return serials
 
 
 def _log_data_findings(the_plan: Plan) -> None:
@@ -264,7 +323,11 @@ def _pending(ledger: Ledger, limit: int) -> list[tuple[int, str, str]]:
     with ledger.read() as session:
         rows = session.execute(
             sa.select(OutboxEntry.id, OutboxEntry.entity_kind, OutboxEntry.entity_key)
-            .where(OutboxEntry.done_at.is_(None))
+            .where(
+                OutboxEntry.done_at.is_(None),
+                # Held back by a safety budget: not before the budget has room again.
+                sa.or_(OutboxEntry.retry_after.is_(None), OutboxEntry.retry_after <= now()),
+            )
             .order_by(OutboxEntry.id)
             .limit(limit)
         ).all()
@@ -292,6 +355,10 @@ def drain_outbox(
     """Run a targeted reconcile for the devices and borrowers waiting in the outbox and mark
     their entries done. Returns how many entries were handled.
 
+    What a safety budget held back stays pending (never done): its entries wait until the
+    budget has room (``retry_after``), and the drain takes them up again then. Only the held
+    devices and borrowers wait: the rest of the batch is done.
+
     Entries stay pending when Google fails or another reconcile holds the lock: the next drain
     (or the next full reconcile, which covers everything) takes them up. A crash between a ledger
     change and its reconcile loses nothing, because the entry was written with the change.
@@ -314,17 +381,20 @@ def drain_outbox(
         return 0
     if report.status == "stopped":
         return 0  # shutting down: the next process takes them up
-    if report.status == "refused":
-        # Retrying every few seconds would only be refused again: the full reconcile carries
-        # the refusal to `fleetsync status`, and a person decides (`fleetsync sync --force`).
-        log.error("sync.outbox_refused", why=report.plan.safety.describe())
+    held = held_keys(report.plan.safety) | {
+        ("device" if budget in DEVICE_BUDGETS else "borrower", target)
+        for budget, targets in report.held.items()
+        for target in targets
+    }
+    if held:
+        log.warning("sync.outbox_held", entries=len(held), why=report.plan.safety.describe())
     # Done even when some actions failed: they are in the journal, and the next full reconcile
-    # plans them again from what Google shows then.
-    with ledger.transaction() as session:
-        session.execute(
-            sa.update(OutboxEntry)
-            .where(OutboxEntry.id.in_([row_id for row_id, _, _ in entries]))
-            .values(done_at=now())
-        )
+    # plans them again from what Google shows then. Held work is not done: it stays pending.
+    done = [row_id for row_id, kind, key in entries if (kind, key) not in held]
+    if done:
+        with ledger.transaction() as session:
+            session.execute(
+                sa.update(OutboxEntry).where(OutboxEntry.id.in_(done)).values(done_at=now())
+            )
     outbox_depth(ledger)
     return len(entries)

@@ -5,9 +5,15 @@
   becomes spare (``auto_ready_after_powerwash``), or waits for ``fleetsync device ready``.
 - EXPIRED, CANCELLED, or executed with FAILURE / IGNORED: the powerwash is asked for again
   (``on_powerwash_failure = "reissue"``) or left for a technician to decide (``"flag"``).
-- UNKNOWN (the answer to ``issueCommand`` was lost): a device that enrolled again after the
-  attempt executed it; one that checked in well after it without enrolling again never got it,
-  and the powerwash is asked for again. Until then nothing is sent.
+- UNKNOWN (the answer to ``issueCommand`` was lost; Google may hold the command, and the
+  Directory API lists no device's commands, it only gets one by its id): settled from evidence
+  that excludes a command in flight, never from one check-in. A device that enrolled again after
+  the attempt executed it (a powerwash forces re-enrolment). A check-in after the grace is only
+  noted (``checkin_seen_at``): the device may be executing the command right then
+  (SENT_TO_CLIENT, ACKED_BY_CLIENT). A second check-in at least the grace after the noted one,
+  still without enrolling again, shows the device has been up and running all that time without
+  powerwashing: the command is not on it, and the powerwash is asked for again. Until then
+  nothing is sent.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ class _Open:
     google_command_id: str | None
     state: CommandState
     issued_at: datetime | None
+    checkin_seen_at: datetime | None = None
 
 
 def track_commands(ledger: Ledger, google: Google, settings: Settings) -> TrackReport:
@@ -77,6 +84,7 @@ def track_commands(ledger: Ledger, google: Google, settings: Settings) -> TrackR
                 google_command_id=command.google_command_id,
                 state=CommandState(command.state),
                 issued_at=command.issued_at,
+                checkin_seen_at=command.checkin_seen_at,
             )
             for command, device in reconciled.open_commands(session)
         ]
@@ -146,6 +154,7 @@ class _Tracker:
                 _update(session, item, state)
 
     def unconfirmed(self, item: _Open, seen: ObservedDevice, grace: timedelta) -> None:
+        """Settle a powerwash whose answer was lost, from the device alone (see the module)."""
         issued = item.issued_at
         if issued is None:
             return
@@ -155,13 +164,30 @@ class _Tracker:
                 seen.last_enrollment,
                 "confirmed by the device enrolling again (Google's answer was lost)",
             )
-        elif seen.last_sync is not None and seen.last_sync > issued + grace:
-            self.finished(
-                item,
-                CommandState.CANCELLED,
-                None,
-                "never reached the device: it checked in later without enrolling again",
-            )
+            return
+        checked_in = seen.last_sync
+        if checked_in is None or checked_in <= issued + grace:
+            return  # not back yet: the command, if Google has it, waits for the device
+        first = item.checkin_seen_at
+        if first is None or checked_in < first:
+            # Back, but maybe executing it right now: note the check-in, decide on a later one.
+            with self.ledger.transaction() as session:
+                command = session.get(DeviceCommand, item.command)
+                assert command is not None
+                command.checkin_seen_at = checked_in
+            log.info("sync.powerwash_unconfirmed", serial=item.serial, checked_in=checked_in)
+            return
+        if checked_in - first < grace:
+            return
+        minutes = int((checked_in - first).total_seconds() // 60)
+        self.finished(
+            item,
+            CommandState.CANCELLED,
+            None,
+            "not executed: Google's answer to it was lost, and the device checked in at "
+            f"{first.isoformat(timespec='minutes')} and again {minutes} minutes later without "
+            "enrolling again, as a powerwashed device does",
+        )
 
     def executed(self, item: _Open, at: datetime | None, note: str | None) -> None:
         with self.ledger.transaction() as session:

@@ -1,0 +1,26 @@
+"""The loan desk's web app at ``/desk``: staff sign in, find, lend, hand over the slip, take back.
+
+Server-rendered pages (Jinja2, in ``templates/``) with one small script of our own
+(``static/progress.js``), all served by fleetsync itself; built on the same business actions
+(:mod:`fleetsync.services`) as the webhooks and the command line. docs/desk.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from fleetsync.api.state import ApiState
+from fleetsync.desk import auth, lending, pages
+from fleetsync.desk.web import STATIC_DIR, DeskState
+
+__all__ = ["mount"]
+
+
+def mount(app: FastAPI, state: ApiState) -> None:
+    """Add the desk's pages and static files to the API's app."""
+    app.state.desk = DeskState.build(state)
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    app.include_router(lending.router)
+    app.mount("/desk/static", StaticFiles(directory=STATIC_DIR), name="desk-static")

@@ -1,0 +1,497 @@
+"""What a loan desk looks up: a device, a borrower, borrowers by name, its loans, spare devices.
+
+Read-only queries for the desk API (``/v1/devices``, ``/v1/borrowers``, ``/v1/loans``) and the
+desk web app, in one place so that both answer alike. Each takes the **scope**: the desk whose
+staff or software asks (``desk_of(actor)``), or ``None`` for all desks (an admin, a technician).
+
+Within a scope a desk sees its own loans (``loans.desk``) and the borrowers it has lent to,
+nothing else: a borrower who never had a loan at this desk is answered exactly like one that does
+not exist, a device on another desk's loan shows no loan (only ``on_loan_elsewhere``). Devices are
+shared: any desk finds any device, by its exact serial or asset tag, never by a prefix.
+
+Lists are paged by a **cursor** (keyset: the position after the last item, opaque to callers):
+``page.next_cursor`` is ``None`` on the last page. Every list answers in one query per page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fleetsync.domain.borrowers import fold
+from fleetsync.domain.errors import InvalidInput, NotFound
+from fleetsync.domain.lifecycle import Connectivity, DeviceState
+from fleetsync.ledger import queries
+from fleetsync.ledger.models import Borrower, Device, Loan, loan_ref
+
+__all__ = [
+    "MAX_PAGE",
+    "BorrowerInfo",
+    "BorrowerMatch",
+    "DeviceInfo",
+    "LoanLine",
+    "LoanState",
+    "Page",
+    "SpareDevice",
+    "find_borrower",
+    "find_device",
+    "list_loans",
+    "search_borrowers",
+    "spare_devices",
+]
+
+T = TypeVar("T")
+
+#: The most items one page holds.
+MAX_PAGE = 500
+#: The most characters of a name search (two names of at most 120).
+MAX_SEARCH = 241
+
+
+class LoanState(StrEnum):
+    """Which loans a list holds: ``open`` ones, ``overdue`` ones (open past their agreed end),
+    or ``all`` (ended ones too)."""
+
+    OPEN = "open"
+    OVERDUE = "overdue"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class LoanLine:
+    """One loan as a desk's list shows it."""
+
+    loan: str
+    serial: str
+    asset_tag: str | None
+    model: str
+    borrower: str
+    #: ``None`` once the borrower was pseudonymised.
+    given_name: str | None
+    family_name: str | None
+    region: str
+    connectivity: str
+    needs_data: bool
+    course_period: str | None
+    checked_out_at: datetime
+    agreed_end: date
+    returned_at: datetime | None
+    condition: str | None
+    #: The desk it belongs to (``None``: a technician's loan).
+    desk: str | None
+    #: Days past the agreed end on ``today`` (0 when not overdue, or ended).
+    days_overdue: int
+
+    @property
+    def open(self) -> bool:
+        return self.returned_at is None
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    #: Pass it back for the next page; ``None`` on the last one.
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    serial: str
+    asset_tag: str | None
+    model: str
+    state: str
+    state_since: datetime
+    region: str
+    connectivity: str
+    #: Its open loan, when the scope may see it.
+    loan: LoanLine | None
+    #: On an open loan the scope may not see (another desk's, or a technician's).
+    on_loan_elsewhere: bool
+
+    @property
+    def lendable(self) -> bool:
+        return self.state == DeviceState.SPARE.value
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerInfo:
+    id: str
+    given_name: str | None
+    family_name: str | None
+    region: str
+    account: str | None
+    account_status: str
+    pseudonymised: bool
+    #: Their loans the scope may see, newest first; the open one (if it is the scope's) first.
+    loans: tuple[LoanLine, ...]
+    #: They hold a device on a loan the scope may not see: a checkout here would be refused.
+    on_loan_elsewhere: bool
+
+    @property
+    def open_loan(self) -> LoanLine | None:
+        return next((loan for loan in self.loans if loan.open), None)
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerMatch:
+    """A borrower a name search found."""
+
+    id: str
+    given_name: str | None
+    family_name: str | None
+    region: str
+    #: Their open loan at this desk (``L-88``), if any.
+    open_loan: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpareDevice:
+    serial: str
+    asset_tag: str | None
+    model: str
+    region: str
+    connectivity: str
+    spare_since: datetime
+
+
+# --------------------------------------------------------------------------- devices
+def find_device(session: Session, ref: str, *, desk: str | None, today: date) -> DeviceInfo:
+    """The device whose serial or asset tag is exactly ``ref`` (any case, never a prefix), with
+    its open loan when ``desk`` may see it. Raises :class:`NotFound` or :class:`InvalidInput`
+    (an empty reference; a value that is one device's serial and another's asset tag)."""
+    device = queries.find_device(session, _typed(ref, "a serial or asset tag"))
+    open_loan = queries.open_loan(session, device.id)
+    visible = open_loan is not None and (desk is None or open_loan.desk == desk)
+    line = None
+    if visible:
+        assert open_loan is not None
+        line = _line(open_loan, device, open_loan.borrower, today)
+    return DeviceInfo(
+        serial=device.serial,
+        asset_tag=device.asset_tag,
+        model=device.model,
+        state=device.state,
+        state_since=device.state_since,
+        region=device.region,
+        connectivity=device.connectivity,
+        loan=line,
+        on_loan_elsewhere=open_loan is not None and not visible,
+    )
+
+
+def spare_devices(
+    session: Session,
+    *,
+    region: str | None = None,
+    connectivity: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[SpareDevice]:
+    """Spare devices (lendable now), of a region and connectivity if given, by serial. Devices
+    are shared: every desk sees every spare device."""
+    limit = _limit(limit)
+    stmt = sa.select(Device).where(Device.state == DeviceState.SPARE.value)
+    if region is not None:
+        stmt = stmt.where(Device.region == region)
+    if connectivity is not None:
+        stmt = stmt.where(Device.connectivity == _connectivity(connectivity))
+    if cursor is not None:
+        (after,) = _decode(cursor, "s")
+        if not isinstance(after, str) or not after or after != after.strip() or _control(after):
+            raise InvalidInput(_BAD_CURSOR)
+        stmt = stmt.where(Device.serial > after)
+    rows = list(session.scalars(stmt.order_by(Device.serial).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=tuple(
+            SpareDevice(
+                serial=d.serial,
+                asset_tag=d.asset_tag,
+                model=d.model,
+                region=d.region,
+                connectivity=d.connectivity,
+                spare_since=d.state_since,
+            )
+            for d in rows
+        ),
+        next_cursor=_encode("s", rows[-1].serial) if more else None,
+    )
+
+
+# --------------------------------------------------------------------------- borrowers
+def find_borrower(
+    session: Session, borrower_id: str, *, desk: str | None, today: date
+) -> BorrowerInfo:
+    """The borrower with this desk id and their loans that ``desk`` may see. A borrower who
+    never had a loan at ``desk`` is :class:`NotFound`, worded as for one who does not exist."""
+    key = _typed(borrower_id, "a borrower id").strip()
+    if not key:
+        raise InvalidInput("give a borrower's id, as the desk gave it at checkout (e.g. B-1017)")
+    hidden = NotFound(
+        f"{_whose(desk)} no borrower {key}; a desk sees the borrowers it has lent a device to"
+    )
+    if len(key) > 64:
+        raise hidden
+    person = queries.find_borrower(session, key)
+    if person is None:
+        raise hidden
+    stmt = (
+        sa.select(Loan, Device)
+        .join(Device, Device.id == Loan.device_id)
+        .where(Loan.borrower_id == person.id)
+        .order_by(Loan.id.desc())
+    )
+    lines: list[LoanLine] = []
+    elsewhere = False
+    for loan, device in session.execute(stmt):
+        if desk is None or loan.desk == desk:
+            lines.append(_line(loan, device, person, today))
+        elif loan.returned_at is None:
+            elsewhere = True
+    if desk is not None and not lines:
+        raise hidden
+    lines.sort(key=lambda line: not line.open)  # the open one first, then newest first
+    return BorrowerInfo(
+        id=person.desk_id,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        region=person.region,
+        account=person.account_email,
+        account_status=person.account_status,
+        pseudonymised=person.pseudonymised_at is not None,
+        loans=tuple(lines),
+        on_loan_elsewhere=elsewhere,
+    )
+
+
+def search_borrowers(
+    session: Session, text: str, *, desk: str | None, limit: int = 20
+) -> list[BorrowerMatch]:
+    """Borrowers of ``desk`` (who had a loan there; every borrower for ``None``) whose names
+    contain ``text``, whatever its case and accents ("ozturk" finds "Öztürk", "ayse oz" finds
+    "Ayşe Öztürk"), by family name then given name. At most ``limit`` (≤ :data:`MAX_PAGE`)."""
+    limit = _limit(limit)
+    needle = fold(_typed(text, "a name search"))
+    if not needle:
+        raise InvalidInput("give part of a borrower's name to search for")
+    if len(needle) > MAX_SEARCH:
+        raise InvalidInput(f"a name search is at most {MAX_SEARCH} characters")
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    open_loan = (
+        sa.select(Loan.id)
+        .where(Loan.borrower_id == Borrower.id, Loan.returned_at.is_(None))
+        .limit(1)
+    )
+    if desk is not None:
+        open_loan = open_loan.where(Loan.desk == desk)
+    stmt = (
+        sa.select(
+            Borrower.desk_id,
+            Borrower.given_name,
+            Borrower.family_name,
+            Borrower.region,
+            open_loan.scalar_subquery(),
+        )
+        .where(Borrower.name_key.like(pattern, escape="\\"))
+        .order_by(Borrower.family_name, Borrower.given_name, Borrower.desk_id)
+        .limit(limit)
+    )
+    if desk is not None:
+        lent_here = sa.select(Loan.id).where(Loan.borrower_id == Borrower.id, Loan.desk == desk)
+        stmt = stmt.where(lent_here.exists())
+    return [
+        BorrowerMatch(
+            id=desk_id,
+            given_name=given,
+            family_name=family,
+            region=region,
+            open_loan=None if loan_id is None else loan_ref(loan_id),
+        )
+        for desk_id, given, family, region, loan_id in session.execute(stmt)
+    ]
+
+
+# --------------------------------------------------------------------------- loans
+def list_loans(
+    session: Session,
+    *,
+    desk: str | None,
+    today: date,
+    state: LoanState | str = LoanState.OPEN,
+    borrower: str | None = None,
+    due_before: date | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[LoanLine]:
+    """The loans of ``desk`` (all desks' for ``None``): ``open`` and ``overdue`` ones by agreed
+    end (the most urgent first), ``all`` newest first; of one borrower (their desk id), and/or
+    with an agreed end before ``due_before`` (that day excluded). ``days_overdue`` counts from
+    ``today``. An unknown borrower, or another desk's, is an empty list."""
+    limit = _limit(limit)
+    state = _state(state)
+    stmt = (
+        sa.select(Loan, Device, Borrower)
+        .join(Device, Device.id == Loan.device_id)
+        .join(Borrower, Borrower.id == Loan.borrower_id)
+    )
+    if desk is not None:
+        stmt = stmt.where(Loan.desk == desk)
+    if state is not LoanState.ALL:
+        stmt = stmt.where(Loan.returned_at.is_(None))
+    if state is LoanState.OVERDUE:
+        stmt = stmt.where(Loan.agreed_end < today)
+    if due_before is not None:
+        stmt = stmt.where(Loan.agreed_end < due_before)
+    if borrower is not None:
+        key = _typed(borrower, "a borrower id").strip()
+        if not key:
+            raise InvalidInput("give the borrower's id (e.g. B-1017), or leave the filter out")
+        borrower_id = sa.select(Borrower.id).where(Borrower.desk_id == key).scalar_subquery()
+        stmt = stmt.where(Loan.borrower_id == borrower_id)
+    if state is LoanState.ALL:
+        if cursor is not None:
+            (after,) = _decode(cursor, "a")
+            stmt = stmt.where(Loan.id < _int(after))
+        stmt = stmt.order_by(Loan.id.desc())
+    else:
+        if cursor is not None:
+            end, after = _decode(cursor, "o", 2)
+            end_date, after_id = _date(end), _int(after)
+            stmt = stmt.where(
+                sa.or_(
+                    Loan.agreed_end > end_date,
+                    sa.and_(Loan.agreed_end == end_date, Loan.id > after_id),
+                )
+            )
+        stmt = stmt.order_by(Loan.agreed_end, Loan.id)
+    rows = session.execute(stmt.limit(limit + 1)).all()
+    more = len(rows) > limit
+    lines = tuple(_line(loan, device, person, today) for loan, device, person in rows[:limit])
+    next_cursor = None
+    if more:
+        last = rows[limit - 1][0]
+        next_cursor = (
+            _encode("a", last.id)
+            if state is LoanState.ALL
+            else _encode("o", last.agreed_end.isoformat(), last.id)
+        )
+    return Page(items=lines, next_cursor=next_cursor)
+
+
+# --------------------------------------------------------------------------- helpers
+def _whose(desk: str | None) -> str:
+    return "there is" if desk is None else f"desk {desk} has"
+
+
+def _line(loan: Loan, device: Device, person: Borrower, today: date) -> LoanLine:
+    open_ = loan.returned_at is None
+    return LoanLine(
+        loan=loan.ref,
+        serial=device.serial,
+        asset_tag=device.asset_tag,
+        model=device.model,
+        borrower=person.desk_id,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        region=loan.region,
+        connectivity=loan.connectivity,
+        needs_data=loan.needs_data,
+        course_period=loan.course_period,
+        checked_out_at=loan.checked_out_at,
+        agreed_end=loan.agreed_end,
+        returned_at=loan.returned_at,
+        condition=loan.return_condition,
+        desk=loan.desk,
+        days_overdue=max((today - loan.agreed_end).days, 0) if open_ else 0,
+    )
+
+
+def _typed(value: str, what: str) -> str:
+    """``value`` when a person or a scanner could have typed it: no control characters (which
+    no serial, id or name holds, and which PostgreSQL refuses in a query) once the spaces and
+    line ends around it are gone."""
+    if _control(value.strip()):
+        raise InvalidInput(
+            f"{what} has a control character (a scanner's prefix or suffix?); send the "
+            "characters of the label only"
+        )
+    return value
+
+
+def _control(text: str) -> bool:
+    return any(unicodedata.category(c) in {"Cc", "Cs"} for c in text)
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} items, not {limit}")
+    return limit
+
+
+def _state(state: LoanState | str) -> LoanState:
+    try:
+        return LoanState(state)
+    except ValueError:
+        raise InvalidInput(
+            f"state {state!r} is not one of {', '.join(s.value for s in LoanState)}"
+        ) from None
+
+
+def _connectivity(value: str) -> str:
+    try:
+        return Connectivity(value.strip().lower()).value
+    except ValueError:
+        raise InvalidInput(
+            f"connectivity {value!r} is not one of {', '.join(c.value for c in Connectivity)}"
+        ) from None
+
+
+# A cursor: its list's letter and the last item's sort key, as URL-safe base64 of JSON.
+_BAD_CURSOR = "the cursor is not one this list gave; start again from the first page without it"
+
+
+def _encode(kind: str, *key: Any) -> str:
+    raw = json.dumps([kind, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, kind: str, size: int = 1) -> Sequence[Any]:
+    """The sort key in a cursor of list ``kind`` (``size`` values); :class:`InvalidInput` for
+    anything else, a cursor of another list included."""
+    try:
+        text = cursor.strip()
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput(_BAD_CURSOR) from None
+    if not isinstance(value, list) or len(value) != size + 1 or value[0] != kind:
+        raise InvalidInput(_BAD_CURSOR)
+    return value[1:]
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**31:
+        raise InvalidInput(_BAD_CURSOR)
+    return value
+
+
+def _date(value: Any) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(_BAD_CURSOR) from None
