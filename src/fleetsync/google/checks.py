@@ -104,16 +104,17 @@ def _check_mailbox(settings: Settings, sender: str) -> ScopeCheck:
     message is the only call the scope allows, and a check must not send one)."""
     call = f"oauth2.token as {sender}"
     credentials = mailbox_credentials(settings.google, sender)
-    request = google_auth_httplib2.Request(httplib2.Http(timeout=settings.google.timeout_seconds))
+    http = httplib2.Http(timeout=settings.google.timeout_seconds)
     try:
-        credentials.refresh(request)
+        credentials.refresh(google_auth_httplib2.Request(http))
     except Exception as exc:
         mapped = from_exception(exc, method="oauth2.token")
         if mapped is None:
             raise
-        return ScopeCheck(
-            GMAIL_SEND_SCOPE, call, ok=False, error=_explain(mapped, GMAIL_SEND_SCOPE)
-        )
+        why = _explain(mapped, GMAIL_SEND_SCOPE)
+        return ScopeCheck(GMAIL_SEND_SCOPE, call, ok=False, error=why)
+    finally:
+        http.close()
     return ScopeCheck(GMAIL_SEND_SCOPE, call, ok=True)
 
 
