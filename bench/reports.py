@@ -1,5 +1,8 @@
 """The reports at scale: a ledger of 100,000 devices and 1,000,000 loans over two years, then
-`report loans` for twelve months by month and region, and `report fleet`.
+`report loans` for twelve months by month and region, `report fleet`, and `report courses`
+(course periods of two months per region, each loan for the one containing its checkout, 6,000
+open reservations for the next ones); and `loan import` of 100,000 historical loans into a
+fresh ledger.
 
     .venv/bin/python bench/reports.py                       # SQLite in a temporary directory
     .venv/bin/python bench/reports.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -32,7 +35,16 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Figures, database, measure, peak_rss_mib
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Borrower, Device, Loan, LoanExtension
+from fleetsync.ledger.models import (
+    Borrower,
+    CoursePeriod,
+    CoursePeriodRegion,
+    Device,
+    Loan,
+    LoanExtension,
+    Reservation,
+)
+from fleetsync.reports.courses import CourseReport, course_report
 from fleetsync.reports.fleet import FleetReport, fleet_report
 from fleetsync.reports.loans import Grouping, LoanReport, loan_report
 from fleetsync.settings import DEFAULT_REGIONS, Settings
@@ -82,6 +94,64 @@ def _history(
         moment = back + timedelta(days=rng.uniform(3, 20))
 
 
+#: Course periods: two months each, from this many days before now, in every region.
+COURSE_DAYS = 61
+
+
+def _course_of(region_index: int, day: date, origin: date) -> int:
+    """The index of the course period containing ``day`` (each region's periods are shifted by
+    a few days, as regions' dates differ)."""
+    return ((day - origin).days - region_index * 3) // COURSE_DAYS
+
+
+def _course_name(region_index: int, k: int) -> str:
+    return f"{DEFAULT_REGIONS[region_index]} {k:03d}"
+
+
+def _courses(conn: sa.Connection, origin: date, now: datetime) -> int:
+    rows: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    ident = 0
+    last = (now.date() - origin).days // COURSE_DAYS + 2
+    for r in range(len(DEFAULT_REGIONS)):
+        for k in range(-1, last + 1):
+            ident += 1
+            first = origin + timedelta(days=k * COURSE_DAYS + r * 3)
+            rows.append(
+                {
+                    "id": ident,
+                    "name": _course_name(r, k),
+                    "first_day": first,
+                    "last_day": first + timedelta(days=COURSE_DAYS - 1),
+                    "created_at": now,
+                }
+            )
+            links.append({"course_id": ident, "region": DEFAULT_REGIONS[r]})
+    conn.execute(sa.insert(CoursePeriod), rows)
+    conn.execute(sa.insert(CoursePeriodRegion), links)
+    # The next course period of each region: 1,000 open reservations each, 10 % needing data.
+    nexts: dict[str, int] = {}
+    for c, link in zip(rows, links, strict=True):
+        if c["first_day"] > now.date() and link["region"] not in nexts:
+            nexts[link["region"]] = c["id"]
+    conn.execute(
+        sa.insert(Reservation),
+        [
+            {
+                "course_id": course_id,
+                "borrower": f"R-{region[:3]}-{i}",
+                "region": region,
+                "needs_data": i % 10 == 0,
+                "status": "open",
+                "created_at": now,
+            }
+            for region, course_id in nexts.items()
+            for i in range(1000)
+        ],
+    )
+    return len(rows)
+
+
 def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> int:
     """Write ``devices`` devices and about ``loans`` loans; returns how many loans."""
     rng = random.Random(20261123)
@@ -104,6 +174,8 @@ def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> int:
                     "state": "spare",
                     "state_since": start,
                     "created_at": start,
+                    # Delivered in four batches in the first months.
+                    "available_from": (start + timedelta(days=30 * (i % 4))).date(),
                 }
             )
             borrower_rows.append(
@@ -117,6 +189,8 @@ def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> int:
             )
         conn.execute(sa.insert(Device), device_rows)
         conn.execute(sa.insert(Borrower), borrower_rows)
+        origin = (now - span).date() - timedelta(days=20)
+        _courses(conn, origin, now)
 
         # Every device's history first, then the loans in checkout order: a ledger's loan ids
         # grow with time, and so the reports' range scans read the table in order.
@@ -127,11 +201,15 @@ def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> int:
             for loan in _history(rng, device["id"], now - span, now):
                 if moved and loan["checked_out_at"] > now - span / 2:
                     device["region"] = DEFAULT_REGIONS[(device["id"] + 1) % region_count]
+                r = DEFAULT_REGIONS.index(device["region"])
+                k = _course_of(r, loan["checked_out_at"].date(), origin)
                 loan.update(
                     borrower_id=device["id"],
                     needs_data=device["connectivity"] == "4g",
                     region=device["region"],
                     connectivity=device["connectivity"],
+                    # One loan in twenty for no course period (a partner's loan).
+                    course_period=None if rng.random() < 0.05 else _course_name(r, k),
                 )
                 histories.append(loan)
                 last = loan
@@ -225,6 +303,13 @@ def run(url: str, devices: int, loans: int, figures: Figures) -> None:
 
     seconds, fleet = best(fleet_now)
     figures.add("fleet_report()", seconds * 1000, "ms")
+
+    def courses_now() -> CourseReport:
+        with ledger.read() as session:
+            return course_report(session, regions=DEFAULT_REGIONS, title="bench", now=now)
+
+    seconds, courses = best(courses_now)
+    figures.add(f"course_report() ({len(courses.rows)} rows)", seconds, "s")
     ledger.close()
 
     env = {
@@ -239,6 +324,8 @@ def run(url: str, devices: int, loans: int, figures: Figures) -> None:
         ["report", "loans", "--format", "json"],
         ["report", "loans", "--format", "html", "--out", os.devnull],
         ["report", "fleet", "--format", "json"],
+        ["report", "courses", "--format", "json"],
+        ["report", "courses", "--lang", "nl", "--format", "html", "--out", os.devnull],
     ):
 
         def command(args: list[str] = args) -> str:
@@ -257,7 +344,58 @@ def run(url: str, devices: int, loans: int, figures: Figures) -> None:
                 f"{total.avg_actual_days}")  # fmt: skip
     figures.add("  open / overdue today", f"{total.open_at_end:,} / {total.overdue_at_end:,}")
     figures.add("  lendable devices", fleet.find(None, None).lendable)
+    everything = courses.find(None, None)
+    figures.add(
+        "  courses: used (wifi / 4G), reserved (wifi / 4G)",
+        f"{everything.used_wifi:,} / {everything.used_4g:,}, "
+        f"{everything.reserved_wifi:,} / {everything.reserved_4g:,}",
+    )
     figures.add("peak memory of this process", peak_rss_mib(), "MiB")
+
+
+def import_history(url: str, loans: int, figures: Figures) -> None:
+    """`loan import` of ``loans`` closed loans (ten per device, back to back) into a ledger that
+    has the devices and nothing else."""
+    from fleetsync import services
+    from fleetsync.domain.inventory import parse_devices_csv
+    from fleetsync.services.loan_import import import_loans, parse_loans_csv
+
+    devices = max(1, loans // 10)
+    settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="fleetsync-")))
+    ledger = open_ledger(settings)
+    inventory = "serial,asset_tag,model,region,connectivity,available_from\n" + "".join(
+        f"9CD{i:07d},IM-{i:06d},Acer,{DEFAULT_REGIONS[i % 6]},{'4g' if i % 10 == 0 else 'wifi'},"
+        "2020-05-11\n"
+        for i in range(devices)
+    )
+    with ledger.transaction() as session:
+        services.import_devices(
+            session, parse_devices_csv(inventory, regions=DEFAULT_REGIONS), actor="cli:bench"
+        )
+    lines = ["serial;borrower_id;given_name;family_name;region;checked_out;agreed_end;returned;"
+             "condition;course;needs_data"]  # fmt: skip
+    origin = date(2020, 6, 1)
+    for n in range(loans):
+        device, turn = n % devices, n // devices
+        out = origin + timedelta(days=70 * turn + device % 5)
+        lines.append(
+            f"9CD{device:07d};H-{n};Naam;Test;{DEFAULT_REGIONS[device % 6]};{out};"
+            f"{out + timedelta(days=65)};{out + timedelta(days=60)};ok;;"
+        )
+    text = "\ufeff" + "\n".join(lines) + "\n"
+    programme = services.Programme.from_settings(settings)
+    for label in ("", " again (all unchanged)"):
+        with measure() as timed, ledger.transaction() as session:
+            report = import_loans(
+                session,
+                parse_loans_csv(text, regions=DEFAULT_REGIONS),
+                programme=programme,
+                actor="cli:bench",
+            )
+        done = report.imported_closed + report.unchanged
+        assert done == loans, (report.imported_closed, report.unchanged)
+        figures.add(f"loan import of {loans:,} past loans{label}", timed["seconds"], "s")
+    ledger.close()
 
 
 def main() -> None:
@@ -265,11 +403,14 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL URL (default: SQLite)")
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--import-loans", type=int, default=100_000)
     args = parser.parse_args()
     backend = "PostgreSQL" if args.postgres else "SQLite"
     figures = Figures(f"Reports on {backend}")
     with database(args.postgres) as url:
         run(url, args.devices, args.loans, figures)
+    with database(args.postgres) as url:
+        import_history(url, args.import_loans, figures)
     figures.print()
 
 

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from fleetsync import clock, services
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Base, Device, Loan, PendingCredential
+from fleetsync.ledger.models import Base, Borrower, Device, Loan, PendingCredential
+from fleetsync.services import reconciled
 from fleetsync.settings import Settings
 from tests.cli_runner import CliResult, run_cli
 
@@ -220,6 +221,27 @@ def test_a_known_borrower_id_with_other_names_needs_same_person(cli: Cli, ledger
     assert same.exit_code == 0, same.output
     shown = _json(cli("loan", "show", "L-2", "--json"))
     assert (shown["given_name"], shown["family_name"]) == ("Ayşe", "Öztürk-Peeters")
+
+
+def test_a_checkout_that_meets_an_account_deletion_in_flight_exits_3_saying_what_to_do(
+    cli: Cli, ledger: Ledger
+) -> None:
+    assert checkout(cli).exit_code == 0
+    assert cli("loan", "return", "--serial", "CB-0001").exit_code == 0
+    with ledger.transaction() as session:
+        email = session.scalars(sa.select(Borrower.account_email)).one()
+        assert email is not None
+        # The reconciler's intent, committed before it asks Google to delete the account.
+        assert reconciled.begin_account_deletion(session, "B-1017", email=email, now=clock.now())
+
+    refused = checkout(cli, serial="CB-0002")
+
+    assert refused.exit_code == 3
+    assert "is being deleted right now" in refused.stderr
+    assert "check the device out again in a few minutes" in refused.stderr
+    assert refused.stdout == ""
+    with ledger.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Loan)) == 1
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,19 @@ loan desk lends and takes back devices, and Google converges while it keeps work
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from fleetsync.ledger import create_ledger_engine
+from fleetsync.domain.staff import Throttle
+from fleetsync.ledger import create_ledger_engine, open_ledger
+from fleetsync.services.staff import SignInRefused, sign_in
+from fleetsync.settings import Settings
 from tests.daemon.conftest import free_port
 
 # Starts processes (the demo runs as a subprocess): not part of .ci/run's clock runs.
@@ -75,6 +80,20 @@ def _loans(directory: Path) -> set[str]:
         engine.dispose()
 
 
+def _signs_in(directory: Path, banner: str) -> str:
+    """Who the banner's demo sign-in signs in as (``refused`` when it does not)."""
+    found = re.search(r"sign in as (\S+) with password (\S+)", banner)
+    assert found, banner
+    settings = Settings(database_url=f"sqlite:///{directory / 'fleetsync.db'}", data_dir=directory)
+    with open_ledger(settings) as ledger, ledger.transaction() as session:
+        try:
+            return sign_in(
+                session, username=found[1], password=found[2], throttle=Throttle(5, timedelta(1))
+            ).actor
+        except SignInRefused:
+            return "refused"
+
+
 def test_a_second_run_continues_the_first_and_reset_starts_afresh(tmp_path: Path) -> None:
     directory = tmp_path / "demo"
     first = _demo(directory)
@@ -87,6 +106,10 @@ def test_a_second_run_continues_the_first_and_reset_starts_afresh(tmp_path: Path
     second = _demo(directory)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "continues the earlier run" in second.stdout
+    # The banner names the desk web app and a clerk's sign-in, new each run.
+    assert "the loan desk's web app: http://127.0.0.1:" in second.stdout
+    assert _signs_in(directory, first.stdout) == "refused"
+    assert _signs_in(directory, second.stdout) == "desk:demo-desk:demo"
     assert json.loads(second.stdout.strip().splitlines()[-1])["converged"] is True
     assert earlier < _loans(directory)  # the first run's loans are still there, and more
 

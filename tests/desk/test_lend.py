@@ -48,7 +48,7 @@ def test_lend_checks_out_as_the_staff_member_and_follows_the_loan(
     assert re.fullmatch(r"/desk/loans/L-\d+", answer.url.path)
     assert "Progress" in answer.text
     assert 'data-complete="false"' in answer.text  # Google has done nothing yet
-    assert '<script src="/desk/static/progress.js" defer></script>' in answer.text
+    assert '<script src="/desk/static/desk.js" defer></script>' in answer.text
     panel = browser.get(answer.url.path + "/progress")
     assert "Account created: waiting" in panel.text
     with ledger.read() as session:

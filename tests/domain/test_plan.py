@@ -47,6 +47,8 @@ from fleetsync.domain.observed import (
 )
 from fleetsync.domain.plan import Desired, DesiredPolicies, Plan, PlanConfig, plan
 from fleetsync.domain.safety import Budget, Limit, Spent
+from fleetsync.settings import Settings
+from fleetsync.sync.config import required_org_units
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 S = DeviceState
@@ -461,12 +463,32 @@ def test_desired_account_expands_the_region_and_wants_deletion_after_retention()
 
 # ------------------------------------------------------------------ org units, policies
 def test_missing_org_units_are_created_parents_first() -> None:
-    desired = Desired(devices=(), accounts=(), org_units=frozenset({"/A/B/C", "/A/D"}))
+    desired = Desired(devices=(), accounts=(), org_units={"/A/B/C": "why", "/A/D": "why"})
     observation = Observation(devices={}, accounts={}, org_units=units("/A"))
     result = plan(desired, observation, CONFIG)
     assert [a.target for a in result.actions if isinstance(a, EnsureOrgUnit)] == [
         "/A/B", "/A/D", "/A/B/C",
     ]  # fmt: skip
+    assert {a.target: a.reason for a in result.actions if isinstance(a, EnsureOrgUnit)} == {
+        "/A/B/C": "why", "/A/D": "why", "/A/B": "/A/B/C goes in it",
+    }  # fmt: skip
+
+
+def test_an_org_unit_says_what_it_is_for() -> None:
+    settings = Settings(regions=("Antwerpen",))
+    wanted = required_org_units(settings)
+    assert wanted["/Students/Antwerpen"] == "the accounts of Antwerpen's borrowers live there"
+    assert wanted["/Chromebooks/Spare"] == "fleetsync keeps spare devices there"
+    assert wanted["/Chromebooks/On loan"] == "fleetsync keeps devices on loan there"
+    desired = Desired(devices=(), accounts=(), org_units=wanted)
+    observation = Observation(devices={}, accounts={}, org_units=units("/Chromebooks"))
+    reasons = {
+        a.target: a.reason for a in plan(desired, observation, CONFIG).actions
+        if isinstance(a, EnsureOrgUnit)
+    }  # fmt: skip
+    assert reasons["/Students"] == "/Students/Antwerpen goes in it"
+    assert reasons["/Students/Antwerpen"] == "the accounts of Antwerpen's borrowers live there"
+    assert all("keeps devices there" not in why for why in reasons.values())
 
 
 BOOKMARKS = PolicyValue.of(
@@ -500,6 +522,32 @@ def test_only_the_policies_that_differ_are_set_one_call_per_namespace() -> None:
     assert {s.namespace: s.values for s in sets} == {
         "chrome.users": (BOOKMARKS,),
         "chrome.users.apps": (DOCS,),
+    }
+
+
+def test_a_policy_change_says_what_differs() -> None:
+    wanted = (DesiredPolicies(org_unit="/Students", values=(BOOKMARKS, MEET, DOCS)),)
+    other_bookmarks = PolicyValue.of(
+        BOOKMARKS.schema,
+        {"managedBookmarks": {"toplevelName": "Oud", "bookmarks": [{"name": "x", "url": "y"}]}},
+    )
+    blocked = PolicyValue.of(MEET.schema, {"appInstallType": "BLOCKED"}, MEET.additional_keys)
+    seen = {
+        (p.org_unit_path, p.schema, p.additional_keys): p
+        for p in (_seen_policy(other_bookmarks), _seen_policy(blocked))
+    }
+    reasons = {
+        s.namespace: s.reason
+        for s in make_plan(policies=wanted, seen_policies=seen).actions
+        if isinstance(s, SetPolicy)
+    }
+    assert reasons == {
+        "chrome.users": "ManagedBookmarksSetting: managedBookmarks is a setting of 2 fields in "
+        'Google (inherited from /), {"bookmarks": [], "toplevelName": "Cursus"} in the config',
+        "chrome.users.apps": "InstallType for app_id chrome:abcdefghijklmnopabcdefghijklmnop is "
+        'not set in Google (the config sets {"appInstallType": "FORCED"}); InstallType for '
+        "app_id web:https://meet.google.com/: appInstallType is 'BLOCKED' in Google (inherited "
+        "from /), 'FORCED' in the config",
     }
 
 

@@ -202,8 +202,11 @@ def test_import_records_the_delivery_date(ledger: Ledger) -> None:
     with ledger.transaction() as session:
         report = services.import_devices(session, moved, actor=ACTOR, update=True, now=NOW)
     assert report.updated == {"5CD1": {"available_from": ["2020-05-11", "2020-06-03"]}}
+    # A spreadsheet's export, day first, reads as the same date; a day that does not exist not.
+    day_first = parse_devices_csv(text.replace("2020-05-11", "11/05/2020"), regions=("Antwerpen",))
+    assert [row.available_from for row in day_first] == [row.available_from for row in rows]
     with pytest.raises(InvalidRows) as bad:
-        parse_devices_csv(text.replace("2020-05-11", "11/05/2020"), regions=("Antwerpen",))
+        parse_devices_csv(text.replace("2020-05-11", "31/04/2020"), regions=("Antwerpen",))
     assert bad.value.problems == [
-        "line 2: available_from '11/05/2020' is not a date (YYYY-MM-DD, e.g. 2020-05-11)"
+        "line 2: available_from '31/04/2020' is not a date: April 2020 has 30 days"
     ]

@@ -38,10 +38,15 @@ def cli(settings: Settings, *args: str) -> CliResult:
         ),
         pytest.param(
             ["--from", "2025-02-30"],
-            "Invalid value for '--from': Value error, '2025-02-30' does not match the formats",
+            "Invalid value for '--from': '2025-02-30' is not a date: February 2025 has 28 days",
             id="no such date",
         ),
-        pytest.param(["--to", "1/2/2025"], "Invalid value for '--to'", id="not ISO"),
+        pytest.param(
+            ["--to", "2025/02/01"],
+            "Invalid value for '--to': '2025/02/01' is not a date: write it as 2027-02-28 or "
+            "28/02/2027",
+            id="neither ISO nor day first",
+        ),
         pytest.param(
             ["--to", "0001-01-15"],
             "error: --to 0001-01-15 is before 1970-01-01: the ledger counts days from 1970-01-01 "

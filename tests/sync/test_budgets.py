@@ -6,6 +6,9 @@ release it. Against the sandbox, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -19,7 +22,7 @@ from fastapi.testclient import TestClient
 from fleetsync import clock, services
 from fleetsync.api.app import create_app
 from fleetsync.domain.actions import Budget
-from fleetsync.domain.safety import Limit
+from fleetsync.domain.safety import Limit, Spent
 from fleetsync.ledger import budgets, open_ledger
 from fleetsync.ledger.models import BudgetSpend, OutboxEntry
 from fleetsync.sandbox.testing import running_sandbox
@@ -199,3 +202,44 @@ def test_concurrent_spenders_on_separate_connections_never_overspend(
     with open_ledger(settings) as ledger, ledger.read() as session:
         assert budgets.spent(session, now=clock.now())[Budget.DISABLES].hour == 3
         assert session.scalar(sa.select(sa.func.count()).select_from(BudgetSpend)) == 3
+
+
+_SPENDER = """
+import sys
+from fleetsync import clock
+from fleetsync.domain.actions import Budget
+from fleetsync.domain.safety import Limit, Spent
+from fleetsync.ledger import budgets, open_ledger
+from fleetsync.settings import load_settings
+
+settings = load_settings()
+limits = {budget: Limit(per_hour=5, per_day=5) for budget in Budget}
+granted = 0
+with open_ledger(settings) as ledger:
+    for i in range(3):
+        with ledger.transaction() as session:
+            got = budgets.spend(session, Budget.POWERWASHES, [sys.argv[1] + str(i)],
+                                limits=limits, now=clock.now())
+        granted += len(got)
+print(granted)
+"""
+
+
+@pytest.mark.processes
+def test_processes_spending_at_once_share_one_budget(database_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "fleetsync.toml"
+    config.write_text(f'database_url = "{database_url}"\n')
+    with open_ledger(load_settings(config)):
+        pass  # the schema, made once
+    env = {**os.environ, "FLEETSYNC_CONFIG": str(config)}
+    spenders = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SPENDER, f"P{n}-"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(4)
+    ]
+    granted = [int(p.communicate(timeout=120)[0].strip() or -1) for p in spenders]
+    assert all(p.returncode == 0 for p in spenders)
+    assert sum(granted) == 5, granted
+    with open_ledger(load_settings(config)) as ledger, ledger.read() as session:
+        assert budgets.spent(session, now=clock.now())[Budget.POWERWASHES] == Spent(5, 5)

@@ -58,6 +58,10 @@ def test_work_held_back_by_a_budget_exits_3_and_says_how_to_release_it(adopted: 
     assert "disables: 5 of 30 devices held back (budget 25 per hour, 50 per day" in out
     assert "fleetsync sync --force-budget disables" in out
     assert "applied: 55 done" in out  # 30 moves and 25 disables went ahead
+    code, out, _ = _cli(adopted, "plan")  # what is held, device by device
+    assert code == 0
+    assert "held back" in out
+    assert "disable devices │ 5 devices, from" in out
 
     code, _, _ = _cli(adopted, "sync", "--force-budget", "disables")
     assert code == 0
@@ -90,7 +94,8 @@ def test_a_targeted_sync_names_devices_by_serial(adopted: Fleet) -> None:
 
 
 def test_without_a_service_account_the_error_says_what_to_configure(tmp_path: Path) -> None:
-    result = run_cli("sync")
+    # A ledger, but no Google connection configured.
+    result = run_cli("sync", env={"FLEETSYNC_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2
     assert "no service-account key configured" in result.stderr
     assert "fleetsync sandbox serve --write-config" in result.stderr

@@ -6,11 +6,14 @@ deleted. Against the sandbox, on both databases."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from fleetsync import clock, services
-from fleetsync.ledger.models import Borrower, Loan
+from fleetsync.ledger.erasure import flush_erased
+from fleetsync.ledger.models import Base, Borrower, Loan, SyncJournalEntry
 from fleetsync.services.retention import RetentionReport, apply_retention
 from tests.sync.conftest import Fleet
 
@@ -100,3 +103,65 @@ def test_retention_erases_names_even_while_google_still_holds_the_account(
     person = _person(adopted, "B-2")
     assert (person.account_status, person.account_email) == ("deleted", None)
     assert _retention(adopted).pseudonymised == ()
+
+
+def _lent_returned_synced(fleet: Fleet, serial: str, borrower: str) -> str:
+    lent = fleet.checkout(serial, borrower)
+    fleet.sync()
+    _return(fleet, serial)
+    fleet.sync()
+    assert lent.account_email is not None
+    return lent.account_email
+
+
+def _two_borrowers_past_every_retention(fleet: Fleet) -> list[str]:
+    """B-3's account is deleted before the retention job reaches them; B-4's after. Returns
+    their addresses; by then the journal has copied both many times (created, annotated on the
+    device, suspended, deleted)."""
+    first, second = fleet.serials()[:2]
+    early = _lent_returned_synced(fleet, first, "B-3")
+    late = _lent_returned_synced(fleet, second, "B-4")
+    _retention_of_the_account_passed(fleet, "B-3")
+    assert fleet.sync().plan.summary() == {"delete_account": 1}
+    assert _retention(fleet).pseudonymised == ("B-3", "B-4")
+    _retention_of_the_account_passed(fleet, "B-4")
+    assert fleet.sync().plan.summary() == {"delete_account": 1}
+    return [early, late]
+
+
+def test_retention_leaves_no_name_or_address_in_any_table(adopted: Fleet) -> None:
+    with adopted.ledger.read() as session:
+        before = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(SyncJournalEntry)
+            .where(SyncJournalEntry.target.like("%@%"))
+        )
+    addresses = _two_borrowers_past_every_retention(adopted)
+
+    with adopted.ledger.read() as session:
+        dumped = {
+            table.name: repr(session.execute(sa.select(table)).all())
+            for table in Base.metadata.sorted_tables
+        }
+        erased = session.scalars(
+            sa.select(SyncJournalEntry.target).where(SyncJournalEntry.target.like("[erased: %"))
+        ).all()
+    for table, rows in dumped.items():
+        for personal in [*addresses, "Haddad", "Amira"]:
+            assert personal.lower() not in rows.lower(), f"{personal} is still in {table}"
+    assert before == 0
+    assert {"[erased: B-3]", "[erased: B-4]"} <= set(erased)
+    assert adopted.sync().plan.actions == ()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_erased_names_and_addresses_are_gone_from_the_sqlite_files_bytes(adopted: Fleet) -> None:
+    addresses = _two_borrowers_past_every_retention(adopted)
+    flush_erased(adopted.ledger)  # as the daemon's retention job does after it
+
+    database = Path(adopted.ledger.engine.url.database or "")
+    files = [database, database.with_name(database.name + "-wal")]
+    content = b"".join(path.read_bytes() for path in files if path.exists())
+    assert len(content) > 100_000
+    for personal in [*addresses, "Haddad", "Amira"]:
+        assert personal.encode() not in content, f"{personal} is still in the file"

@@ -39,7 +39,8 @@ def test_status_shows_the_fleet_the_last_reconcile_and_the_outbox(adopted: Fleet
     human = run_cli("status", "--config", str(adopted.config_path))
     assert "Antwerpen" in human.stdout
     assert "nothing needs a person" in human.stdout
-    assert "no daemon has scheduled one" in human.stdout
+    assert "daemons: none running, and none has run on this ledger" in human.stdout
+    assert "next reconcile: none, no daemon is running" in human.stdout
 
 
 def test_status_lists_what_needs_a_person(adopted: Fleet) -> None:

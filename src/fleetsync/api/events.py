@@ -120,6 +120,13 @@ class ContactData(_Data):
     )
 
 
+class Agreement(_Data):
+    """The loan agreement the borrower signed at the desk."""
+
+    version: Text = Field(min_length=1, max_length=40, examples=["2026-09"])
+    signed: bool = Field(description="The borrower signed this version.")
+
+
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
@@ -145,6 +152,12 @@ class CheckedOutData(_Data):
         description="The borrower id is known with other names, and the desk confirms that "
         "this is the same person (a name corrected or changed): the names are updated. "
         "Without it such a checkout is refused (409 borrower_names_differ).",
+    )
+    agreement: Agreement | None = Field(
+        None,
+        description="The loan agreement accepted (`[agreement] version`): recorded with the "
+        "loan. Required when `[agreement] required`; an outdated version is refused "
+        "(409 agreement_required).",
     )
 
 
@@ -267,6 +280,8 @@ class LoanCheckedOut(_Event):
             else contact(phone=d.contact.phone, email=d.contact.email, language=d.contact.language),
             programme=programme,
             actor=actor,
+            agreement_signed=d.agreement is not None and d.agreement.signed,
+            agreement_version=None if d.agreement is None else d.agreement.version,
         )
         return Applied(result.serial, result.loan)
 

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, time
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -25,6 +26,7 @@ __all__ = [
     "JsonOption",
     "OutputFormat",
     "console",
+    "day_option",
     "err_console",
     "fail",
     "get_settings",
@@ -44,7 +46,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done, 1 some actions failed, 2 usage or configuration error, "
-    "3 refused (lifecycle rule or safety limit), 4 not found."
+    "3 refused (lifecycle rule) or held back (safety budget), 4 not found."
 )
 
 # Everything fleetsync prints is plain text, never Rich markup: no value (an asset tag, a name,
@@ -56,10 +58,11 @@ class _Console(Console):
     """A terminal's width on a terminal; unbounded otherwise. Piped into a file, `grep` or a
     spreadsheet, a table is never cut to 80 columns (`5CD…`) and a line never wrapped inside a
     serial. (Rich takes the width of any of stdin, stdout and stderr that is a terminal, so
-    `fleetsync device list | less` would be cut to the terminal's width.)"""
+    `fleetsync device list | less` would be cut to the terminal's width; and it takes `COLUMNS`
+    from the environment, which CI runners and pytest-xdist's workers set to 80.)"""
 
     def _size(self) -> ConsoleDimensions:
-        if self._width is None and not self.is_terminal:
+        if not self.is_terminal:
             return ConsoleDimensions(UNBOUNDED_WIDTH, 25)
         return Console.size.fget(self)  # type: ignore[attr-defined,no-any-return]
 
@@ -103,12 +106,35 @@ FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
         "--format",
+        case_sensitive=False,
         help="table (for people), csv (for a spreadsheet) or json (for scripts). Default: table.",
         show_default=False,
     ),
 ]
 """Every command that lists things takes ``fmt: FormatOption = None`` next to ``--json`` and
 resolves the two with :func:`output_format`."""
+
+
+def _day(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):  # a default
+        return value
+    from fleetsync.domain.days import parse_day
+    from fleetsync.domain.errors import InvalidInput
+
+    try:
+        return datetime.combine(parse_day(value, "the date"), time())
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc).removeprefix("the date ")) from None
+
+
+def day_option(name: str, help_: str) -> Any:
+    """An option that takes a day as people type it: 2027-02-28 or 28/02/2027 (DD/MM/YYYY, also
+    with '-' or '.'). Its value is a datetime at midnight, as typer's own date options give."""
+    return typer.Option(name, parser=_day, metavar="DATE", help=f"{help_} ({DAY_HELP})")
+
+
+#: How the help names the formats a day option reads.
+DAY_HELP = "YYYY-MM-DD or DD/MM/YYYY"
 
 
 def output_format(fmt: OutputFormat | None, as_json: bool) -> OutputFormat:

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 
 from fleetsync import services
-from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, JsonOption, console, print_json
+from fleetsync.cli._context import (
+    EXIT_CODES_HELP,
+    ConfigOption,
+    JsonOption,
+    console,
+    day_option,
+    print_json,
+)
 from fleetsync.cli._listing import ListFormatOption, chosen_format, emit_list
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.services import courses
@@ -30,7 +37,7 @@ def _say(*objects: Any) -> None:
 
 
 def _day(name: str, help_: str) -> Any:
-    return typer.Option(name, formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help=help_)
+    return day_option(name, help_)
 
 
 NameArgument = Annotated[

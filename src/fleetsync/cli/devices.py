@@ -19,17 +19,19 @@ from fleetsync import services
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
     ConfigOption,
+    ExitCode,
     FormatOption,
     JsonOption,
     OutputFormat,
     console,
+    fail,
     output_format,
     print_csv,
     print_json,
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.errors import InvalidInput, InvalidRows
-from fleetsync.domain.inventory import COLUMNS, parse_devices_csv
+from fleetsync.domain.inventory import COLUMNS, connectivity_of, parse_devices_csv
 from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger import queries
 
@@ -87,14 +89,31 @@ def _render_change(change: services.DeviceChange, as_json: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------ reading
+def _connectivity(value: str | Connectivity) -> Connectivity:
+    # What the inventory import reads, the command line reads: 4G, LTE, Wi-Fi, wifi.
+    if isinstance(value, Connectivity):
+        return value
+    found = connectivity_of(value)
+    if found is None:
+        raise typer.BadParameter(f"{value!r} is not wifi or 4g")
+    return found
+
+
 @app.command("list")
 def list_devices(
     state: Annotated[
-        DeviceState | None, typer.Option("--state", help="Only devices in this state.")
+        DeviceState | None,
+        typer.Option("--state", case_sensitive=False, help="Only devices in this state."),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
     connectivity: Annotated[
-        Connectivity | None, typer.Option("--connectivity", help="Only wifi or 4g devices.")
+        Connectivity | None,
+        typer.Option(
+            "--connectivity",
+            parser=_connectivity,
+            metavar="wifi|4g",
+            help="Only wifi or 4g devices (any case; also wi-fi and lte, as in the import).",
+        ),
     ] = None,
     not_in_google: Annotated[
         bool,
@@ -469,13 +488,25 @@ def retire(
     reason: Annotated[
         str, typer.Option("--reason", help="Why it leaves the programme (required).")
     ],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Do not ask. On a terminal retire asks first; a script (no terminal) is not "
+            "asked.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Retire a device for good: Google deprovisions it. It never comes back.
 
-    Exits 3 when it is on loan (return it first).
+    On a terminal it names the device and asks first (--yes does not ask); declining exits 1 and
+    changes nothing. Exits 3 when it is on loan (return it first).
     """
+    if not yes and sys.stdin.isatty():
+        _confirm_retirement(device, config)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.retire(session, device=device, reason=reason, actor=cli_actor())
     _render_change(change, as_json)
@@ -536,6 +567,18 @@ def repaired(
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.repaired(session, device=device, note=note, actor=cli_actor())
     _render_change(change, as_json)
+
+
+def _confirm_retirement(device: str, config: Path | None) -> None:
+    with opened_ledger(config) as (_s, ledger), ledger.read() as session:
+        found = queries.find_device(session, device)
+        what = ", ".join(
+            part for part in (found.asset_tag, found.model, found.region, found.state) if part
+        )
+        serial = found.serial
+    question = f"Retire {serial} ({what}) for good? Google deprovisions it and it never comes back"
+    if not typer.confirm(question, default=False):
+        fail(f"{serial} is not retired: nothing changed", ExitCode.FAILED)
 
 
 @app.command("ict-test")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.cli._context import (
     EXIT_CODES_HELP,
     ConfigOption,
@@ -19,6 +20,7 @@ from fleetsync.cli._context import (
     JsonOption,
     OutputFormat,
     console,
+    day_option,
     output_format,
     print_csv,
     print_json,
@@ -29,6 +31,7 @@ from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
 from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
+from fleetsync.services.agreement import agreement_page
 from fleetsync.sync.desk_events import notify_desk
 from fleetsync.sync.escalate import escalate
 
@@ -54,15 +57,7 @@ SerialOption = Annotated[
         "--serial", help="The device's serial or asset tag, exactly (any case; never a prefix)."
     ),
 ]
-DateOption = Annotated[
-    datetime,
-    typer.Option(
-        "--until",
-        formats=["%Y-%m-%d"],
-        metavar="YYYY-MM-DD",
-        help="The agreed last day of the loan.",
-    ),
-]
+DateOption = Annotated[datetime, day_option("--until", "The agreed last day of the loan.")]
 
 
 class ReturnCondition(StrEnum):
@@ -80,12 +75,10 @@ def checkout(
     region: Annotated[str, typer.Option("--region", help="The borrower's region.")],
     until: Annotated[
         datetime | None,
-        typer.Option(
+        day_option(
             "--until",
-            formats=["%Y-%m-%d"],
-            metavar="YYYY-MM-DD",
-            help="The agreed last day of the loan. Default: the course period's last day plus "
-            "[loans] grace_days.",
+            "The agreed last day of the loan. Default: the course period's last day plus "
+            "[loans] grace_days",
         ),
     ] = None,
     family_name: Annotated[
@@ -130,6 +123,22 @@ def checkout(
             "--language", help="nl or en: the language of fleetsync's messages (default nl)."
         ),
     ] = None,
+    agreement_signed: Annotated[
+        bool,
+        typer.Option(
+            "--agreement-signed",
+            help="The borrower signed the loan agreement ([agreement] version): the loan "
+            "records the version and the moment. Required when [agreement] required = true.",
+        ),
+    ] = False,
+    agreement_version: Annotated[
+        str | None,
+        typer.Option(
+            "--agreement-version",
+            help="The version they signed, when not the current one's (an outdated version is "
+            "refused).",
+        ),
+    ] = None,
     hide_password: Annotated[
         bool,
         typer.Option(
@@ -151,8 +160,9 @@ def checkout(
     --hide-password to leave it sealed instead (`fleetsync loan first-password` shows it once).
 
     Exits 3 when the lifecycle refuses (device not spare, wifi device for a borrower who needs
-    data, device of another region, borrower who already has a device) and when the borrower id
-    is known with other names (confirm with --same-person if it is the same person).
+    data, device of another region, borrower who already has a device), when the borrower id
+    is known with other names (confirm with --same-person if it is the same person), and when
+    the loan agreement is required and not signed (or an outdated version was).
     """
     actor = cli_actor()
     with opened_ledger(config) as (settings, ledger):
@@ -172,6 +182,8 @@ def checkout(
                 contact=contact(phone=phone, email=email, language=language),
                 programme=programme,
                 actor=actor,
+                agreement_signed=agreement_signed,
+                agreement_version=agreement_version,
             )
         if not result.new_account or hide_password:
             _show_checkout(result, None, as_json, settings.accounts.first_password_ttl_hours)
@@ -312,7 +324,8 @@ def escalate_command(as_json: JsonOption = False, config: ConfigOption = None) -
 def return_(
     serial: SerialOption,
     condition: Annotated[
-        ReturnCondition, typer.Option("--condition", help="The device's condition on return.")
+        ReturnCondition,
+        typer.Option("--condition", case_sensitive=False, help="The device's condition on return."),
     ] = ReturnCondition.OK,
     note: Annotated[
         str | None,
@@ -501,6 +514,10 @@ def show(
             "account_email": person.account_email,
             "account_status": person.account_status,
             "extensions": queries.loan_extensions(session, loan.id),
+            "agreement_version": loan.agreement_version,
+            "agreement_signed_at": None
+            if loan.agreement_signed_at is None
+            else loan.agreement_signed_at.isoformat(),
         }
     if as_json:
         print_json(detail)
@@ -520,6 +537,11 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
     data = ", needs data" if d["needs_data"] else ""
     _say(f"region {d['region']}, {d['connectivity']}{data}; course {d['course_period'] or '-'}")
     _say(f"out {d['checked_out_at'][:10]}, agreed end {d['agreed_end']}")
+    if d.get("agreement_version"):
+        _say(
+            f"loan agreement: version {d['agreement_version']} signed "
+            f"{d['agreement_signed_at'][:10]}"
+        )
     for ext in d["extensions"]:
         _say(
             f"  extended {ext['at'][:10]} by {ext['actor']}: {ext['previous_end']} → "
@@ -533,4 +555,97 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
             Text.assemble(
                 (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
             )
+        )
+
+
+@app.command("agreement")
+def agreement(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", dir_okay=False, metavar="FILE", help="Write the page here (HTML)."),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Write the loan agreement filled in for a loan (borrower, device, agreed end, return
+    address) as one self-contained HTML page to print on A4 and sign.
+
+    Exits 4 for an unknown loan, 2 when no agreement text is configured or FILE cannot be
+    written.
+    """
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        page = agreement_page(
+            session,
+            loan=loan,
+            programme=services.Programme.from_settings(settings),
+            actor=cli_actor(),
+            now=clock.now(),
+        )
+    try:
+        out.write_text(page.html, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {out}: {exc.strerror}; choose another --out") from None
+    _say(f"wrote {out}: the loan agreement (version {page.version}) for {page.loan}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE.csv",
+            help="CSV (UTF-8, , or ;): serial or asset_tag, borrower_id, given_name, "
+            "family_name, region, checked_out, agreed_end, returned, condition, course, "
+            "needs_data, account_email.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Bring a running programme's loans in: past loans (returned given) as history, open ones
+    with their device on loan and the borrower's existing account (account_email) adopted at
+    the next reconcile, or a new one created as at a checkout.
+
+    All or nothing: when any row is bad, every problem is listed with its line number, nothing
+    is written, and the exit code is 2. Importing the same file again changes nothing.
+    """
+    from fleetsync.domain.errors import InvalidRows
+    from fleetsync.services import loan_import
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as 'CSV UTF-8'") from None
+    with opened_ledger(config) as (settings, ledger):
+        try:
+            rows = loan_import.parse_loans_csv(text, regions=settings.regions)
+            unit = ledger.read() if dry_run else ledger.transaction()
+            with unit as session:
+                report = loan_import.import_loans(
+                    session,
+                    rows,
+                    programme=services.Programme.from_settings(settings),
+                    actor=cli_actor(),
+                )
+        except InvalidRows as exc:
+            raise InvalidRows(f"{file}: {exc}", exc.problems) from None
+    result = {"file": str(file), "dry_run": dry_run} | asdict(report)
+    if as_json:
+        print_json(result)
+        return
+    verb = "would import" if dry_run else "imported"
+    _say(
+        f"{file}: {verb} {report.imported_closed} past and {report.imported_open} open loan(s) "
+        f"({report.new_borrowers} new borrower(s)); {report.unchanged} already in the ledger"
+    )
+    if report.adopted_accounts:
+        _say(
+            f"{len(report.adopted_accounts)} existing account(s) to adopt at the next sync "
+            "(`fleetsync status` reports one Google does not have)"
         )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from fleetsync import clock, services
-from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console
+from fleetsync.cli._context import EXIT_CODES_HELP, ConfigOption, console, day_option
 from fleetsync.cli.db import opened_ledger
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.reports import html, render
@@ -40,10 +40,19 @@ class Format(StrEnum):
     HTML = "html"
 
 
+class Lang(StrEnum):
+    EN = "en"
+    NL = "nl"
+
+
+LangOption = Annotated[
+    Lang, typer.Option("--lang", help="The labels of the table and the HTML page: en or nl.")
+]
 FormatOption = Annotated[
     Format,
     typer.Option(
         "--format",
+        case_sensitive=False,
         help="table (for a terminal), csv (UTF-8, a header row, one row per group), json "
         "(stable keys, for scripts) or html (one self-contained page with charts, printable).",
     ),
@@ -68,7 +77,7 @@ TitleOption = Annotated[
 
 
 def _date_option(name: str, help_: str) -> Any:
-    return typer.Option(name, formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help=help_)
+    return day_option(name, help_)
 
 
 def _title(settings: Settings, title: str | None) -> str:
@@ -151,9 +160,10 @@ def loans(
         str,
         typer.Option(
             "--by",
-            metavar="month|region|month,region",
+            metavar="month|region|month,region|course|course,region",
             help="One row per month, per region, or per month and region; totals per month, "
-            "per region and overall come with it.",
+            "per region and overall come with it. course (course,region): one row per course "
+            "period overlapping --from..--to (and region), with its loans whenever lent.",
         ),
     ] = Grouping.MONTH_REGION.value,
     region: Annotated[
@@ -162,6 +172,12 @@ def loans(
     fmt: FormatOption = Format.TABLE,
     out: OutOption = None,
     title: TitleOption = None,
+    lang: Annotated[
+        Lang,
+        typer.Option(
+            "--lang", help="Labels of the table and the HTML page (nl: with --by course)."
+        ),
+    ] = Lang.EN,
     config: ConfigOption = None,
 ) -> None:
     """Loans per month and region: devices lent (loans started; wifi / 4G), loans ended, the
@@ -170,11 +186,19 @@ def loans(
     A loan counts in the month of its checkout; dates are the server's local dates. Exits 2 on
     a bad date, a --from after --to, a --to after today, an unknown region or grouping.
     """
-    grouping = Grouping.parse(by)
     today = services.today()
     period = _period(
         None if first is None else first.date(), None if last is None else last.date(), today
     )
+    parts = {p.strip().lower() for p in by.split(",")}
+    if "course" in parts:
+        if not parts <= {"course", "region"}:
+            raise InvalidInput(f"--by {by!r}: course goes with region only (course,region)")
+        _course_loans(period, "region" in parts, region, fmt, out, lang, title, config)
+        return
+    if lang is not Lang.EN:
+        raise InvalidInput("--lang nl is for --by course (and `report courses`) so far")
+    grouping = Grouping.parse(by)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         wanted = (
             None if region is None else services.Programme.from_settings(settings).region(region)
@@ -206,3 +230,105 @@ def fleet(
             session, regions=settings.regions, title=_title(settings, title), now=clock.now()
         )
     _emit(report, fmt, out)
+
+
+@app.command("courses")
+def courses_report(
+    first: Annotated[
+        datetime | None,
+        _date_option("--from", "Only course periods that end on or after this day."),
+    ] = None,
+    last: Annotated[
+        datetime | None,
+        _date_option("--to", "Only course periods that start on or before this day."),
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+    fmt: FormatOption = Format.TABLE,
+    out: OutOption = None,
+    lang: LangOption = Lang.EN,
+    title: TitleOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Per region and course period: the devices available on its first day (wifi / 4G, and
+    the latest delivery date among them), the devices used (its loans, wifi / 4G), the devices
+    reserved (its open reservations) and the average agreed loan period; totals per region and
+    overall. Laid out like the answer to parliament: regions as blocks, periods as rows.
+
+    Exits 2 on a bad date, a --from after --to or an unknown region.
+    """
+    from fleetsync.reports import courses as report_courses
+
+    start = None if first is None else first.date()
+    end = None if last is None else last.date()
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(
+            f"--from {start.isoformat()} is after --to {end.isoformat()}; give a --from on or "
+            "before --to"
+        )
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        wanted = (
+            None if region is None else services.Programme.from_settings(settings).region(region)
+        )
+        report = report_courses.course_report(
+            session,
+            regions=settings.regions,
+            title=_title(settings, title),
+            now=clock.now(),
+            first=start,
+            last=end,
+            region=wanted,
+            lang=lang.value,
+        )
+    if fmt is Format.CSV:
+        _write(report_courses.course_csv(report), out, bom=True)
+    elif fmt is Format.JSON:
+        _write(report_courses.course_json(report), out)
+    elif fmt is Format.HTML:
+        _write(report_courses.course_html(report), out)
+    elif out is None:
+        report_courses.print_course_table(report)
+    else:
+        text = io.StringIO()
+        report_courses.print_course_table(report, text)
+        _write(text.getvalue(), out)
+
+
+def _course_loans(
+    period: tuple[date, date],
+    by_region: bool,
+    region: str | None,
+    fmt: Format,
+    out: Path | None,
+    lang: Lang,
+    title: str | None,
+    config: Path | None,
+) -> None:
+    from fleetsync.reports import course_loans
+
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        wanted = (
+            None if region is None else services.Programme.from_settings(settings).region(region)
+        )
+        report = course_loans.course_loan_report(
+            session,
+            first=period[0],
+            last=period[1],
+            regions=settings.regions,
+            region=wanted,
+            by_region=by_region,
+            title=_title(settings, title),
+            now=clock.now(),
+            lang=lang.value,
+        )
+    if fmt is Format.CSV:
+        _write(course_loans.course_loan_csv(report), out, bom=True)
+    elif fmt is Format.JSON:
+        _write(course_loans.course_loan_json(report), out)
+    elif fmt is Format.HTML:
+        _write(course_loans.course_loan_html(report), out)
+    elif out is None:
+        course_loans.print_course_loan_table(report)
+    else:
+        text = io.StringIO()
+        course_loans.print_course_loan_table(report, text)
+        _write(text.getvalue(), out)

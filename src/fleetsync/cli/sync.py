@@ -263,6 +263,14 @@ def _show_plan(plan: Plan, *, show_all: bool) -> None:
         for kind, count in hidden.items():
             table.add_row(kind.replace("_", " "), f"… and {count} more (--all)", "")
         console.print(table)
+    if plan.held:
+        held = Table("held back", "target", "budget", title_justify="left")
+        for number, action in enumerate(plan.held):
+            if not show_all and number >= _SHOWN_PER_KIND:
+                held.add_row("…", f"and {len(plan.held) - number} more (--all)", "")
+                break
+            held.add_row(action.kind.replace("_", " "), action.target, str(action.limit))
+        console.print(held)
     if plan.findings:
         by_kind: dict[str, int] = defaultdict(int)
         for finding in plan.findings:

@@ -19,6 +19,7 @@ from fleetsync import services
 from fleetsync.google import Google
 from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import Ledger, forecast, queries
+from fleetsync.ledger.erasure import flush_erased
 from fleetsync.log import get_logger
 from fleetsync.services.retention import apply_retention
 from fleetsync.settings import SecretUrl, Settings
@@ -193,6 +194,8 @@ def retention_job(c: DaemonContext) -> None:
             pseudonymise_after=timedelta(days=c.settings.accounts.pseudonymise_after_days),
             deliveries_kept=timedelta(days=c.settings.api.delivery_retention_days),
         )
+    if report.pseudonymised:
+        flush_erased(c.ledger)
     log.info(
         "daemon.retention",
         pseudonymised=len(report.pseudonymised),

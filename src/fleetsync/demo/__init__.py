@@ -29,6 +29,7 @@ from fleetsync.daemon.api import listen, run_api
 from fleetsync.demo.desk import SimulatedDesk
 from fleetsync.demo.devices import SimulatedDevices
 from fleetsync.domain.actions import Budget
+from fleetsync.domain.staff import StaffRole
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.log import configure_logging, get_logger
 from fleetsync.sandbox.control import SandboxControl
@@ -37,6 +38,7 @@ from fleetsync.sandbox.seed import seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.tenant import Tenant
+from fleetsync.services import staff
 from fleetsync.settings import ConfigError, Settings, load_settings
 from fleetsync.sync import SyncBusy, reconcile
 from fleetsync.worktree import exposure_warning
@@ -45,6 +47,9 @@ __all__ = ["DemoOptions", "run_demo"]
 
 log = get_logger("fleetsync.demo")
 DESK = "demo-desk"
+#: The demo desk's clerk in the web app, and who the audit trail says created the account.
+DEMO_STAFF = "demo"
+DEMO_ACTOR = "cli:demo"
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,17 @@ def _prepare(options: DemoOptions, server: SandboxServer, directory: Path) -> tu
         url=server.url,
         key_file=key_file,
         base=options.base,
-        api={"port": options.port, "desks": {DESK: {"secrets": [secret], "token": token}}},
+        api={
+            "port": options.port,
+            "desks": {
+                DESK: {
+                    "secrets": [secret],
+                    "token": token,
+                    "region": "Antwerpen",
+                    "return_address": "the demo desk, any time",
+                }
+            },
+        },
         # Everything happens faster than in a real programme, so a newcomer sees it happen.
         daemon={
             "reconcile_interval_minutes": 1,
@@ -145,6 +160,25 @@ def _prepare(options: DemoOptions, server: SandboxServer, directory: Path) -> tu
     )
     os.chmod(config, 0o600)
     return config, secret, token
+
+
+def _demo_staff(ledger: Ledger) -> str:
+    """A clerk of the demo desk for the web app, with a new password each run (printed in the
+    banner: the demo runs on this machine only)."""
+    with ledger.transaction() as session:
+        known = {m.username for m in staff.list_staff(session, desk=DESK)}
+        if DEMO_STAFF in known:
+            handed = staff.reset_staff_password(session, username=DEMO_STAFF, actor=DEMO_ACTOR)
+        else:
+            handed = staff.add_staff(
+                session,
+                username=DEMO_STAFF,
+                display_name="Demo clerk",
+                desk=DESK,
+                role=StaffRole.CLERK,
+                actor=DEMO_ACTOR,
+            )
+    return handed.password
 
 
 def _wait_for_api(url: str, stop: threading.Event) -> bool:
@@ -191,19 +225,22 @@ def run_demo(options: DemoOptions) -> int:
         if earlier
         else "a new run (the next one continues it; `--reset` starts afresh)"
     )
-    print(  # the banner a newcomer reads first
-        f"\nfleetsync demo\n"
-        f"  Google (the sandbox): {server.url}  — the agency's 1,000 Chromebooks\n"
-        f"  the loan desk's API:  {api_url}/docs\n"
-        f"  config and ledger:    {config.parent}, {run}\n"
-        f"  in another terminal:  fleetsync status --config {config}\n"
-        f"  Ctrl-C stops everything.\n",
-        flush=True,
-    )
     stop = threading.Event()
     control = SandboxControl(server.url)
     try:
         with open_ledger(settings) as ledger:
+            staff_password = _demo_staff(ledger)
+            print(  # the banner a newcomer reads first
+                f"\nfleetsync demo\n"
+                f"  Google (the sandbox): {server.url}  — the agency's 1,000 Chromebooks\n"
+                f"  the loan desk's web app: {api_url}/desk\n"
+                f"    sign in as {DEMO_STAFF} with password {staff_password}\n"
+                f"  the loan desk's API:  {api_url}/docs\n"
+                f"  config and ledger:    {config.parent}, {run}\n"
+                f"  in another terminal:  fleetsync status --config {config}\n"
+                f"  Ctrl-C stops everything.\n",
+                flush=True,
+            )
             report = reconcile(ledger, settings, adopt=True)
             log.info(
                 "demo.fleet_adopted",

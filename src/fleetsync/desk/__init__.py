@@ -1,7 +1,7 @@
 """The loan desk's web app at ``/desk``: staff sign in, find, lend, hand over the slip, take back.
 
 Server-rendered pages (Jinja2, in ``templates/``) with one small script of our own
-(``static/progress.js``), all served by fleetsync itself; built on the same business actions
+(``static/desk.js``), all served by fleetsync itself; built on the same business actions
 (:mod:`fleetsync.services`) as the webhooks and the command line. docs/desk.md.
 """
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from fleetsync.api.state import ApiState
-from fleetsync.desk import auth, lending, pages
+from fleetsync.desk import auth, lending, lists, pages, returns, slip
 from fleetsync.desk.web import STATIC_DIR, DeskState
 
 __all__ = ["mount"]
@@ -23,4 +23,7 @@ def mount(app: FastAPI, state: ApiState) -> None:
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(lending.router)
+    app.include_router(slip.router)
+    app.include_router(returns.router)
+    app.include_router(lists.router)
     app.mount("/desk/static", StaticFiles(directory=STATIC_DIR), name="desk-static")

@@ -97,15 +97,13 @@ def choose(request: Request) -> Language:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return language(chosen)
-    offered = _accepted(request.headers.get("accept-language", ""))
-    available = [LANGUAGES[c][0] for c in LANGUAGES]
-    best = Locale.negotiate(offered, available, sep="_") if offered else None
-    for code, (babel_name, _name) in LANGUAGES.items():
-        if best is not None and str(best) == babel_name:
-            return language(code)
-    # "nl" alone, or "nl-NL": Dutch is closer than English.
-    if any(o.lower().startswith("nl") for o in offered[:1]):
-        return language("nl-BE")
+    # The first language the browser names that we have, by its language part: nl, nl-NL and
+    # nl-BE all read Dutch (Belgium); en-GB and en-US English.
+    for name in _accepted(request.headers.get("accept-language", "")):
+        wanted = name.split("_")[0].lower()
+        for code, (babel_name, _name) in LANGUAGES.items():
+            if babel_name.split("_")[0] == wanted:
+                return language(code)
     return language(DEFAULT)
 
 

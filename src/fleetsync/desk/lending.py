@@ -1,5 +1,5 @@
 """Lend: the form, the suggestion of a spare device, the checkout, and the loan's page with its
-live progress panel (followed by ``static/progress.js`` until the loan is ready).
+live progress panel (followed by ``static/desk.js`` until the loan is ready).
 
 The checkout is :func:`fleetsync.services.checkout`, the one the webhook and the command line
 use: it refuses with the same reasons, and the page shows them.
@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from fleetsync import clock, services
 from fleetsync.desk.pages import not_found, scope
-from fleetsync.desk.web import DeskRoute, Visit, page, redirect, require
+from fleetsync.desk.web import CSP, DeskRoute, Visit, page, redirect, require
 from fleetsync.domain.errors import (
     BorrowerNamesDiffer,
     FleetsyncError,
@@ -30,6 +30,7 @@ from fleetsync.domain.staff import Permission
 from fleetsync.ledger import progress as ledger_progress
 from fleetsync.ledger import queries
 from fleetsync.services import lookup
+from fleetsync.services.agreement import agreement_page
 
 __all__ = ["LoanView", "loan_view", "router"]
 
@@ -37,6 +38,8 @@ router = APIRouter(prefix="/desk", route_class=DeskRoute, include_in_schema=Fals
 
 Lender = Annotated[Visit, Depends(require(Permission.LEND))]
 LookUp = Annotated[Visit, Depends(require(Permission.LOOK_UP))]
+TakingBack = Annotated[Visit, Depends(require(Permission.TAKE_BACK))]
+AGREEMENT_CSP = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
 #: A loan's default length when the desk does not say otherwise.
 DEFAULT_DAYS = 60
 
@@ -51,6 +54,8 @@ class LendForm:
     until: str = ""
     needs_data: bool = False
     same_person: bool = False
+    #: The borrower signed the loan agreement's current version (when one is configured).
+    agreement_signed: bool = False
     #: Filled in when the desk left the device empty and a spare one fits.
     suggested: lookup.SpareDevice | None = None
     #: The checkout's refusal, word for word, and whether the names differ (to confirm).
@@ -69,6 +74,7 @@ class LendForm:
             until=fields.get("until", "").strip(),
             needs_data=fields.get("needs_data") == "yes",
             same_person=fields.get("same_person") == "yes",
+            agreement_signed=fields.get("agreement_signed") == "yes",
         )
 
 
@@ -87,7 +93,11 @@ def _render(seen: Visit, form: LendForm, *, status: int = 200) -> Response:
     return page(
         seen,
         "lend.html",
-        {"form": form, "regions": seen.desk.api.settings.regions},
+        {
+            "form": form,
+            "regions": seen.desk.api.settings.regions,
+            "agreement": seen.desk.api.programme.agreement,
+        },
         status=status,
     )
 
@@ -162,6 +172,7 @@ async def lend(seen: Lender) -> Response:
                 until=until,
                 needs_data=form.needs_data,
                 same_person=form.same_person,
+                agreement_signed=form.agreement_signed,
                 programme=api.programme,
                 actor=seen.actor,
             )
@@ -183,7 +194,8 @@ class LoanView:
     model: str
     progress: Progress
     account: str | None
-    first_password: str
+    #: The first password's state (``waiting``, ``collected``, ``expired``, ``none``).
+    password_state: str
 
 
 def loan_view(seen: Visit, ref: str) -> LoanView | None:
@@ -210,16 +222,93 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
             model=device.model,
             progress=loan_progress(facts, targets),
             account=loan.borrower.account_email,
-            first_password=ledger_progress.first_password_state(session, loan, clock.now()),
+            password_state=ledger_progress.first_password_state(session, loan, clock.now()),
         )
 
 
 @router.get("/loans/{ref}")
 def loan_page(seen: LookUp, ref: str) -> Response:
+    return _after(seen, ref, None, None, 200)
+
+
+def _after(seen: Visit, ref: str, error: str | None, done: str | None, status: int) -> Response:
     view = loan_view(seen, ref)
     if view is None:
         return not_found(seen)
-    return page(seen, "loan.html", {"view": view})
+    context = {
+        "view": view,
+        "error": error,
+        "done": done,
+        "agreement_version": seen.desk.api.programme.agreement.version,
+    }
+    return page(seen, "loan.html", context, status=status)
+
+
+def _status(exc: FleetsyncError) -> int:
+    return 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 422
+
+
+@router.post("/loans/{ref}/extend")
+async def extend(seen: Lender, ref: str) -> Response:
+    """A later agreed end: :func:`fleetsync.services.extend_loan`, as on the command line."""
+    fields = await seen.form()
+    try:
+        until = date.fromisoformat(fields.get("until", "").strip())
+    except ValueError:
+        return _after(seen, ref, seen._("Give the new end as a date (YYYY-MM-DD)."), None, 422)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            services.extend_loan(
+                session, loan=ref, until=until, reason=fields.get("reason"), actor=seen.actor
+            )
+    except FleetsyncError as exc:
+        return _after(seen, ref, str(exc), None, _status(exc))
+    return _after(seen, ref, None, seen._("The loan is extended."), 200)
+
+
+@router.post("/loans/{ref}/lost")
+async def report_lost(seen: TakingBack, ref: str) -> Response:
+    """The borrower lost the device: :func:`fleetsync.services.mark_lost` on the loan's device
+    (the loan ends, the account is suspended), once the clerk has ticked the confirmation."""
+    fields = await seen.form()
+    if fields.get("confirm") != "yes":
+        return _after(seen, ref, seen._("Tick the box to confirm the device is lost."), None, 422)
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            services.mark_lost(
+                session, device=view.loan["serial"], reason=fields.get("reason"), actor=seen.actor
+            )
+    except FleetsyncError as exc:
+        return _after(seen, ref, str(exc), None, _status(exc))
+    if api.worker is not None:
+        api.worker.wake()
+    return _after(seen, ref, None, seen._("The device is reported lost."), 200)
+
+
+@router.get("/loans/{ref}/agreement")
+def agreement(seen: LookUp, ref: str) -> Response:
+    """The loan agreement filled in for this loan, to print and sign
+    (:func:`fleetsync.services.agreement.agreement_page`, as ``fleetsync loan agreement``)."""
+    api = seen.desk.api
+    try:
+        with api.ledger.read() as session:
+            filled = agreement_page(
+                session, loan=ref, programme=api.programme, actor=seen.actor, now=clock.now()
+            )
+    except NotFound:
+        return not_found(seen)
+    except InvalidInput as exc:
+        return _after(seen, ref, str(exc), None, 409)
+    # A page of its own, self-contained: its one inline style sheet is allowed, no script.
+    return HTMLResponse(
+        filled.html,
+        headers={"Content-Security-Policy": AGREEMENT_CSP},
+    )
 
 
 @router.get("/loans/{ref}/progress")

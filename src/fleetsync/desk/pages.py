@@ -14,9 +14,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from fleetsync import clock
+from fleetsync import clock, services
 from fleetsync.desk.web import DeskRoute, Visit, page, redirect, require
-from fleetsync.domain.errors import InvalidInput, NotFound
+from fleetsync.domain.errors import FleetsyncError, InvalidInput, NotFound
 from fleetsync.domain.staff import Permission
 from fleetsync.services import lookup
 
@@ -82,7 +82,7 @@ def device_page(seen: LookUp, ref: str) -> Response:
             device = lookup.find_device(session, ref, desk=scope(seen), today=clock.today())
         except (NotFound, InvalidInput):
             return not_found(seen)
-    return page(seen, "device.html", {"device": device})
+    return page(seen, "device.html", {"device": device, "error": None})
 
 
 @router.get("/borrowers/{borrower_id}")
@@ -95,6 +95,31 @@ def borrower_page(seen: LookUp, borrower_id: str) -> Response:
         except (NotFound, InvalidInput):
             return not_found(seen)
     return page(seen, "borrower.html", {"borrower": person})
+
+
+Technician = Annotated[Visit, Depends(require(Permission.DEVICE_WORK))]
+
+
+@router.post("/devices/{ref}/ready")
+async def mark_ready(seen: Technician, ref: str) -> Response:
+    """Refurbishment done (a technician's or an admin's): :func:`fleetsync.services.mark_ready`,
+    which refuses while the device's powerwash has not executed."""
+    await seen.form()
+    api = seen.desk.api
+    error = None
+    try:
+        with api.ledger.transaction() as session:
+            services.mark_ready(session, device=ref, actor=seen.actor)
+    except FleetsyncError as exc:
+        error = str(exc)
+    with api.ledger.read() as session:
+        try:
+            device = lookup.find_device(session, ref, desk=scope(seen), today=clock.today())
+        except (NotFound, InvalidInput):
+            return not_found(seen)
+    return page(
+        seen, "device.html", {"device": device, "error": error}, status=409 if error else 200
+    )
 
 
 def not_found(seen: Visit) -> Response:

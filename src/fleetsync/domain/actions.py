@@ -3,7 +3,7 @@
 Each action says what it does to which target and why (``reason``). Its ``phase`` orders the plan
 the way Google's dependencies require: org units exist before anything is put in them; accounts
 exist before a device is annotated with one; a device is re-enabled before it can receive a
-powerwash; commands come last, once everything else is in place. ``limit`` names the safety limit
+powerwash; commands come last, once everything else is in place. ``limit`` names the safety budget
 an irreversible or disruptive action counts against.
 """
 
@@ -47,7 +47,7 @@ def canonical_json(value: Mapping[str, Any]) -> str:
 
 
 class Budget(StrEnum):
-    """The destructive kinds of action, each with its own safety limit (``[safety.<name>]`` in
+    """The destructive kinds of action, each with its own safety budget (``[safety.<name>]`` in
     the config). The one place these names are spelt: the actions, the settings, the planner's
     check and the ledger all use this enum, so a misspelt name is an error, never a limit
     silently switched off."""
@@ -87,7 +87,7 @@ class DeviceRef:
 class Action:
     kind: ClassVar[str] = ""
     phase: ClassVar[Phase] = Phase.LEDGER
-    #: The safety limit this action counts against (per device or account it touches).
+    #: The safety budget this action spends (per device or account it touches).
     limit: ClassVar[Budget | None] = None
 
     reason: str = field(kw_only=True)
@@ -99,7 +99,7 @@ class Action:
 
     @property
     def weight(self) -> int:
-        """How many devices or accounts it touches (what the safety limits count)."""
+        """How many devices or accounts it touches (what the safety budgets count)."""
         return 1
 
     def sort_key(self) -> tuple[int, str, str]:

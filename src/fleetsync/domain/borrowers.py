@@ -8,11 +8,20 @@ another's account and loans. The refusal says which name differs, never what the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from fleetsync.domain.errors import BorrowerNamesDiffer
 
-__all__ = ["MAX_NAME_KEY", "check_same_person", "differing_names", "fold", "name_key"]
+__all__ = [
+    "MAX_NAME_KEY",
+    "check_same_person",
+    "differing_names",
+    "fold",
+    "name_key",
+    "name_words",
+    "search_words",
+]
 
 #: How a desk confirms it: the webhook's field and the command line's option.
 _CONFIRM = 'the webhook\'s "same_person": true, or --same-person on the command line'
@@ -29,6 +38,26 @@ def name_key(given: str | None, family: str | None) -> str | None:
     text = fold(f"{given or ''} {family or ''}")
     return text[:MAX_NAME_KEY] or None
 
+
+def name_words(given: str | None, family: str | None) -> frozenset[str]:
+    """The words a search finds a borrower by: each word of their folded names, and the parts
+    of a word joined by a hyphen or an apostrophe ("Peeters-Janssens" → ``peeters-janssens``,
+    ``peeters``, ``janssens``; "D'Hondt" → ``d'hondt``, ``d``, ``hondt``)."""
+    words: set[str] = set()
+    for word in (name_key(given, family) or "").split():
+        words.add(word[:MAX_NAME_KEY])
+        words.update(part for part in _JOINS.split(word) if part)
+    return frozenset(words)
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """What a person typed, as the words a search looks for (folded, longest first, no
+    repeats). Each must begin a word of the borrower's names (:func:`name_words`)."""
+    unique = dict.fromkeys(fold(text).split())
+    return tuple(sorted(unique, key=len, reverse=True))
+
+
+_JOINS = re.compile(r"[^\w]+")
 
 #: Letters whose accent Unicode does not decompose, as a person searching would type them.
 _PLAIN = str.maketrans(

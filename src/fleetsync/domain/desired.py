@@ -135,6 +135,8 @@ class LedgerBorrower:
     account_status: AccountStatus
     account_status_since: datetime | None = None
     google_user_id: str | None = None
+    #: ``account_email`` is an existing account to take over (``loan import``), not to create.
+    adopt_account: bool = False
 
 
 # ------------------------------------------------------------------------ desired state
@@ -234,6 +236,9 @@ class DesiredAccount:
     google_user_id: str | None = None
     #: The ledger already records it deleted (nothing left to settle when Google has none).
     recorded_deleted: bool = False
+    #: An existing account adopted by its address (``loan import``): never created, and acted
+    #: on although it carries no borrower id.
+    adopt: bool = False
 
 
 def desired_account(
@@ -260,4 +265,5 @@ def desired_account(
         family_name=borrower.family_name,
         google_user_id=borrower.google_user_id,
         recorded_deleted=borrower.account_status is AccountStatus.DELETED,
+        adopt=borrower.adopt_account,
     )

@@ -40,7 +40,7 @@ class FleetsyncError(Exception):
 
 
 class Refused(FleetsyncError):
-    """The action is not allowed now (lifecycle rule, safety limit). CLI exit 3, HTTP 409."""
+    """The action is not allowed now (a lifecycle rule). CLI exit 3, HTTP 409."""
 
     code = "refused"
 

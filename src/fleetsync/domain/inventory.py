@@ -27,7 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from fleetsync.domain.errors import InvalidRows
+from fleetsync.domain.days import parse_day
+from fleetsync.domain.errors import InvalidInput, InvalidRows
 from fleetsync.domain.lifecycle import Connectivity
 from fleetsync.domain.observed import ObservedDevice
 
@@ -43,6 +44,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "DeviceIdentities",
     "DeviceRow",
+    "connectivity_of",
     "observed_problems",
     "parse_devices_csv",
     "quoted",
@@ -71,6 +73,13 @@ _CONNECTIVITY = {
     "4g": Connectivity.FOUR_G,
     "lte": Connectivity.FOUR_G,
 }
+
+
+def connectivity_of(text: str) -> Connectivity | None:
+    """What a person writes for a device's connectivity (wifi, Wi-Fi, 4G, LTE), or None."""
+    return _CONNECTIVITY.get(text.strip().lower())
+
+
 #: At most this many problems are listed; the count says how many more there are.
 MAX_LISTED = 200
 
@@ -264,18 +273,15 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
             row_problems.append(
                 f"unknown region {values['region']!r} (the regions are {', '.join(regions)})"
             )
-        connectivity = _CONNECTIVITY.get(values["connectivity"].lower())
+        connectivity = connectivity_of(values["connectivity"])
         if connectivity is None:
             row_problems.append(f"connectivity {values['connectivity']!r} is not wifi or 4g")
         available_from: date | None = None
         if values.get("available_from"):
-            try:
-                available_from = date.fromisoformat(values["available_from"])
-            except ValueError:
-                row_problems.append(
-                    f"available_from {quoted(values['available_from'])} is not a date "
-                    "(YYYY-MM-DD, e.g. 2020-05-11)"
-                )
+            try:  # as a spreadsheet exports it: ISO or day first (11/05/2020)
+                available_from = parse_day(values["available_from"], "available_from")
+            except InvalidInput as exc:
+                row_problems.append(str(exc))
         for column, value in (("serial", serial), ("asset_tag", asset_tag)):
             if not value:
                 continue

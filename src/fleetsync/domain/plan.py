@@ -17,6 +17,7 @@ What the planner refuses to do, whatever the inputs:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,12 @@ from fleetsync.domain.inventory import (
     record_problems,
 )
 from fleetsync.domain.lifecycle import DeviceState
-from fleetsync.domain.observed import Observation, ObservedAccount, ObservedDevice
+from fleetsync.domain.observed import (
+    Observation,
+    ObservedAccount,
+    ObservedDevice,
+    ObservedPolicy,
+)
 from fleetsync.domain.safety import Budget, Limit, Safety, Spent, check_budgets
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
     "Plan",
     "PlanConfig",
     "plan",
+    "policy_difference",
 ]
 
 #: Google's limit for moveDevicesToOu and batchChangeStatus.
@@ -87,8 +94,9 @@ class Desired:
     devices: tuple[DesiredDevice, ...]
     accounts: tuple[DesiredAccount, ...]
     policies: tuple[DesiredPolicies, ...] = ()
-    #: Org units that must exist whatever is in them (every state's, every region's students').
-    org_units: frozenset[str] = frozenset()
+    #: Org units that must exist whatever is in them (every state's, every region's students'),
+    #: each with why (the reason the plan gives when it creates one).
+    org_units: Mapping[str, str] = field(default_factory=dict)
     #: Every serial and asset tag the ledger knows (asset tag → its device's serial), also of
     #: devices outside this plan's scope: a targeted plan must not mistake them for strangers.
     known_serials: frozenset[str] = frozenset()
@@ -193,17 +201,26 @@ class _Planner:
 
     # ---------------------------------------------------------------- org units
     def org_units(self) -> None:
-        wanted = set(self.desired.org_units)
-        wanted.update(device.org_unit for device in self.desired.devices)
-        wanted.update(account.org_unit for account in self.desired.accounts)
-        wanted.update(policies.org_unit for policies in self.desired.policies)
-        missing: set[str] = set()
-        for path in wanted:
-            while path not in ("", "/") and path not in self.observed.org_units:
-                missing.add(path)
-                path = path.rsplit("/", 1)[0]
-        for path in missing:
-            self.actions.append(EnsureOrgUnit(path=path, reason="fleetsync keeps devices there"))
+        # Why each is wanted: what the config says it is for, else what the ledger puts there.
+        wanted = dict(self.desired.org_units)
+        for device in self.desired.devices:
+            wanted.setdefault(device.org_unit, "devices fleetsync manages are kept there")
+        for account in self.desired.accounts:
+            wanted.setdefault(account.org_unit, "borrowers' accounts live there")
+        for policies in self.desired.policies:
+            wanted.setdefault(policies.org_unit, "the config sets its standard policies there")
+        missing = {
+            path: why
+            for path, why in wanted.items()
+            if path not in ("", "/") and path not in self.observed.org_units
+        }
+        for path in sorted(wanted):
+            child, parent = path, path.rsplit("/", 1)[0]
+            while parent not in ("", "/") and parent not in self.observed.org_units:
+                missing.setdefault(parent, f"{child} goes in it")
+                child, parent = parent, parent.rsplit("/", 1)[0]
+        for path, why in missing.items():
+            self.actions.append(EnsureOrgUnit(path=path, reason=why))
 
     # ------------------------------------------------------------------ devices
     def names(self) -> None:
@@ -472,7 +489,8 @@ class _Planner:
 
     def _account(self, account: DesiredAccount, seen: ObservedAccount | None) -> None:
         who = {"borrower": account.borrower, "email": account.email}
-        if seen is not None and seen.borrower_id != account.borrower:
+        adopted = account.adopt and seen is not None and seen.borrower_id is None
+        if seen is not None and seen.borrower_id != account.borrower and not adopted:
             # The address exists but not as this borrower's account: never act on it.
             if account.wanted is AccountWanted.ACTIVE or seen.borrower_id is not None:
                 self.find(
@@ -484,6 +502,17 @@ class _Planner:
                 )
             return
         if account.wanted is AccountWanted.ACTIVE:
+            if seen is None and account.adopt:
+                if self.observed.complete or account.google_user_id is None:
+                    self.find(
+                        "adopt_missing",
+                        account.email,
+                        f"borrower {account.borrower}'s account {account.email}, to be adopted "
+                        "(loan import), does not exist in Google; fleetsync creates no account "
+                        "for it: create it in the Admin console, or import the loan again with "
+                        "the right account_email",
+                    )
+                return
             if seen is None:
                 if self.observed.complete or account.google_user_id is None:
                     self.actions.append(
@@ -538,21 +567,67 @@ class _Planner:
             if not looked and wanted.org_unit in self.observed.org_units:
                 continue  # its policies were not read in this (targeted) run: no opinion
             by_namespace: dict[str, list[PolicyValue]] = defaultdict(list)
+            differences: dict[str, list[str]] = defaultdict(list)
             for value in wanted.values:
                 seen = self.observed.policies.get(
                     (wanted.org_unit, value.schema, value.additional_keys)
                 )
                 if seen is None or not value.matches(seen.value):
                     by_namespace[value.namespace].append(value)
+                    differences[value.namespace].append(policy_difference(value, seen))
             for namespace, values in sorted(by_namespace.items()):
                 self.actions.append(
                     SetPolicy(
                         org_unit=wanted.org_unit,
                         namespace=namespace,
                         values=tuple(sorted(values)),
-                        reason="the standard policy differs from the config",
+                        reason="; ".join(sorted(differences[namespace])),
                     )
                 )
+
+
+#: A policy field's value is quoted in a reason when it is this short; longer ones are summed up.
+_SHOWN = 60
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value) if len(value) <= _SHOWN else f"a text of {len(value)} characters"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if len(text) <= _SHOWN:
+        return text
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"a setting of {len(value)} fields"
+    return text[:_SHOWN] + "…"
+
+
+def policy_difference(value: PolicyValue, seen: ObservedPolicy | None) -> str:
+    """What differs between the config's value and Google's, field by field, in words: a plan's
+    reason for a policy change (``ManagedBookmarksSetting: managedBookmarks: Google has a
+    setting of 2 fields (inherited from /), the config {...}``)."""
+    name = value.schema.rsplit(".", 1)[-1]
+    target = "".join(f" for {key} {item}" for key, item in value.additional_keys)
+    if seen is None:
+        return f"{name}{target} is not set in Google (the config sets {_shown(value.value)})"
+    inherited = (
+        f" (inherited from {seen.source_org_unit_path})"
+        if seen.source_org_unit_path and seen.source_org_unit_path != seen.org_unit_path
+        else ""
+    )
+    fields = []
+    for field_name, wanted_value in sorted(value.value.items()):
+        if field_name not in seen.value:
+            fields.append(
+                f"{field_name} is not set in Google, the config sets {_shown(wanted_value)}"
+            )
+        elif seen.value[field_name] != wanted_value:
+            fields.append(
+                f"{field_name} is {_shown(seen.value[field_name])} in Google{inherited}, "
+                f"{_shown(wanted_value)} in the config"
+            )
+    return f"{name}{target}: " + ", ".join(fields or ["differs from the config"])
 
 
 _UNKNOWN_MODEL = "unknown"

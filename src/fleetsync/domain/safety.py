@@ -73,8 +73,8 @@ class Held:
         what = "devices" if self.budget in DEVICE_BUDGETS else "accounts"
         return (
             f"{self.budget}: {len(self.targets)} of {self.planned} {what} held back (budget "
-            f"{self.limit.per_hour} per hour, {self.limit.per_day} per day; "
-            f"{self.spent.hour} and {self.spent.day} already spent)"
+            f"{self.limit.per_hour} per hour, {self.limit.per_day} per day; already spent: "
+            f"{self.spent.hour} this hour, {self.spent.day} today)"
         )
 
 

@@ -50,6 +50,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # starting at the same moment may hold.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Erased personal data (the retention's) is overwritten in the file, not left in free space.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
@@ -94,6 +96,25 @@ class Ledger:
         lock). Objects stay readable after the block: closing the session does not expire them."""
         with Session(self._reader, expire_on_commit=False) as session:
             yield session
+
+    def vacuum(self) -> bool:
+        """On SQLite, rebuild the database file (``VACUUM``) and empty the write-ahead log, so that
+        nothing erased survives in a page's free space or an older copy of a page. Returns
+        whether it ran (it does nothing on PostgreSQL, whose erased rows autovacuum reclaims)."""
+        if self.engine.dialect.name != "sqlite":
+            return False
+        with self._writer:
+            # The DB-API connection directly: it runs in autocommit (see _sqlite_connect), and
+            # neither VACUUM nor a full checkpoint can run inside a transaction.
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("VACUUM")
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.close()
+            finally:
+                connection.close()
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

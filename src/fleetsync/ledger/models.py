@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from fleetsync.domain.actions import Budget
-from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key
+from fleetsync.domain.borrowers import MAX_NAME_KEY, name_key, name_words
 from fleetsync.domain.inventory import (
     MAX_ANNOTATED_USER,
     MAX_GOOGLE_ID,
@@ -40,6 +40,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Borrower",
+    "BorrowerWord",
     "BudgetHold",
     "BudgetSpend",
     "CoursePeriod",
@@ -161,9 +162,9 @@ class Borrower(Base):
     #: Personal data: emptied when the borrower is pseudonymised after the retention period.
     given_name: Mapped[str | None] = mapped_column(sa.String(120))
     family_name: Mapped[str | None] = mapped_column(sa.String(120))
-    #: Both names folded for the desk's search (:func:`fleetsync.domain.borrowers.name_key`):
-    #: kept in step with them on every ORM write (below), emptied with them. Personal data too.
-    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY), index=True)
+    #: Both names folded (:func:`fleetsync.domain.borrowers.name_key`): kept in step with them
+    #: on every ORM write (below), emptied with them. Personal data too.
+    name_key: Mapped[str | None] = mapped_column(sa.String(MAX_NAME_KEY))
     region: Mapped[str] = mapped_column(sa.String(64))
     #: ``username@domain`` of their Workspace account, once one was asked for.
     account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -193,6 +194,38 @@ class Borrower(Base):
 @sa.event.listens_for(Borrower, "before_update")
 def _fold_names(_mapper: Any, _connection: Any, borrower: Borrower) -> None:
     borrower.name_key = name_key(borrower.given_name, borrower.family_name)
+
+
+#: Byte order on PostgreSQL too, whatever the database's collation: a search reads a range of
+#: words (``word >= 'oz' AND word < 'o{'``), which only byte order makes a prefix.
+_WORD = sa.String(MAX_NAME_KEY).with_variant(sa.String(MAX_NAME_KEY, collation="C"), "postgresql")
+
+
+class BorrowerWord(Base):
+    """The words of a borrower's names, folded (:func:`fleetsync.domain.borrowers.name_words`):
+    what the desk's name search reads, by prefix, through the primary key. Kept in step with the
+    names by the events below (emptied when the names are: pseudonymisation). Personal data."""
+
+    __tablename__ = "borrower_words"
+    __table_args__ = (sa.Index("ix_borrower_words_borrower_id_word", "borrower_id", "word"),)
+
+    word: Mapped[str] = mapped_column(_WORD, primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), primary_key=True)
+
+
+@sa.event.listens_for(Borrower, "after_insert")
+@sa.event.listens_for(Borrower, "after_update")
+def _index_words(_mapper: Any, connection: sa.Connection, borrower: Borrower) -> None:
+    state = sa.inspect(borrower)
+    if state.attrs.name_key.history.unchanged:
+        return  # an update of something else (the account, Google's view)
+    connection.execute(sa.delete(BorrowerWord).where(BorrowerWord.borrower_id == borrower.id))
+    words = name_words(borrower.given_name, borrower.family_name)
+    if words:
+        connection.execute(
+            sa.insert(BorrowerWord),
+            [{"word": w, "borrower_id": borrower.id} for w in sorted(words)],
+        )
 
 
 class Loan(Base):

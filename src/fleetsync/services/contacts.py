@@ -45,11 +45,11 @@ def loan_contacts(session: Session, loan_ids: Iterable[int], *, key: bytes) -> d
     return found
 
 
-def erase_contacts(session: Session, borrower_id: int) -> int:
-    """Delete the contact details of every loan of this borrower. Returns the rows deleted."""
+def erase_contacts(session: Session, borrower_ids: list[int]) -> int:
+    """Delete the contact details of every loan of these borrowers. Returns the rows deleted."""
     result = session.execute(
         sa.delete(LoanContact).where(
-            LoanContact.loan_id.in_(sa.select(Loan.id).where(Loan.borrower_id == borrower_id))
+            LoanContact.loan_id.in_(sa.select(Loan.id).where(Loan.borrower_id.in_(borrower_ids)))
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -31,6 +31,7 @@ from fleetsync.services._effects import (
     now_or,
 )
 from fleetsync.services.accounts import provide_account
+from fleetsync.services.agreement import accepted_version
 from fleetsync.services.contacts import store_contact
 from fleetsync.services.desks import check_device_loan, loan_for
 from fleetsync.services.overdue import lift_lock
@@ -64,6 +65,8 @@ class CheckoutResult:
     course: str | None = None
     #: The borrower's reservation for that course period this checkout fulfilled.
     reservation: str | None = None
+    #: The loan agreement version the borrower accepted (``None``: none recorded).
+    agreement_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,8 @@ def checkout(
     same_person: bool = False,
     contact: Contact | None = None,
     now: datetime | None = None,
+    agreement_signed: bool = False,
+    agreement_version: str | None = None,
 ) -> CheckoutResult:
     """Lend ``device`` (serial or asset tag) to a borrower until ``until``, the loan's last day
     (today for a one-day loan). The loan belongs to the actor's desk, if any.
@@ -117,6 +122,10 @@ def checkout(
     The loan is for ``course_period`` (a course period's name: an unknown one is refused), or
     else for the course period of the borrower's region that contains today, if any. Without
     ``until`` it runs to that course period's last day plus ``[loans] grace_days``.
+
+    ``agreement_signed``: the borrower accepted the loan agreement (``agreement_version``, or
+    the current one); the loan records the version and the moment. Refused when
+    ``[agreement] required`` and it was not, or when the version accepted is not the current one.
 
     A borrower new to the ledger is created; their account is asked for (a new username and a
     first password sealed for this loan) or reactivated. A borrower id the ledger knows with
@@ -139,6 +148,7 @@ def checkout(
     )
     if until is None:
         until = courses.default_end(course, programme, region=borrower_region, day=today)
+    agreement = accepted_version(programme, version=agreement_version, signed=agreement_signed)
 
     record_ = lock_device(session, device)
     person = queries.find_borrower(session, desk_id, lock=True)
@@ -204,6 +214,8 @@ def checkout(
         region=record_.region,
         connectivity=record_.connectivity,
         desk=desk_of(actor),
+        agreement_version=agreement,
+        agreement_signed_at=None if agreement is None else now,
     )
     session.add(loan)
     session.flush()
@@ -231,6 +243,7 @@ def checkout(
         }
         | ({"contact": "given"} if contact is not None else {})
         | ({"course": course.name} if course is not None else {})
+        | ({"agreement": agreement} if agreement is not None else {})
         | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
@@ -257,6 +270,7 @@ def checkout(
         desk=loan.desk,
         course=loan.course_period,
         reservation=fulfilled,
+        agreement_version=agreement,
     )
 
 

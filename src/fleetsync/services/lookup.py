@@ -26,13 +26,13 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from fleetsync.domain.borrowers import fold
+from fleetsync.domain.borrowers import search_words
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger import queries
-from fleetsync.ledger.models import Borrower, Device, Loan, loan_ref
+from fleetsync.ledger.models import Borrower, BorrowerWord, Device, Loan, loan_ref
 
 __all__ = [
     "MAX_PAGE",
@@ -174,12 +174,10 @@ def find_device(session: Session, ref: str, *, desk: str | None, today: date) ->
     its open loan when ``desk`` may see it. Raises :class:`NotFound` or :class:`InvalidInput`
     (an empty reference; a value that is one device's serial and another's asset tag)."""
     device = queries.find_device(session, _typed(ref, "a serial or asset tag"))
-    open_loan = queries.open_loan(session, device.id)
+    stmt = _lines().where(Loan.device_id == device.id, Loan.returned_at.is_(None))
+    open_loan = session.execute(stmt).first()
     visible = open_loan is not None and (desk is None or open_loan.desk == desk)
-    line = None
-    if visible:
-        assert open_loan is not None
-        line = _line(open_loan, device, open_loan.borrower, today)
+    line = _line(open_loan, today) if open_loan is not None and visible else None
     return DeviceInfo(
         serial=device.serial,
         asset_tag=device.asset_tag,
@@ -250,18 +248,13 @@ def find_borrower(
     person = queries.find_borrower(session, key)
     if person is None:
         raise hidden
-    stmt = (
-        sa.select(Loan, Device)
-        .join(Device, Device.id == Loan.device_id)
-        .where(Loan.borrower_id == person.id)
-        .order_by(Loan.id.desc())
-    )
+    stmt = _lines().where(Loan.borrower_id == person.id).order_by(Loan.id.desc())
     lines: list[LoanLine] = []
     elsewhere = False
-    for loan, device in session.execute(stmt):
-        if desk is None or loan.desk == desk:
-            lines.append(_line(loan, device, person, today))
-        elif loan.returned_at is None:
+    for row in session.execute(stmt):
+        if desk is None or row.desk == desk:
+            lines.append(_line(row, today))
+        elif row.returned_at is None:
             elsewhere = True
     if desk is not None and not lines:
         raise hidden
@@ -282,48 +275,79 @@ def find_borrower(
 def search_borrowers(
     session: Session, text: str, *, desk: str | None, limit: int = 20
 ) -> list[BorrowerMatch]:
-    """Borrowers of ``desk`` (who had a loan there; every borrower for ``None``) whose names
-    contain ``text``, whatever its case and accents ("ozturk" finds "Öztürk", "ayse oz" finds
-    "Ayşe Öztürk"), by family name then given name. At most ``limit`` (≤ :data:`MAX_PAGE`)."""
+    """Borrowers of ``desk`` (who had a loan there; every borrower for ``None``) with a word of
+    their names beginning with each word of ``text``, in any order, whatever the case and the
+    accents: "ozturk", "ÖZT" and "ayse oz" find Ayşe Öztürk, "janssens" finds Peeters-Janssens.
+    At most ``limit`` (≤ :data:`MAX_PAGE`), by family name then given name; when more match,
+    which ones come is by the matching word (type more of the name to narrow it down).
+
+    It reads the words' index (``borrower_words``) by prefix and stops after ``limit``: as fast
+    with a million borrowers as with ten. A part inside a word ("zturk") finds nothing."""
     limit = _limit(limit)
-    needle = fold(_typed(text, "a name search"))
-    if not needle:
-        raise InvalidInput("give part of a borrower's name to search for")
-    if len(needle) > MAX_SEARCH:
+    typed = _typed(text, "a name search")
+    if len(typed) > MAX_SEARCH:
         raise InvalidInput(f"a name search is at most {MAX_SEARCH} characters")
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    words = search_words(typed)
+    if not words:
+        raise InvalidInput("give part of a borrower's name to search for")
+    first = aliased(BorrowerWord)
     open_loan = (
         sa.select(Loan.id)
-        .where(Loan.borrower_id == Borrower.id, Loan.returned_at.is_(None))
+        .where(Loan.borrower_id == first.borrower_id, Loan.returned_at.is_(None))
         .limit(1)
     )
     if desk is not None:
         open_loan = open_loan.where(Loan.desk == desk)
     stmt = (
         sa.select(
+            Borrower.id,
             Borrower.desk_id,
             Borrower.given_name,
             Borrower.family_name,
             Borrower.region,
             open_loan.scalar_subquery(),
         )
-        .where(Borrower.name_key.like(pattern, escape="\\"))
-        .order_by(Borrower.family_name, Borrower.given_name, Borrower.desk_id)
-        .limit(limit)
+        .select_from(first)
+        .join(Borrower, Borrower.id == first.borrower_id)
+        .where(*_begins(first.word, words[0]))
     )
-    if desk is not None:
-        lent_here = sa.select(Loan.id).where(Loan.borrower_id == Borrower.id, Loan.desk == desk)
-        stmt = stmt.where(lent_here.exists())
-    return [
-        BorrowerMatch(
-            id=desk_id,
-            given_name=given,
-            family_name=family,
-            region=region,
-            open_loan=None if loan_id is None else loan_ref(loan_id),
+    for word in words[1:]:
+        other = aliased(BorrowerWord)
+        stmt = stmt.where(
+            sa.select(other.word)
+            .where(other.borrower_id == first.borrower_id, *_begins(other.word, word))
+            .exists()
         )
-        for desk_id, given, family, region, loan_id in session.execute(stmt)
-    ]
+    if desk is not None:
+        lent_here = sa.select(Loan.id).where(
+            Loan.borrower_id == first.borrower_id, Loan.desk == desk
+        )
+        stmt = stmt.where(lent_here.exists())
+    # A borrower comes once per word that matches ("peeters-janssens" and "peeters"): a few
+    # rows more than asked for, then each borrower once.
+    stmt = stmt.order_by(first.word, first.borrower_id).limit(limit * 3)
+    found: dict[int, BorrowerMatch] = {}
+    for id_, desk_id, given, family, region, loan_id in session.execute(stmt):
+        found.setdefault(
+            id_,
+            BorrowerMatch(
+                id=desk_id,
+                given_name=given,
+                family_name=family,
+                region=region,
+                open_loan=None if loan_id is None else loan_ref(loan_id),
+            ),
+        )
+        if len(found) == limit:
+            break
+    return sorted(found.values(), key=lambda m: (m.family_name or "", m.given_name or "", m.id))
+
+
+def _begins(column: QueryableAttribute[str], prefix: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """``column`` begins with ``prefix``, as a range an index reads (byte order: see
+    :class:`~fleetsync.ledger.models.BorrowerWord`)."""
+    prefix = prefix[:MAX_SEARCH]
+    return column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 # --------------------------------------------------------------------------- loans
@@ -344,11 +368,7 @@ def list_loans(
     ``today``. An unknown borrower, or another desk's, is an empty list."""
     limit = _limit(limit)
     state = _state(state)
-    stmt = (
-        sa.select(Loan, Device, Borrower)
-        .join(Device, Device.id == Loan.device_id)
-        .join(Borrower, Borrower.id == Loan.borrower_id)
-    )
+    stmt = _lines()
     if desk is not None:
         stmt = stmt.where(Loan.desk == desk)
     if state is not LoanState.ALL:
@@ -381,10 +401,10 @@ def list_loans(
         stmt = stmt.order_by(Loan.agreed_end, Loan.id)
     rows = session.execute(stmt.limit(limit + 1)).all()
     more = len(rows) > limit
-    lines = tuple(_line(loan, device, person, today) for loan, device, person in rows[:limit])
+    lines = tuple(_line(row, today) for row in rows[:limit])
     next_cursor = None
     if more:
-        last = rows[limit - 1][0]
+        last = rows[limit - 1]
         next_cursor = (
             _encode("a", last.id)
             if state is LoanState.ALL
@@ -398,26 +418,53 @@ def _whose(desk: str | None) -> str:
     return "there is" if desk is None else f"desk {desk} has"
 
 
-def _line(loan: Loan, device: Device, person: Borrower, today: date) -> LoanLine:
-    open_ = loan.returned_at is None
+def _lines() -> sa.Select[*tuple[Any, ...]]:
+    """A loan line's columns (plain rows: no ORM objects to build, a list of 50 reads in about
+    a millisecond), from loans joined with their device and borrower."""
+    return (
+        sa.select(
+            Loan.id,
+            Device.serial,
+            Device.asset_tag,
+            Device.model,
+            Borrower.desk_id,
+            Borrower.given_name,
+            Borrower.family_name,
+            Loan.region,
+            Loan.connectivity,
+            Loan.needs_data,
+            Loan.course_period,
+            Loan.checked_out_at,
+            Loan.agreed_end,
+            Loan.returned_at,
+            Loan.return_condition,
+            Loan.desk,
+        )
+        .join(Device, Device.id == Loan.device_id)
+        .join(Borrower, Borrower.id == Loan.borrower_id)
+    )
+
+
+def _line(row: sa.Row[*tuple[Any, ...]], today: date) -> LoanLine:
+    open_ = row.returned_at is None
     return LoanLine(
-        loan=loan.ref,
-        serial=device.serial,
-        asset_tag=device.asset_tag,
-        model=device.model,
-        borrower=person.desk_id,
-        given_name=person.given_name,
-        family_name=person.family_name,
-        region=loan.region,
-        connectivity=loan.connectivity,
-        needs_data=loan.needs_data,
-        course_period=loan.course_period,
-        checked_out_at=loan.checked_out_at,
-        agreed_end=loan.agreed_end,
-        returned_at=loan.returned_at,
-        condition=loan.return_condition,
-        desk=loan.desk,
-        days_overdue=max((today - loan.agreed_end).days, 0) if open_ else 0,
+        loan=loan_ref(row.id),
+        serial=row.serial,
+        asset_tag=row.asset_tag,
+        model=row.model,
+        borrower=row.desk_id,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        region=row.region,
+        connectivity=row.connectivity,
+        needs_data=row.needs_data,
+        course_period=row.course_period,
+        checked_out_at=row.checked_out_at,
+        agreed_end=row.agreed_end,
+        returned_at=row.returned_at,
+        condition=row.return_condition,
+        desk=row.desk,
+        days_overdue=max((today - row.agreed_end).days, 0) if open_ else 0,
     )
 
 

@@ -21,6 +21,7 @@ from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.credentials import open_password
+from fleetsync.ledger.erasure import erase_addresses, erased_address
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, PendingCredential
 from fleetsync.services.accounts import seal_first_password
 from fleetsync.services.programme import Programme
@@ -218,7 +219,7 @@ def begin_account_deletion(session: Session, borrower: str, *, email: str, now: 
     return True
 
 
-def account_deletion_refused(session: Session, borrower: str, *, error: str, now: datetime) -> None:
+def account_deletion_refused(session: Session, borrower: str, *, now: datetime) -> None:
     """Google refused the deletion (it did not happen): the intent is withdrawn, the account stays
     suspended, and the next run tries again."""
     person = queries.find_borrower(session, borrower, lock=True)
@@ -231,7 +232,8 @@ def account_deletion_refused(session: Session, borrower: str, *, error: str, now
         actor=SYNC,
         action="account_deletion_withdrawn",
         borrower_id=person.id,
-        reason=f"Google refused the deletion: {error}",
+        # Google's message may quote the address: it is in the sync journal, never the audit.
+        reason="Google refused the deletion (the sync journal has its answer)",
     )
 
 
@@ -253,8 +255,10 @@ def account_deleted(
     person.google_suspended = None
     person.google_org_unit = None
     person.google_checked_at = now
-    if person.pseudonymised_at is not None:
-        person.account_email = None  # kept only to find the account; it is gone now
+    if person.pseudonymised_at is not None and person.account_email is not None:
+        # Kept only to find the account; it is gone now, from every table that copied it.
+        erase_addresses(session, {person.account_email: erased_address(person.desk_id)})
+        person.account_email = None
     record(
         session,
         at=now,

@@ -572,9 +572,7 @@ class _Applier:
                 continue
             if error is not None and not isinstance(error, GoogleNotFound):
                 with self.ledger.transaction() as session:
-                    reconciled.account_deletion_refused(
-                        session, action.borrower, error=str(error), now=now()
-                    )
+                    reconciled.account_deletion_refused(session, action.borrower, now=now())
                     budgets.refund(session, [spent[action.borrower]])
                 self._settle([action], [entry], "failed", str(error))
                 continue
@@ -636,20 +634,20 @@ class _Applier:
         seen = self._read_back(moved)
         at = now()
         outcomes: list[tuple[MoveDevices, int, list[str]]] = []
+        confirmed: dict[str, dict[str, Any]] = {}
+        for action, entry in moved:
+            wrong = [d.serial for d in action.devices if seen.get(d.device_id) != action.org_unit]
+            confirmed.update(
+                {
+                    d.device_id: {"google_org_unit": action.org_unit, "google_checked_at": at}
+                    for d in action.devices
+                    if d.serial not in wrong
+                }
+            )
+            outcomes.append((action, entry, wrong))
         with self.ledger.transaction() as session:
-            for action, entry in moved:
-                wrong = [
-                    d.serial for d in action.devices if seen.get(d.device_id) != action.org_unit
-                ]
-                self._confirm_devices(
-                    session,
-                    {
-                        d.device_id: {"google_org_unit": action.org_unit, "google_checked_at": at}
-                        for d in action.devices
-                        if d.serial not in wrong
-                    },
-                )
-                outcomes.append((action, entry, wrong))
+            # One executemany for every move, not one per move.
+            self._confirm_devices(session, confirmed)
         self._settle_each(
             (action, entry, "done", None)
             if not wrong

@@ -57,17 +57,33 @@ def limits_of(settings: Settings) -> dict[Budget, Limit]:
     }
 
 
-def required_org_units(settings: Settings) -> frozenset[str]:
-    """Every state's org unit and every region's students' org unit exist, even when empty."""
+#: What each state's org unit is for, in a plan's words.
+_KEPT = {
+    DeviceState.SPARE: "spare devices",
+    DeviceState.ON_LOAN: "devices on loan",
+    DeviceState.IN_REFURBISHMENT: "devices in refurbishment",
+    DeviceState.LOST: "lost devices",
+    DeviceState.RETIRED: "retired devices",
+    DeviceState.ICT_TEST: "the ICT service's test devices",
+}
+
+
+def required_org_units(settings: Settings) -> dict[str, str]:
+    """Every state's org unit and every region's students' org unit exist, even when empty:
+    each path with what it is for (the reason a plan gives when it creates it)."""
     layout = layout_of(settings)
-    locked = () if layout.locked_org_unit is None else (layout.locked_org_unit,)
-    return frozenset(
-        {
-            *locked,
-            *layout.device_org_units.values(),
-            *(layout.students_org_unit(region) for region in settings.regions),
-        }
-    )
+    wanted: dict[str, list[str]] = {}
+    for region in settings.regions:
+        wanted.setdefault(layout.students_org_unit(region), []).append(
+            f"the accounts of {region}'s borrowers live there"
+        )
+    for state, path in layout.device_org_units.items():
+        wanted.setdefault(path, []).append(f"fleetsync keeps {_KEPT[state]} there")
+    if layout.locked_org_unit is not None:
+        wanted.setdefault(layout.locked_org_unit, []).append(
+            "fleetsync keeps overdue loans' locked devices there"
+        )
+    return {path: "; ".join(why) for path, why in wanted.items()}
 
 
 def _bookmark(bookmark: Bookmark) -> dict[str, Any]:

@@ -132,14 +132,19 @@ def _account_updates(session: Session, observation: Observation) -> list[dict[st
             Borrower.google_user_id,
             Borrower.google_suspended,
             Borrower.google_org_unit,
+            Borrower.adopt_account,
         )
         .where(Borrower.account_email.is_not(None))
         .execution_options(yield_per=_STREAM)
     )
     updates = []
-    for row_id, desk_id, email, user_id, suspended, org_unit in rows:
+    for row_id, desk_id, email, user_id, suspended, org_unit, adopt in rows:
         seen = observation.accounts.get(email or "")
-        if seen is None or seen.borrower_id != desk_id:
+        # An adopted account (loan import) is the borrower's by its address.
+        ours = seen is not None and (
+            seen.borrower_id == desk_id or (adopt and seen.borrower_id is None)
+        )
+        if seen is None or not ours:
             continue
         values = (seen.user_id, seen.suspended, seen.org_unit_path)
         if values != (user_id, suspended, org_unit):

@@ -136,6 +136,7 @@ def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorro
             Borrower.account_status,
             Borrower.account_status_since,
             Borrower.google_user_id,
+            Borrower.adopt_account,
         )
         .where(Borrower.account_status != AccountStatus.NONE.value)
         .order_by(Borrower.desk_id)
@@ -154,8 +155,11 @@ def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorro
             account_status=_ACCOUNT_STATUSES[status],
             account_status_since=since,
             google_user_id=user_id,
+            adopt_account=bool(adopt),
         )
-        for desk_id, email, given, family, region, status, since, user_id in session.execute(stmt)
+        for desk_id, email, given, family, region, status, since, user_id, adopt in session.execute(
+            stmt
+        )
     ]
 
 

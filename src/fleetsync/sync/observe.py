@@ -21,6 +21,7 @@ partitions are read is seen by the next run. In steady state none of this costs 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -182,7 +183,8 @@ def _device_partitions(
 ) -> list[Stream]:
     parts = [_listing(google, root, "")]
     for unit in units:
-        parts += _serial_partitions(google, unit.path, "", serials.get(unit.path, ()), split_above)
+        expected = sorted(serials.get(unit.path, ()))
+        parts += _serial_partitions(google, unit.path, "", expected, split_above)
     return parts
 
 
@@ -221,9 +223,17 @@ def _outside(google: Google, unit: str, prefix: str, low: str, high: str) -> lis
     return [end("ASCENDING"), end("DESCENDING")]
 
 
+def _starting_with(serials: Sequence[str], prefix: str) -> Sequence[str]:
+    """The serials (sorted) that start with ``prefix``: a slice, found by bisection."""
+    if not prefix:
+        return serials
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return serials[bisect_left(serials, prefix) : bisect_left(serials, following)]
+
+
 def _stem(prefix: str, serials: Sequence[str]) -> str | None:
     """The longest prefix (of at least three characters, starting with ``prefix``) that most of
-    ``serials`` share, or None when none is worth splitting on."""
+    ``serials`` (sorted) share, or None when none is worth splitting on."""
     stem = prefix
     if len(stem) < _MIN_PREFIX:
         heads = Counter(s[:_MIN_PREFIX] for s in serials if len(s) > _MIN_PREFIX)
@@ -232,18 +242,23 @@ def _stem(prefix: str, serials: Sequence[str]) -> str | None:
         stem, count = heads.most_common(1)[0]
         if count * 2 < len(serials):
             return None
-    group = [s for s in serials if s.startswith(stem) and len(s) > len(stem)]
-    while group and len({s[len(stem)] for s in group}) == 1:
-        stem += group[0][len(stem)]
-        group = [s for s in group if len(s) > len(stem)]
-    return stem if group else None
+    group = [s for s in _starting_with(serials, stem) if len(s) > len(stem)]
+    if not group:
+        return None
+    # Sorted: what the first and the last share, every serial between them shares.
+    first, last = group[0], group[-1]
+    shared = 0
+    while shared < min(len(first), len(last)) and first[shared] == last[shared]:
+        shared += 1
+    return first[:shared]
 
 
 def _serial_partitions(
     google: Google, unit: str, prefix: str, serials: Sequence[str], split_above: int
 ) -> list[Stream]:
     """Partitions that together list exactly the org unit's devices whose serial starts with
-    ``prefix``, split by serial while the ledger expects more than ``split_above`` devices in one.
+    ``prefix``, split by serial while the ledger expects more than ``split_above`` devices in one
+    (``serials``: those it expects, sorted, upper case, each starting with ``prefix``).
 
     A split takes the prefix most serials share (the stem) and a run of consecutive characters
     after it: one ``id:`` listing per stem + character (each split again if still big), which
@@ -255,7 +270,8 @@ def _serial_partitions(
     stem = _stem(prefix, serials)
     if stem is None:
         return [_listing(google, unit, prefix)]
-    after = Counter(s[len(stem)] for s in serials if s.startswith(stem) and len(s) > len(stem))
+    group = _starting_with(serials, stem)
+    after = Counter(s[len(stem)] for s in group if len(s) > len(stem))
     run = max(_RUNS, key=lambda chars: sum(after[c] for c in chars))
     present = [c for c in run if after[c]]
     if not present:
@@ -265,9 +281,7 @@ def _serial_partitions(
     parts = _outside(google, unit, prefix, low, high)
     for char in block:
         child = stem + char
-        parts += _serial_partitions(
-            google, unit, child, [s for s in serials if s.startswith(child)], split_above
-        )
+        parts += _serial_partitions(google, unit, child, _starting_with(group, child), split_above)
     return parts
 
 
@@ -280,7 +294,7 @@ def devices_in(
     tagged = [
         (unit, part)
         for unit, expected in serials.items()
-        for part in _serial_partitions(google, unit, "", expected, split_above)
+        for part in _serial_partitions(google, unit, "", sorted(expected), split_above)
     ]
 
     def drain(item: tuple[str, Stream]) -> list[str]:

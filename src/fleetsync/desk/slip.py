@@ -1,0 +1,100 @@
+"""The borrower's slip: their Workspace address, the first password (revealed on a click, a POST,
+and marked collected then), the agreed end, where to bring the device back and the programme's
+contact. Prints on A4 and on an 80 mm receipt printer (``?paper=80mm``; print CSS).
+
+The password is collected with :func:`fleetsync.services.collect_first_password`, the one the
+API and the command line use: once, while the loan is open, by its desk. It appears only in the
+answer to the POST, which no cache keeps (``Cache-Control: no-store`` on every desk page) and no
+log records; never in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from fleetsync import services
+from fleetsync.desk.lending import LoanView, loan_view
+from fleetsync.desk.pages import not_found, scope
+from fleetsync.desk.web import DeskRoute, Visit, page, require
+from fleetsync.domain.errors import FleetsyncError
+from fleetsync.domain.staff import Permission
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/desk", route_class=DeskRoute, include_in_schema=False)
+
+Handing = Annotated[Visit, Depends(require(Permission.FIRST_PASSWORD))]
+Paper = Literal["a4", "80mm"]
+
+
+def _slip(
+    seen: Visit,
+    view: LoanView,
+    paper: str,
+    *,
+    password: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    settings = seen.desk.api.settings
+    desk = settings.api.desks.get(scope(seen))
+    return page(
+        seen,
+        "slip.html",
+        {
+            "view": view,
+            "paper": "80mm" if paper == "80mm" else "a4",
+            "password": password,
+            "error": error,
+            "return_address": "" if desk is None else desk.return_address,
+            "contact": settings.desk.contact,
+            "change_at_first_sign_in": settings.accounts.change_password_at_next_login,
+        },
+        status=status,
+    )
+
+
+@router.get("/loans/{ref}/slip")
+def slip(seen: Handing, ref: str, paper: str = "a4") -> Response:
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    return _slip(seen, view, paper)
+
+
+@router.post("/loans/{ref}/slip")
+async def reveal(seen: Handing, ref: str) -> Response:
+    """Reveal the first password: collected now, shown in this answer only."""
+    fields = await seen.form()
+    paper = fields.get("paper", "a4")
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            handed = services.collect_first_password(
+                session, loan=ref, programme=api.programme, actor=seen.actor
+            )
+            # Rendered inside the transaction: if rendering fails, nothing is marked collected.
+            view = loan_view_after(view, handed.email)
+            answer = _slip(seen, view, paper, password=handed.password)
+    except FleetsyncError as exc:
+        fresh = loan_view(seen, ref) or view
+        return _slip(seen, fresh, paper, error=str(exc), status=409)
+    return answer
+
+
+def loan_view_after(view: LoanView, email: str) -> LoanView:
+    """The view once the password is collected."""
+    return LoanView(
+        loan=view.loan,
+        borrower_name=view.borrower_name,
+        model=view.model,
+        progress=view.progress,
+        account=view.account or email,
+        password_state="collected",  # noqa: S106 - a state, not a password
+    )

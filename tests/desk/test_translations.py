@@ -1,0 +1,88 @@
+"""The desk speaks Dutch (Belgium) and English: every message of the code and the templates has
+a Dutch translation in the repository's catalogue; the browser's Accept-Language chooses, the
+switch on every page overrides it; dates are in the language's own format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from fleetsync.desk import i18n
+from tests.desk.conftest import ANY_DATABASE, Browser
+from tests.desk.test_lend import lend
+from tests.pinned import days_from_today
+
+DESK = Path(i18n.__file__).parent
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+
+
+def _messages() -> set[str]:
+    found: set[str] = set()
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        DESK, METHODS, keywords=keywords, options_map=OPTIONS
+    ):
+        found.update([message] if isinstance(message, str) else [m for m in message if m])
+    return found
+
+
+def test_every_message_has_a_dutch_translation() -> None:
+    messages = _messages()
+    assert "Reveal the password" in messages  # the extraction sees the templates
+    assert "Account created" in messages  # and the labels marked in the code
+    with (DESK / "locale" / "nl_BE" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalogue = read_po(handle)
+    translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
+    missing = sorted(messages - translated)
+    assert not missing, (
+        f"{len(missing)} messages lack a Dutch translation: run "
+        "`python src/fleetsync/desk/locale/update.py` and translate them in "
+        f"src/fleetsync/desk/locale/nl_BE/LC_MESSAGES/messages.po: {missing}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("nl-BE,nl;q=0.9,en;q=0.8", "nl-BE"),
+        ("nl", "nl-BE"),
+        ("fr-BE,fr;q=0.9,nl;q=0.5", "nl-BE"),
+        ("en-GB,en;q=0.9", "en"),
+        ("de-DE", "en"),
+        ("", "en"),
+        ("nl;q=garbage,,;", "en"),
+    ],
+)
+def test_accept_language_chooses(header: str, expected: str) -> None:
+    from starlette.requests import Request
+
+    scope = {"type": "http", "headers": [(b"accept-language", header.encode())]}
+    assert i18n.choose(Request(scope)).code == expected
+
+
+@ANY_DATABASE
+def test_the_browser_s_language_and_the_switch(browser: Browser) -> None:
+    dutch = browser.get("/desk/sign-in", headers={"Accept-Language": "nl-BE,nl;q=0.9"})
+    assert '<html lang="nl-BE">' in dutch.text
+    assert "Aanmelden" in dutch.text
+
+    browser.sign_in("ann")
+    lend(browser, until=days_from_today(60).isoformat())
+    english = browser.get("/desk/loans/L-1")
+    end = days_from_today(60)
+    assert f"{end:%b} {end.day}, {end.year}" in english.text  # e.g. Oct 31, 2026
+
+    switched = browser.post("/desk/language", {"language": "nl-BE", "next": "/desk/loans/L-1"})
+    assert switched.url.path == "/desk/loans/L-1"
+    assert '<html lang="nl-BE">' in switched.text
+    assert "Voortgang" in switched.text
+    assert (
+        f"{end.day} {i18n.language('nl-BE').locale.months['format']['abbreviated'][end.month]}"
+        in (switched.text)
+    )
+    # The switch wins over the browser's header from now on.
+    assert "Uitlening" in browser.get("/desk/loans", headers={"Accept-Language": "en"}).text
