@@ -530,9 +530,10 @@ def repair(
         typer.Option(
             "--write-off",
             help="It cannot be repaired: retire it (Google deprovisions it) and close its "
-            "repair as written off. --note says why.",
+            "repair as written off. --note says why. Asks first on a terminal, as retire does.",
         ),
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --write-off: do not ask.")] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -542,6 +543,8 @@ def repair(
     A return with `--condition damaged` opens a repair too. Exits 3 when the device is on loan
     (return it as damaged), lost, retired or already in repair.
     """
+    if write_off and not yes and sys.stdin.isatty():
+        _confirm_retirement(device, config)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         if write_off:
             change = services.retire(
