@@ -250,10 +250,12 @@ def test_an_overdue_device_is_locked_with_the_return_message_and_unlocked_on_ret
     ]
     with fleet.ledger.read() as session:
         journal = session.execute(
-            sa.select(SyncJournalEntry.kind, SyncJournalEntry.detail).where(
+            sa.select(SyncJournalEntry.kind, SyncJournalEntry.detail)
+            .where(
                 SyncJournalEntry.kind.in_(["disable_devices", "reenable_devices"]),
                 SyncJournalEntry.state == "done",
             )
+            .order_by(SyncJournalEntry.id)
         ).all()
         [lock] = session.scalars(
             sa.select(LoanEscalation).where(LoanEscalation.step == "lock")
