@@ -265,6 +265,7 @@ class Loan(Base):
             postgresql_where=sa.text("returned_at IS NULL"),
         ),
         sa.Index("ix_loans_desk_id", "desk", "id"),
+        sa.Index("ix_loans_borrower_id_desk", "borrower_id", "desk"),
         _check_in("connectivity", Connectivity, "connectivity"),
         _check_in("return_condition", Condition, "return_condition"),
         sa.CheckConstraint(
@@ -274,7 +275,9 @@ class Loan(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), index=True)
-    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    #: Indexed with the desk (``ix_loans_borrower_id_desk``): whether a desk lent to a borrower
+    #: is read from the index alone (the desk's name search asks it of every candidate).
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"))
     checked_out_at: Mapped[datetime]
     #: The latest agreed end date (the last day of the loan); extensions are in loan_extensions.
     agreed_end: Mapped[date] = mapped_column(index=True)
