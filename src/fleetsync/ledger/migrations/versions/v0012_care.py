@@ -1,7 +1,7 @@
 """Device care: repairs, borrowers' contact details (sealed) and overdue escalation steps.
 
 Revision ID: 0012
-Revises: 0013b
+Revises: 0013c
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from fleetsync.ledger.models import UtcDateTime
 
 revision = "0012"
-down_revision = "0013b"
+down_revision = "0013c"
 branch_labels = None
 depends_on = None
 
