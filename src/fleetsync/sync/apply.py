@@ -240,10 +240,13 @@ class _Applier:
                 (self.report.unknown if state == "unknown" else self.report.failures).append(
                     failure
                 )
+                # An account's target is its address, made of the borrower's names: the log
+                # names the borrower by id (and masks any address the error quotes).
+                borrower = getattr(action, "borrower", None)
                 log.warning(
                     "sync.action_failed" if state == "failed" else "sync.action_unknown",
                     kind=action.kind,
-                    target=action.target,
+                    **({"borrower": borrower} if borrower else {"target": action.target}),
                     error=error,
                 )
         self._tick(f"applying {actions[0].kind.replace('_', ' ')}" if actions else "", len(actions))
