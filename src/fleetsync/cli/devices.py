@@ -223,6 +223,10 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
             "connectivity": found.connectivity,
             "state": found.state,
             "state_since": found.state_since.isoformat(),
+            # The delivery date (None: the device came from Google without one).
+            "available_from": None
+            if found.available_from is None
+            else found.available_from.isoformat(),
             "google_device_id": found.google_device_id,
             # What Google last confirmed (a sync read it, or a change it made succeeded).
             "google": None
@@ -270,6 +274,8 @@ def _render_detail(d: dict[str, Any]) -> None:
         )
     )
     _say(Text.assemble("state: ", (d["state"], "bold"), f" since {d['state_since'][:16]}"))
+    if d.get("available_from"):
+        _say(f"delivered: available from {d['available_from']}")
     google = d["google"]
     if google is None:
         _say("in Google: not seen yet (`fleetsync sync` links it by its exact serial)")
