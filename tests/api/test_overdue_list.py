@@ -46,6 +46,9 @@ def test_the_overdue_list_shows_the_step_and_how_to_reach_the_borrower(
     assert overdue["contact"] == contact
     [line] = client.get("/v1/loans", headers=headers).json()["items"]
     assert (line["escalation"], line["contact"]) == ("locking", None)
+    status = client.get(f"/v1/loans/{loan}", headers=headers).json()
+    assert status["escalation"] == "locking"
+    assert PHONE not in str(status)
 
 
 def test_a_bad_phone_number_is_refused_with_what_to_write(

@@ -279,6 +279,8 @@ def test_a_withdrawn_lock_re_enables_the_device_for_good(programme_fleet: Fleet)
     assert unlocked.exit_code == 0, unlocked.output
     again = run_cli("loan", "unlock", loan, "--config", config)
     assert again.exit_code == 3
+    shown = run_cli("loan", "show", loan, "--json", "--config", config)
+    assert json.loads(shown.stdout)["escalation"] == "unlocking"
     fleet.sync()
     device = fleet.device(serial)
     assert (device["status"], device["orgUnitPath"]) == ("ACTIVE", "/Chromebooks/On loan")

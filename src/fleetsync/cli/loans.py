@@ -32,6 +32,7 @@ from fleetsync.domain.lifecycle import Condition
 from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
 from fleetsync.services.agreement import agreement_page
+from fleetsync.services.overdue import escalation_steps
 from fleetsync.sync.desk_events import notify_desk
 from fleetsync.sync.escalate import escalate
 
@@ -518,6 +519,7 @@ def show(
             "agreement_signed_at": None
             if loan.agreement_signed_at is None
             else loan.agreement_signed_at.isoformat(),
+            "escalation": escalation_steps(session, [loan.id]).get(loan.id),
         }
     if as_json:
         print_json(detail)
@@ -556,6 +558,8 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
                 (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
             )
         )
+    if d.get("escalation"):
+        _say(f"overdue escalation: {d['escalation']}")
 
 
 @app.command("agreement")
