@@ -26,10 +26,15 @@ from fleetsync.cli._context import (
     print_json,
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
 from fleetsync.services.agreement import agreement_page
+from fleetsync.services.overdue import escalation_steps
+from fleetsync.sync.desk_events import notify_desk
+from fleetsync.sync.escalate import escalate
 
 __all__ = ["app"]
 
@@ -48,11 +53,44 @@ app = typer.Typer(
 )
 
 SerialOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--serial", help="The device's serial or asset tag, exactly (any case; never a prefix)."
+        "--serial",
+        help="The device's serial or asset tag, exactly (any case; never a prefix); the same as "
+        "giving it as the argument.",
     ),
 ]
+DeviceArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[SERIAL_OR_ASSET_TAG]",
+        help="The device's serial or asset tag, exactly (as in every `fleetsync device` command; "
+        "--serial says the same).",
+        show_default=False,
+    ),
+]
+
+
+def _named_device(argument: str | None, serial: str | None) -> str | None:
+    """The device, named as in every command (an argument) or with --serial, if either."""
+    if argument is not None and serial is not None and argument != serial:
+        raise InvalidInput(
+            f"two devices named: {argument} and --serial {serial}; name the device once"
+        )
+    return argument if argument is not None else serial
+
+
+def _device(argument: str | None, serial: str | None) -> str:
+    """The device, named as in every command (an argument) or with --serial: one of them."""
+    found = _named_device(argument, serial)
+    if found is None:
+        raise InvalidInput(
+            "name the device: its serial or asset tag as the argument (e.g. CB-0001), or "
+            "--serial CB-0001"
+        )
+    return found
+
+
 DateOption = Annotated[datetime, day_option("--until", "The agreed last day of the loan.")]
 
 
@@ -63,7 +101,6 @@ class ReturnCondition(StrEnum):
 
 @app.command("checkout")
 def checkout(
-    serial: SerialOption,
     borrower_id: Annotated[
         str, typer.Option("--borrower-id", help="The loan desk's id for the borrower (B-1017).")
     ],
@@ -100,6 +137,25 @@ def checkout(
             "name corrected or changed): lend anyway and update the names.",
         ),
     ] = False,
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            "--phone", help="The borrower's phone number (optional; kept sealed, for the desk)."
+        ),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            help="The borrower's own email address outside Workspace (optional; kept sealed).",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", help="nl or en: the language of fleetsync's messages (default nl)."
+        ),
+    ] = None,
     agreement_signed: Annotated[
         bool,
         typer.Option(
@@ -124,6 +180,8 @@ def checkout(
             "loan first-password LOAN` shows it once).",
         ),
     ] = False,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -141,13 +199,14 @@ def checkout(
     is known with other names (confirm with --same-person if it is the same person), and when
     the loan agreement is required and not signed (or an outdated version was).
     """
+    named = _device(device, serial)
     actor = cli_actor()
     with opened_ledger(config) as (settings, ledger):
         programme = services.Programme.from_settings(settings)
         with ledger.transaction() as session:
             result = services.checkout(
                 session,
-                device=serial,
+                device=named,
                 borrower=borrower_id,
                 given_name=given_name,
                 family_name=family_name,
@@ -156,6 +215,7 @@ def checkout(
                 needs_data=needs_data,
                 course_period=course,
                 same_person=same_person,
+                contact=contact(phone=phone, email=email, language=language),
                 programme=programme,
                 actor=actor,
                 agreement_signed=agreement_signed,
@@ -244,9 +304,62 @@ def first_password(
         _flush()
 
 
+@app.command("unlock")
+def unlock(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the lock is withdrawn (audit trail).")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw an overdue loan's lock: Google re-enables the device at the next sync, and this
+    loan is never locked again. Exits 3 when the loan has no lock to withdraw."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        ref = services.unlock(session, loan=loan, reason=reason, actor=cli_actor())
+    if as_json:
+        print_json({"loan": ref, "lock": "unlocking"})
+        return
+    _say(f"loan {ref}: lock withdrawn; the device is re-enabled at the next sync")
+
+
+@app.command("escalate")
+def escalate_command(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Take the overdue steps due now ([overdue]: reminders, notices, locks), each once per
+    loan, as the daemon does every hour: send the messages, settle locks Google confirmed, and
+    tell the desk. Locks themselves are carried out by the next sync."""
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        sender = settings.messages.sender
+        mailbox = (
+            Mailbox(settings.google, sender=sender, sender_name=settings.messages.sender_name)
+            if sender
+            else None
+        )
+        try:
+            report = escalate(
+                ledger,
+                settings,
+                programme=programme,
+                mailbox=mailbox,
+                notify=lambda payload: notify_desk(settings, payload),
+            )
+        finally:
+            if mailbox is not None:
+                mailbox.close()
+    if as_json:
+        print_json(report.to_json())
+        return
+    _say(
+        f"messages sent: {len(report.sent)}, failed: {len(report.failed)}; locks settled: "
+        f"{report.settled}; desk events sent: {report.notified}"
+    )
+
+
 @app.command("return")
 def return_(
-    serial: SerialOption,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     condition: Annotated[
         ReturnCondition,
         typer.Option("--condition", case_sensitive=False, help="The device's condition on return."),
@@ -263,10 +376,11 @@ def return_(
 
     Exits 3 when the device is not on loan.
     """
+    named = _device(device, serial)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.return_device(
             session,
-            device=serial,
+            device=named,
             condition=Condition(condition.value),
             note=note,
             actor=cli_actor(),
@@ -284,9 +398,8 @@ def return_(
 @app.command("extend")
 def extend(
     until: DateOption,
-    serial: Annotated[
-        str | None, typer.Option("--serial", help="The device on loan (serial or asset tag).")
-    ] = None,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     loan: Annotated[str | None, typer.Option("--loan", help="The loan's id, e.g. L-88.")] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, for the audit trail.")
@@ -294,12 +407,14 @@ def extend(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Agree a later end date for an open loan, named by its device (--serial) or id (--loan).
+    """Agree a later end date for an open loan, named by its device (the argument, or --serial)
+    or by its id (--loan).
 
     Exits 3 when the loan is not open or the new date is not later than the current one.
     """
+    serial = _named_device(device, serial)
     if (serial is None) == (loan is None):
-        raise InvalidInput("name the loan with --serial or with --loan (one of them)")
+        raise InvalidInput("name the loan by its device (CB-0001, or --serial) or --loan L-88")
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         extension = services.extend_loan(
             session,
@@ -342,12 +457,13 @@ def list_loans(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List open loans (or all with --all), earliest agreed end first."""
+    """List open loans (or all with --all), earliest agreed end first, with the step each has
+    reached in the overdue escalation. With --overdue, also the borrower's contact details
+    given at checkout (phone, email outside Workspace, language)."""
     fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
-        wanted = (
-            None if region is None else services.Programme.from_settings(settings).region(region)
-        )
+        programme = services.Programme.from_settings(settings)
+        wanted = None if region is None else programme.region(region)
         rows = queries.loan_rows(
             session,
             today=services.today(),
@@ -356,6 +472,7 @@ def list_loans(
             region=wanted,
             borrower=borrower_id,
         )
+        rows = services.with_escalation(session, rows, key=programme.key if overdue else None)
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
@@ -373,10 +490,14 @@ def list_loans(
         "out",
         "until",
         "overdue",
+        "step",
+        *(["contact"] if overdue else []),
         "returned",
         title=f"{len(rows)} loan(s)",
     )
     for row in rows:
+        contact = row.get("contact") or {}
+        reach = [" ".join(v for v in (contact.get("phone"), contact.get("email")) if v)]
         table.add_row(
             row["loan"],
             row["serial"],
@@ -388,6 +509,8 @@ def list_loans(
             row["checked_out_at"][:10],
             row["agreed_end"],
             Text(f"{row['days_overdue']} d", style="red") if row["overdue"] else "",
+            row["escalation"] or "",
+            *(reach if overdue else []),
             f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
         )
     _say(table)
@@ -434,6 +557,7 @@ def show(
             "agreement_signed_at": None
             if loan.agreement_signed_at is None
             else loan.agreement_signed_at.isoformat(),
+            "escalation": escalation_steps(session, [loan.id]).get(loan.id),
         }
     if as_json:
         print_json(detail)
@@ -472,6 +596,8 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
                 (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
             )
         )
+    if d.get("escalation"):
+        _say(f"overdue escalation: {d['escalation']}")
 
 
 @app.command("agreement")

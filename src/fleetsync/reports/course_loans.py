@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from fleetsync.ledger import course_figures
 from fleetsync.ledger.models import CoursePeriod, Loan
-from fleetsync.reports.calendar import EPOCH, utc_offsets
+from fleetsync.reports.calendar import EPOCH, local_midnight, utc_offsets
 from fleetsync.reports.loans import average
 
 __all__ = [
@@ -123,6 +123,18 @@ class CourseLoanReport:
         raise KeyError((course, region))
 
 
+def _oldest(session: Session, now: datetime) -> datetime:
+    """Where the UTC offsets must start: the first loan (by id: checkouts come in time order;
+    imported history stands at local noon, clear of a DST hour) or the first course period.
+    Not MIN(checked_out_at), which reads every loan."""
+    first = session.scalar(sa.select(Loan.checked_out_at).order_by(Loan.id).limit(1))
+    course = session.scalar(sa.select(sa.func.min(CoursePeriod.first_day)))
+    candidates = [now, *([first] if first else [])]
+    if course is not None:
+        candidates.append(local_midnight(course))
+    return min(candidates)
+
+
 def course_loan_report(
     session: Session,
     *,
@@ -145,8 +157,7 @@ def course_loan_report(
         )
         if c.last_day >= first and c.first_day <= last
     ]
-    oldest = session.scalar(sa.select(sa.func.min(Loan.checked_out_at)))
-    offsets = utc_offsets(min(oldest or now, now) - timedelta(days=2), now + timedelta(days=2))
+    offsets = utc_offsets(_oldest(session, now) - timedelta(days=2), now + timedelta(days=2))
     today = now.astimezone().date()
     cells: dict[tuple[str, str], _Sums] = {}
     for g in course_figures.course_loan_sums(
