@@ -102,9 +102,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             )  # fmt: skip
             # A loan of 40 days ago that ended 10 days ago: the overdue list's.
             past = clock.now() - timedelta(days=40)
+            until = clock.local_date(past) + timedelta(days=30)
             services.checkout(
                 session, device="CB-0003", borrower="B-2000", given_name="Jan",
-                family_name="Peeters", region="Antwerpen", until=past.date() + timedelta(days=30),
+                family_name="Peeters", region="Antwerpen", until=until,
                 needs_data=True, programme=services.Programme.from_settings(settings),
                 actor="desk:antwerpen:ann", now=past,
             )  # fmt: skip
