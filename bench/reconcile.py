@@ -560,7 +560,8 @@ def quota_run(database_url: str, fleet: int, returns: int, figures: Figures) -> 
 # ------------------------------------------------------------------- at Google's latency
 @dataclass
 class SideBySide:
-    """Sequential and concurrent runs of the same syncs, one row each, as a Markdown table."""
+    """Sequential and concurrent runs of the same syncs, one row each, as a Markdown table.
+    Wall time is ``reconcile()``'s; CPU time the whole sync process's (start-up included)."""
 
     title: str
     rows: list[tuple[str, SyncRun, SyncRun]]
@@ -571,14 +572,15 @@ class SideBySide:
         out = sys.stdout
         out.write(
             f"\n### {self.title}\n\n_{machine()}_\n\n"
-            "| sync | sequential: calls | wall s | peak MiB "
-            "| concurrent: calls | wall s | peak MiB | speed-up |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            "| sync | sequential: calls | wall s | CPU s | peak MiB "
+            "| concurrent: calls | wall s | CPU s | peak MiB | speed-up |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         )
         for label, one, many in self.rows:
             out.write(
-                f"| {label} | {one.calls:,} | {one.seconds:,.1f} | {one.peak_mib:,.0f} "
-                f"| {many.calls:,} | {many.seconds:,.1f} | {many.peak_mib:,.0f} "
+                f"| {label} | {one.calls:,} | {one.seconds:,.1f} | {one.cpu_seconds:,.1f} "
+                f"| {one.peak_mib:,.0f} | {many.calls:,} | {many.seconds:,.1f} "
+                f"| {many.cpu_seconds:,.1f} | {many.peak_mib:,.0f} "
                 f"| {one.seconds / max(many.seconds, 1e-9):,.1f}x |\n"
             )
         out.flush()

@@ -25,6 +25,7 @@ from tests.pinned import PINNED_AT
 POSTGRES_URL = os.environ.get(
     "FLEETSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+LEND_UNCONFIRMED = "FLEETSYNC_LOANS__LEND_UNCONFIRMED"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # Every process of the run (this one, the CLI, `serve` and the daemon started as subprocesses, the
@@ -40,6 +41,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if name.startswith("FLEETSYNC_") and name != "FLEETSYNC_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv(clock.ENV, PINNED_CLOCK)
+    # Most tests lend devices they imported without a sync first: they may (the refusal of an
+    # unconfirmed device is tested where lend_unconfirmed is set back to false).
+    monkeypatch.setenv(LEND_UNCONFIRMED, "true")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.chdir(tmp_path)
 

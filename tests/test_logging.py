@@ -40,5 +40,25 @@ def test_secret_values_are_redacted_whatever_the_caller_passes() -> None:
     assert "hunter2" not in out.getvalue()
     assert "p4ss" not in out.getvalue()
     assert line["initial_password"] == "[redacted]"
-    assert line["body"] == {"password": "[redacted]", "primaryEmail": "a@example.org"}
+    assert line["body"] == {"password": "[redacted]", "primaryEmail": "…@example.org"}
     assert line["api_token"] == "[redacted]"
+
+
+def test_no_log_line_carries_a_borrower_s_address_whoever_logs_it() -> None:
+    # A Workspace address is made of the borrower's names: personal data, kept out of the logs
+    # even when Google's own error message quotes it.
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    get_logger("t").warning(
+        "sync.action_failed for jan.peeters@leer.example.org",
+        kind="create_account",
+        target="jan.peeters@leer.example.org",
+        error="409 duplicate: Entity already exists: Jan.Peeters2@leer.example.org",
+        targets=["an.de-smet@leer.example.org"],
+    )
+    text = out.getvalue()
+    line = json.loads(text)
+    for local in ("jan.peeters", "Jan.Peeters2", "an.de-smet"):
+        assert local not in text
+    assert line["target"] == "…@leer.example.org"
+    assert line["error"] == "409 duplicate: Entity already exists: …@leer.example.org"

@@ -4,11 +4,16 @@ Secrets never reach a log line: a value of a secret type (``SecretStr``, a ``Dat
 ``SecretUrl``) is rendered in its masked form, and, as a net for secrets passed as plain strings,
 any event key that names one (password, secret, token, key, authorization, ...) is replaced by
 ``'[redacted]'`` before rendering, whatever the caller passed.
+
+Borrowers are people: a Workspace address is made of their names, so the local part of every
+e-mail address in a logged value is masked (``…@example.org``), whoever logged it and however
+Google's error message quoted it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal, TextIO, cast
@@ -30,6 +35,7 @@ _SECRET_WORDS = (
     "api_key",
 )
 REDACTED = "[redacted]"
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
 
 
 def _is_secret_key(key: str) -> bool:
@@ -45,6 +51,8 @@ def redact(value: Any) -> Any:
         return {k: REDACTED if _is_secret_key(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(redact(v) for v in value)
+    if isinstance(value, str) and "@" in value:
+        return _EMAIL.sub(r"…@\1", value)
     return value
 
 
@@ -53,6 +61,7 @@ def _redact_processor(
 ) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key == "event":
+            event_dict[key] = redact(event_dict[key])
             continue
         event_dict[key] = REDACTED if _is_secret_key(key) else redact(event_dict[key])
     return event_dict

@@ -40,6 +40,7 @@ from fleetsync.secret_urls import DatabaseUrl, SecretUrl
 __all__ = [
     "DEFAULT_REGIONS",
     "DEVICE_SCOPES",
+    "GMAIL_SEND_SCOPE",
     "GOOGLE_SCOPES",
     "AccountSettings",
     "AgreementSettings",
@@ -54,8 +55,10 @@ __all__ = [
     "DeskSettings",
     "GoogleSettings",
     "LoanSettings",
+    "MessageSettings",
     "OrgUnitPolicy",
     "OrgUnitSettings",
+    "OverdueSettings",
     "QuotaSettings",
     "SafetySettings",
     "SecretUrl",
@@ -77,6 +80,8 @@ DEFAULT_REGIONS: tuple[str, ...] = (
 
 _AUTH = "https://www.googleapis.com/auth/"
 DEVICE_SCOPES = (_AUTH + "admin.directory.device.chromeos",)
+#: Delegated separately: the programme mailbox sends borrowers' messages with it (``[messages]``).
+GMAIL_SEND_SCOPE = _AUTH + "gmail.send"
 #: The least-privilege scopes a super admin delegates to fleetsync's service account. Exactly these.
 GOOGLE_SCOPES: tuple[str, ...] = (
     _AUTH + "admin.directory.device.chromeos",
@@ -202,6 +207,8 @@ class OrgUnitSettings(_Section):
 
 
 _STATE_ORG_UNITS = ("on_loan", "in_refurbishment", "spare", "lost", "retired", "ict_test")
+#: The org units an active, lendable device may be confirmed in.
+LENDABLE_ORG_UNITS = ("on_loan", "in_refurbishment", "spare", "ict_test")
 
 
 class AccountSettings(_Section):
@@ -226,6 +233,46 @@ class AccountSettings(_Section):
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+class MessageSettings(_Section):
+    """Messages to borrowers (overdue reminders and notices) go to their own Workspace mailbox,
+    sent through the Gmail API as the programme's mailbox (domain-wide delegation of the
+    ``gmail.send`` scope). No sender: no messages."""
+
+    #: The programme's mailbox the messages come from, e.g. ``leenpunt@example.org``.
+    sender: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    sender_name: str = Field("", max_length=100)
+    #: A directory of templates, ``<step>.<language>.txt`` (``reminder.nl.txt``, ``notice.en.txt``):
+    #: a ``Subject:`` line, a blank line, the text. Relative to the config file. Empty: the
+    #: templates fleetsync ships.
+    templates_dir: Path | None = None
+
+
+class OverdueSettings(_Section):
+    """What happens to a loan around and after its agreed end. Each step is optional and taken
+    once per loan (never twice, whatever the daemon's restarts)."""
+
+    #: Send the borrower a reminder this many days before the agreed end (needs [messages]).
+    reminder_days_before: int | None = Field(None, ge=1, le=60)
+    #: Send the borrower a notice on the first day the loan is overdue (needs [messages]).
+    notice_on_first_day: bool = False
+    #: Disable the device in Google this many days after the agreed end: it shows
+    #: ``return_message`` on its locked screen. Re-enabled when the loan is returned or
+    #: extended, or the lock is withdrawn (``fleetsync loan unlock``). Counts against the
+    #: ``disables`` safety limit.
+    lock_after_days: int | None = Field(None, ge=1, le=365)
+    #: Where a locked loan device is filed: its org unit carries the return message.
+    locked_org_unit: OrgUnitPath = "/Chromebooks/On loan/Locked"
+    #: The return instructions on a disabled device's screen (Chrome device policy
+    #: ``chrome.devices.DisabledDeviceReturnInstructions`` on ``locked_org_unit``).
+    return_message: str = Field(
+        "Deze Chromebook is geblokkeerd: de uitleentermijn is voorbij. Breng hem terug naar het "
+        "loket waar u hem leende. / This Chromebook is locked: its loan period is over. Please "
+        "return it to the desk where you borrowed it.",
+        min_length=1,
+        max_length=1000,
+    )
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -428,6 +475,10 @@ class LoanSettings(_Section):
     #: A checkout without an agreed end (``--until``) runs to its course period's last day plus
     #: this many days, to bring the device back.
     grace_days: int = Field(7, ge=0, le=365)
+    #: Lend a device no sync has seen in Google yet (imported, never reconciled). By default a
+    #: checkout waits until Google has confirmed the device ACTIVE in one of fleetsync's org
+    #: units: a device that was never enrolled cannot be used by its borrower.
+    lend_unconfirmed: bool = False
 
 
 class AgreementSettings(_Section):
@@ -484,6 +535,8 @@ class Settings(BaseSettings):
     google: GoogleSettings = GoogleSettings()
     org_units: OrgUnitSettings = OrgUnitSettings()
     accounts: AccountSettings = AccountSettings()
+    messages: MessageSettings = MessageSettings()
+    overdue: OverdueSettings = OverdueSettings()
     policies: tuple[OrgUnitPolicy, ...] = ()
     safety: SafetySettings = SafetySettings()
     sync: SyncSettings = SyncSettings()
@@ -636,6 +689,11 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     data = dict(data)
     if isinstance(data.get("data_dir"), str) and not Path(data["data_dir"]).is_absolute():
         data["data_dir"] = str((base / data["data_dir"]).resolve())
+    messages = data.get("messages")
+    if isinstance(messages, dict) and isinstance(messages.get("templates_dir"), str):
+        templates = Path(messages["templates_dir"])
+        if not templates.is_absolute():
+            data["messages"] = {**messages, "templates_dir": str((base / templates).resolve())}
     google = data.get("google")
     if isinstance(google, dict) and isinstance(google.get("key_file"), str):
         key = Path(google["key_file"])

@@ -31,10 +31,10 @@ def _course(ledger: Ledger, name: str, start: int, end: int) -> None:
         )
 
 
-def _reservations(ledger: Ledger) -> list[tuple[int, str, str, int | None]]:
+def _reservations(ledger: Ledger) -> list[tuple[int, str, str, int | None, str | None]]:
     with ledger.read() as session:
         return [
-            (r.id, r.borrower, r.status, r.loan_id)
+            (r.id, r.borrower, r.status, r.loan_id, r.given_name)
             for r in session.scalars(sa.select(Reservation).order_by(Reservation.id))
         ]
 
@@ -89,7 +89,11 @@ def test_reservations_are_made_cancelled_and_fulfilled_once(
     [loan] = loans(ledger)
     assert loan.course_period == "Now"
     assert loan.agreed_end == clock.today() + timedelta(days=47)  # course end + 7 grace days
-    assert _reservations(ledger) == [(1, "B-1", "cancelled", None), (2, "B-2", "fulfilled", 1)]
+    # Closed, a reservation keeps no name.
+    assert _reservations(ledger) == [
+        (1, "B-1", "cancelled", None, None),
+        (2, "B-2", "fulfilled", 1, None),
+    ]
     assert audit_actions(ledger) == [
         ("cli:tester", "course_add"),
         ("webhook:antwerpen", "reservation_add"),

@@ -278,7 +278,7 @@ CHECKOUT_REFUSALS = [
     ("other region", {"--serial": "CB-0003"}, [], 3, "device 5CD9999QRS belongs to region Limburg"),
     ("unknown device", {"--serial": "CB-9999"}, [], 4, "no device has serial or asset tag CB-9999"),
     ("past date", {"--until": "2020-01-01"}, [], 2, "is before today"),
-    ("date format", {"--until": "31/12/2026"}, [], 2, "Invalid value for '--until'"),
+    ("no such day", {"--until": "31/04/2027"}, [], 2, "Invalid value for '--until'"),
     ("unknown region", {"--region": "Gent"}, [], 2, "unknown region 'Gent'"),
     ("desk id", {"--borrower-id": "B 1"}, [], 2, "is not a loan desk id"),
 ]  # fmt: skip

@@ -110,6 +110,8 @@ def test_reservations_against_the_devices_expected_on_the_first_day(cli: Cli) ->
         ("Limburg", "4g"): (0, 0, 0, 0, 0, 0),
     }
     assert cli("forecast", "--course", "Autumn").exit_code == 2
+    assert json.loads(cli("device", "show", "CB-4", "--json").stdout)["available_from"] == _day(45)
+    assert f"delivered: available from {_day(45)}" in cli("device", "show", "CB-4").stdout
 
     status = json.loads(cli("status", "--json").stdout)
     short = [a for a in status["attention"] if a["kind"] == "device_shortfall"]

@@ -35,7 +35,7 @@ HEAVY = {
 }
 #: A command that reads the ledger needs SQLAlchemy and the settings, never these.
 NOT_FOR_THE_LEDGER = ("alembic", "googleapiclient", "google.auth", "httplib2", "fastapi",
-                      "starlette", "uvicorn", "apscheduler")  # fmt: skip
+                      "starlette", "uvicorn", "apscheduler", "cryptography")  # fmt: skip
 
 _PROBE = """
 import json, sys

@@ -175,3 +175,55 @@ def test_the_retention_job_pseudonymises_and_purges(daemon_fleet: Fleet) -> None
     assert (person.given_name, person.account_email) == (None, None)
     assert person.pseudonymised_at is not None
     assert credentials == 0
+
+
+def test_the_daily_notice_names_the_course_periods_short_of_devices(
+    bare_fleet: Fleet, desk_url: str
+) -> None:
+    from fleetsync.domain.inventory import parse_devices_csv
+    from fleetsync.services import courses, reservations
+
+    fleet = bare_fleet
+    today = clock.today()
+    rows = parse_devices_csv(
+        "serial,asset_tag,model,region,connectivity\n5CDL1,CB-L1,Acer,Limburg,wifi\n",
+        regions=fleet.settings.regions,
+    )
+    with fleet.ledger.transaction() as session:
+        services.import_devices(session, rows, actor="cli:tester")
+        courses.add_course(
+            session, name="Next", first=today + timedelta(days=10),
+            last=today + timedelta(days=70), regions=["Limburg"], programme=fleet.programme,
+            actor="cli:tester",
+        )  # fmt: skip
+        for person, data in (("B-1", False), ("B-2", True)):
+            reservations.add_reservation(
+                session, borrower=person, given_name="Test", region="Limburg", course="Next",
+                needs_data=data, programme=fleet.programme, actor="cli:tester",
+            )  # fmt: skip
+    settings = _with_webhook(fleet.settings, desk_url, SECRET)
+    logged = _logged(lambda: _run_overdue(fleet, settings))
+    [(headers, body)] = _Desk.received
+    event = Webhook(SECRET).verify(body, headers)
+    # One wifi device for one wifi reservation; no 4G device for the 4G one.
+    assert event["shortfalls"] == [
+        {
+            "course": "Next",
+            "first_day": (today + timedelta(days=10)).isoformat(),
+            "region": "Limburg",
+            "connectivity": "4g",
+            "reserved": 1,
+            "shortfall": 1,
+        }
+    ]
+    warning = _event(logged, "daemon.device_shortfall")
+    assert (warning["region"], warning["connectivity"], warning["shortfall"]) == (
+        "Limburg",
+        "4g",
+        1,
+    )
+
+
+def _run_overdue(fleet: Fleet, settings: Settings) -> None:
+    with installed(_context(fleet, settings)):
+        overdue_job()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -80,6 +81,11 @@ ACTIONS: dict[Action, Callable[[Device], Transition]] = {
     Action.READY: lifecycle.mark_ready,
     Action.RETIRE: lifecycle.retire,
     Action.ICT_TEST: lifecycle.assign_ict_test,
+    Action.REPAIR: lifecycle.open_repair,
+    # Closing a repair needs one open: the device state alone decides the rest.
+    Action.REPAIRED: lambda d: lifecycle.repaired(
+        replace(d, repair=lifecycle.OpenRepair(since=TODAY, note="hinge"))
+    ),
 }
 PAIRS = [(a, s) for a in Action for s in DeviceState]
 

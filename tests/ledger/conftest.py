@@ -16,7 +16,8 @@ from fleetsync import services
 from fleetsync.domain.inventory import parse_devices_csv
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.ledger.models import AuditEvent
-from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, Settings
+from fleetsync.services.programme import lendability_of
+from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, OrgUnitSettings, Settings
 
 #: Midday UTC: the same calendar date in every time zone a test machine may be in.
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -45,8 +46,15 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
 
 @pytest.fixture
 def programme() -> services.Programme:
+    """The default programme, except that devices no sync has seen may be lent: these tests are
+    about the ledger's own rules (tests/ledger/test_care.py checks lendability itself)."""
     key = Fernet.generate_key()
-    return services.Programme(regions=DEFAULT_REGIONS, accounts=AccountSettings(), key=lambda: key)
+    return services.Programme(
+        regions=DEFAULT_REGIONS,
+        accounts=AccountSettings(),
+        key=lambda: key,
+        lendability=lendability_of(OrgUnitSettings(), lend_unconfirmed=True),
+    )
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ def test_return_ends_the_loan_suspends_the_account_and_asks_for_a_powerwash(
         "condition": "damaged",
         "account": "suspended",
         "powerwash": "requested",
+        "repair": "opened",
     }
     assert _outbox(stocked, "return") == {("device", "5CD1234XYZ"), ("borrower", "B-1017")}
 

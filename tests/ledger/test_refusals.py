@@ -92,6 +92,15 @@ REFUSALS: list[tuple[str, DeviceState, type[Refused], str]] = [
     ("ict_test", S.LOST, NotAllowedInState, f"{WHERE[S.LOST]}; only a spare device can join the ICT test pool; if it turned up, mark it found first ({FOUND})"),
     ("ict_test", S.RETIRED, NotAllowedInState, f"{WHERE[S.RETIRED]}; {NEVER_BACK}"),
     ("ict_test", S.ICT_TEST, NotAllowedInState, f"{WHERE[S.ICT_TEST]}; it is already in the ICT test pool"),
+    ("repair", S.ON_LOAN, NotAllowedInState, f"{WHERE[S.ON_LOAN]}; return it first, with its condition: `fleetsync loan return --serial {SERIAL} --condition damaged --note ...` opens the repair"),
+    ("repair", S.LOST, NotAllowedInState, f"{WHERE[S.LOST]}; mark it found first ({FOUND}); then open the repair"),
+    ("repair", S.RETIRED, NotAllowedInState, f"{WHERE[S.RETIRED]}; {NEVER_BACK}"),
+    ("repaired", S.SPARE, NotAllowedInState, f"{WHERE[S.SPARE]}; it has no open repair"),
+    ("repaired", S.ON_LOAN, NotAllowedInState, f"{WHERE[S.ON_LOAN]}; it has no open repair"),
+    ("repaired", S.IN_REFURBISHMENT, NotAllowedInState, f"device {SERIAL} has no open repair; open one with `fleetsync device repair {SERIAL} --note ...`"),
+    ("repaired", S.LOST, NotAllowedInState, f"{WHERE[S.LOST]}; it has no open repair"),
+    ("repaired", S.RETIRED, NotAllowedInState, f"{WHERE[S.RETIRED]}; {NEVER_BACK}"),
+    ("repaired", S.ICT_TEST, NotAllowedInState, f"{WHERE[S.ICT_TEST]}; it has no open repair"),
 ]  # fmt: skip
 
 
@@ -110,6 +119,8 @@ def _attempt(action: str, session: Session, programme: services.Programme) -> ob
         "ready": lambda: services.mark_ready(session, **common),
         "retire": lambda: services.retire(session, reason="broken", **common),
         "ict_test": lambda: services.assign_ict_test(session, **common),
+        "repair": lambda: services.open_repair(session, note="hinge", **common),
+        "repaired": lambda: services.repaired(session, note="hinge replaced", **common),
     }  # fmt: skip
     return attempts[action]()
 
@@ -169,7 +180,11 @@ def test_the_table_covers_every_refused_pair() -> None:
         for action in Action
         for state in DeviceState
         if state not in ALLOWED[action]
-    } | {(Action.REPROVISION, S.IN_REFURBISHMENT), (Action.READY, S.IN_REFURBISHMENT)}
+    } | {
+        (Action.REPROVISION, S.IN_REFURBISHMENT),
+        (Action.READY, S.IN_REFURBISHMENT),
+        (Action.REPAIRED, S.IN_REFURBISHMENT),
+    }
     assert refused == expected
 
 

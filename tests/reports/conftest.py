@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 
 from fleetsync import services
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, Settings
+from fleetsync.services.programme import lendability_of
+from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, OrgUnitSettings, Settings
 from tests.conftest import _postgres_schema_url
 from tests.ledger.conftest import (  # noqa: F401 - the ledger tests' fixtures, shared
     _logging_to_the_current_stream,
@@ -68,7 +69,10 @@ def story_settings(
     story_settings = Settings(database_url=url, data_dir=data / "data")
     key = Fernet.generate_key()
     programme_ = services.Programme(
-        regions=DEFAULT_REGIONS, accounts=AccountSettings(), key=lambda: key
+        regions=DEFAULT_REGIONS,
+        accounts=AccountSettings(),
+        key=lambda: key,
+        lendability=lendability_of(OrgUnitSettings(), lend_unconfirmed=True),
     )
     try:
         with open_ledger(story_settings) as opened:

@@ -75,20 +75,20 @@ all     all       6 5 1 5 1 51.5 3 25.3 2 1
 """
 
 #: Every row of `report fleet` after the story. Columns: region, connectivity, spare, on loan,
-#: in refurbishment, ICT test, lost, retired, lendable, total.
+#: in refurbishment, ICT test, lost, retired, in repair, lendable, total.
 FLEET_EXPECTED = """
-Antwerpen wifi 0 0 1 0 0 0 1 1
-Antwerpen 4g   0 0 0 0 1 0 0 1
-Antwerpen all  0 0 1 0 1 0 1 2
-Brussel   wifi 0 0 1 0 0 0 1 1
-Brussel   4g   0 0 0 1 0 0 0 1
-Brussel   all  0 0 1 1 0 0 1 2
-Limburg   wifi 0 2 0 0 0 1 2 3
-Limburg   4g   1 0 0 0 0 0 1 1
-Limburg   all  1 2 0 0 0 1 3 4
-all       wifi 0 2 2 0 0 1 4 5
-all       4g   1 0 0 1 1 0 1 3
-all       all  1 2 2 1 1 1 5 8
+Antwerpen wifi 0 0 1 0 0 0 0 1 1
+Antwerpen 4g   0 0 0 0 1 0 0 0 1
+Antwerpen all  0 0 1 0 1 0 0 1 2
+Brussel   wifi 0 0 1 0 0 0 0 1 1
+Brussel   4g   0 0 0 1 0 0 0 0 1
+Brussel   all  0 0 1 1 0 0 0 1 2
+Limburg   wifi 0 2 0 0 0 1 0 2 3
+Limburg   4g   1 0 0 0 0 0 0 1 1
+Limburg   all  1 2 0 0 0 1 0 3 4
+all       wifi 0 2 2 0 0 1 0 4 5
+all       4g   1 0 0 1 1 0 0 1 3
+all       all  1 2 2 1 1 1 0 5 8
 """
 FLEET_FIGURES = (
     "spare",
@@ -97,6 +97,7 @@ FLEET_FIGURES = (
     "ict_test",
     "lost",
     "retired",
+    "in_repair",
     "lendable",
     "total",
 )

@@ -119,6 +119,7 @@ def test_an_empty_ledger_reports_zeros(settings: Settings, tmp_path: Path) -> No
         "ict_test": 0,
         "lost": 0,
         "retired": 0,
+        "in_repair": 0,
         "lendable": 0,
         "total": 0,
     }

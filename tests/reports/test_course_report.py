@@ -3,8 +3,10 @@ numbers in the brief's CONTEXT.md (Antwerpen: deliveries of 11/05, 3/06, 1/07 an
 33, 83, 83 and 149 wifi devices and 16 4G available; 6, 46, 5 and 130 wifi and 15 4G devices
 used; 90 wifi and 8 4G reserved for November-December; 65 agreed days on average) and a
 plausible history of our own for Limburg (other course dates, a device lost before a period, a
-loan for no course period). The history comes in through `loan import`, the reservations through
-the service, and every cell is checked in every format, on SQLite and on PostgreSQL.
+loan for no course period), and Brussel lending today (a delivery, a course period around today,
+reservations made, fulfilled by a checkout and cancelled, the device lent and returned). The
+history comes in through `loan import`, the rest through the services; every cell is checked in
+every format, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fleetsync.ledger import Ledger
 from fleetsync.services import courses, loan_import, reservations
 from fleetsync.settings import Settings
 from tests.cli_runner import run_cli
+from tests.pinned import PINNED_AT, TODAY
 
 ACTOR = "cli:tester"
 AT = datetime(2020, 5, 1, 10, tzinfo=UTC)
@@ -76,12 +79,30 @@ Limburg | L zomer | 1/06/2020 | 14/08/2020 | 20 | - | 11/05/2020 | 12 | - | - | 
 Limburg | L najaar | 15/09/2020 | 20/11/2020 | 20 | 4 | 17/08/2020 | 15 | 3 | - | - | 65,0
 Limburg | (geen cursusperiode) | | | - | - | - | 1 | - | - | - | 30,0
 Limburg | totaal | | | 20 | 4 | 17/08/2020 | 28 | 3 | - | - | 63,9
-alle regio's | alle regio's | | | 169 | 20 | 17/08/2020 | 215 | 18 | 90 | 8 | 64,8
+alle regio's | alle regio's | | | 172 | 20 | {delivered} | 216 | 18 | 91 | 8 | 64,8
 """
 # Limburg: one 4G device was lost on 1 September, before "L najaar": 4 of the 5 are available;
 # a loan for no course period (the partners' way of lending) counts in the totals, in no period.
+#: Brussel lends now (the pinned day): three devices delivered a month ago, a course period
+#: around today; N-1's reservation fulfilled by their checkout (then the device came back), N-2's
+#: cancelled, N-3's still open. The agreed end: the course's last day plus 7 grace days.
+NOW_FIRST, NOW_LAST = TODAY - timedelta(days=10), TODAY + timedelta(days=50)
+DELIVERED = TODAY - timedelta(days=31)
+
+
+def _nl(day: date) -> str:
+    return f"{day.day}/{day.month:02d}/{day.year}"
+
+
+_D = _nl(DELIVERED)
+_BRUSSEL = f"""
+Brussel | B nu | {_nl(NOW_FIRST)} | {_nl(NOW_LAST)} | 3 | - | {_D} | 1 | - | 1 | - | 57,0
+Brussel | totaal | | | 3 | - | {_D} | 1 | - | 1 | - | 57,0
+"""
 EXPECTED_NL: dict[str, list[list[str]]] = {}
-for _line in _EXPECTED.strip().splitlines():
+for _line in (_EXPECTED.strip().replace("{delivered}", _nl(DELIVERED)) + _BRUSSEL).splitlines():
+    if not _line.strip():
+        continue
     _region, *_cells = (c.strip() for c in _line.split("|"))
     EXPECTED_NL.setdefault(_region, []).append([DASH if c == "-" else c for c in _cells])
 
@@ -177,9 +198,54 @@ def _history(ledger: Ledger, programme: services.Programme) -> None:
         )
 
 
+def _lending_now(ledger: Ledger, programme: services.Programme) -> None:
+    text = "serial,asset_tag,model,region,connectivity,available_from\n" + "".join(
+        f"BX{i},BT-{i},HP 11 G9,Brussel,wifi,2026-08-01\n" for i in range(3)
+    )
+    before = PINNED_AT - timedelta(days=20)
+    with ledger.transaction() as session:
+        services.import_devices(
+            session, parse_devices_csv(text, regions=("Brussel",)), actor=ACTOR, now=before
+        )
+        courses.add_course(
+            session,
+            name="B nu",
+            first=NOW_FIRST,
+            last=NOW_LAST,
+            regions=["Brussel"],
+            programme=programme,
+            actor=ACTOR,
+            now=before,
+        )
+        for person in ("N-1", "N-2", "N-3"):
+            reservations.add_reservation(
+                session,
+                borrower=person,
+                given_name="Nu",
+                region="Brussel",
+                course="B nu",
+                programme=programme,
+                actor=ACTOR,
+                now=before,
+            )
+        reservations.cancel_reservation(
+            session, reservation="R-102", reason="no longer needed", actor=ACTOR, now=before
+        )
+    with ledger.transaction() as session:
+        lent = services.checkout(
+            session, device="BX0", borrower="N-1", given_name="Nu", region="Brussel",
+            programme=programme, actor=ACTOR, now=PINNED_AT,
+        )  # fmt: skip
+    assert (lent.course, lent.reservation) == ("B nu", "R-101")
+    assert lent.agreed_end == NOW_LAST + timedelta(days=7)
+    with ledger.transaction() as session:
+        services.return_device(session, device="BX0", actor=ACTOR, now=PINNED_AT)
+
+
 @pytest.fixture
 def year(ledger: Ledger, programme: services.Programme, settings: Settings) -> Settings:
     _history(ledger, programme)
+    _lending_now(ledger, programme)
     return settings
 
 
@@ -187,7 +253,7 @@ def _cli(settings: Settings, *args: str) -> str:
     env = {
         "FLEETSYNC_DATABASE_URL": settings.effective_database_url,
         "FLEETSYNC_DATA_DIR": str(settings.data_dir),
-        "FLEETSYNC_REGIONS": '["Antwerpen", "Limburg"]',
+        "FLEETSYNC_REGIONS": '["Antwerpen", "Brussel", "Limburg"]',
     }
     result = run_cli("report", "courses", *args, env=env)
     assert result.exit_code == 0, result.output
@@ -200,7 +266,7 @@ def _table_blocks(text: str) -> dict[str, list[list[str]]]:
     current = None
     for line in text.splitlines():
         cells = [c for c in re.split(r"\s{2,}", line.strip()) if c]
-        if len(cells) == 1 and cells[0] in ("Antwerpen", "Limburg"):
+        if len(cells) == 1 and cells[0] in ("Antwerpen", "Brussel", "Limburg"):
             current = cells[0]
             blocks[current] = []
         elif current and len(cells) >= 4:
@@ -222,7 +288,7 @@ def test_the_parliamentary_answer_cell_by_cell(year: Settings, tmp_path: Path) -
     # CSV and JSON: the same figures, keys in English, dates ISO, nothing as an empty cell/null.
     records = list(csv.DictReader(io.StringIO(_cli(year, "--format", "csv").lstrip("\ufeff"))))
     document = json.loads(_cli(year, "--format", "json", "--lang", "nl"))
-    assert len(records) == len(document["rows"]) == 11
+    assert len(records) == len(document["rows"]) == 13
     for region, rows in EXPECTED_NL.items():
         for expected in rows:
             name = {"totaal": "all", "alle regio's": "all", "(geen cursusperiode)": ""}.get(
@@ -277,3 +343,32 @@ def test_the_parliamentary_answer_cell_by_cell(year: Settings, tmp_path: Path) -
     assert [(r["region"], r["course"]) for r in autumn["rows"]] == [
         ("Limburg", "L najaar"), ("Limburg", "all"), ("all", "all")
     ]  # fmt: skip
+
+
+def test_report_loans_by_course(year: Settings) -> None:
+    env = {
+        "FLEETSYNC_DATABASE_URL": year.effective_database_url,
+        "FLEETSYNC_DATA_DIR": str(year.data_dir),
+        "FLEETSYNC_REGIONS": '["Antwerpen", "Brussel", "Limburg"]',
+    }
+    args = ("report", "loans", "--from", "2020-05-01", "--to", "2020-12-31")
+    result = run_cli(*args, "--by", "course,region", "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    rows = {(r["course"], r["region"]): r for r in json.loads(result.stdout)["rows"]}
+    autumn = rows[("A sept-okt", "Antwerpen")]
+    assert (autumn["devices_lent"], autumn["devices_wifi"], autumn["devices_4g"]) == (145, 130, 15)
+    assert (autumn["loans_ended"], autumn["loans_returned"], autumn["open_now"]) == (145, 145, 0)
+    # Out on 1 September, back on 31 October: 60 days; agreed 65.
+    assert (autumn["avg_agreed_days"], autumn["avg_actual_days"]) == (65.0, 60.0)
+    assert rows[("L najaar", "Limburg")]["avg_actual_days"] == 66.0
+    # Limburg's periods do not run in Antwerpen: no row for them there.
+    assert ("L najaar", "Antwerpen") not in rows
+    # Loans for no course period count in no course period.
+    assert rows[("all", "all")]["devices_lent"] == 232
+    assert rows[("all", "Limburg")]["devices_lent"] == 30
+    table = run_cli(*args, "--by", "course", "--lang", "nl", env=env)
+    assert table.exit_code == 0, table.output
+    assert "cursusperiode" in table.stdout
+    assert "1/09/2020" in table.stdout
+    refused = run_cli(*args, "--lang", "nl", env=env)
+    assert refused.exit_code == 2

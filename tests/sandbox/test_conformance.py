@@ -12,9 +12,11 @@ depth lives in the topic modules (devices, users, commands, policies, operations
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -416,6 +418,20 @@ def policy_schemas_list(w: World) -> None:
     ]
 
 
+def gmail_send(w: World) -> None:
+    message = EmailMessage()
+    message["To"] = "admin@example.org"
+    message["Subject"] = "Hallo"
+    message.set_content("Een bericht.")
+    raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+    sent = w.sandbox.gmail(STUDENT).users().messages().send(userId="me", body={"raw": raw})
+    answer = sent.execute()
+    assert answer["labelIds"] == ["SENT"]
+    [stored] = w.sandbox.control.messages(to="admin@example.org")
+    assert (stored["id"], stored["from"], stored["subject"]) == (answer["id"], STUDENT, "Hallo")
+    assert stored["text"].strip() == "Een bericht."
+
+
 CASES: dict[str, Callable[[World], None]] = {
     "directory.chromeosdevices.list": devices_list,
     "directory.chromeosdevices.get": devices_get,
@@ -444,6 +460,7 @@ CASES: dict[str, Callable[[World], None]] = {
     "chromepolicy.customers.policies.resolve": policies_resolve,
     "chromepolicy.customers.policySchemas.get": policy_schemas_get,
     "chromepolicy.customers.policySchemas.list": policy_schemas_list,
+    "gmail.users.messages.send": gmail_send,
 }
 
 

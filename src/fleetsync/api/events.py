@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from sqlalchemy.orm import Session
 
 from fleetsync import services
+from fleetsync.domain.contacts import contact
 from fleetsync.domain.lifecycle import Condition
 from fleetsync.services import reservations
 
@@ -106,6 +107,19 @@ class Borrower(_Data):
     region: Text = Field(min_length=1, max_length=64, examples=["Antwerpen"])
 
 
+class ContactData(_Data):
+    """How to reach the borrower outside their Workspace mailbox (all optional): kept sealed,
+    shown to the desk on overdue lists, erased with the borrower's other personal data."""
+
+    phone: Text | None = Field(None, max_length=32, examples=["+32 470 12 34 56"])
+    email: Text | None = Field(
+        None, max_length=254, examples=["ayse@example.net"], description="Outside Workspace."
+    )
+    language: Literal["nl", "en"] | None = Field(
+        None, description="The language of fleetsync's messages to the borrower (default nl)."
+    )
+
+
 class Agreement(_Data):
     """The loan agreement the borrower signed at the desk."""
 
@@ -116,6 +130,7 @@ class Agreement(_Data):
 class CheckedOutData(_Data):
     device: DeviceRef
     borrower: Borrower
+    contact: ContactData | None = None
     agreed_end: date | None = Field(
         None,
         description="The agreed last day of the loan: today at the earliest (a one-day loan). "
@@ -260,6 +275,9 @@ class LoanCheckedOut(_Event):
             needs_data=d.needs_data,
             course_period=d.course_period,
             same_person=d.same_person,
+            contact=None
+            if d.contact is None
+            else contact(phone=d.contact.phone, email=d.contact.email, language=d.contact.language),
             programme=programme,
             actor=actor,
             agreement_signed=d.agreement is not None and d.agreement.signed,

@@ -24,6 +24,7 @@ from fleetsync.api.problems import problem_responses
 from fleetsync.api.state import ApiState, api_state
 from fleetsync.domain.progress import loan_progress
 from fleetsync.ledger import progress as ledger_progress
+from fleetsync.services.overdue import escalation_steps
 
 __all__ = ["router"]
 
@@ -82,6 +83,9 @@ class LoanStatus(BaseModel):
     #: again): ``waiting`` (collect it), ``collected``, ``expired``, or ``none`` (the borrower's
     #: account existed already).
     first_password: Literal["waiting", "collected", "expired", "none"]
+    #: How far its overdue escalation has come (``reminder sent``, ``notice sent``,
+    #: ``locking``, ``locked``, ``unlocked`` ...); ``null``: no step taken.
+    escalation: str | None = None
 
 
 class FirstPasswordView(BaseModel):
@@ -138,6 +142,7 @@ def loan_status(
                 ],
             ),
             first_password=password,
+            escalation=escalation_steps(session, [loan.id]).get(loan.id),
         )
 
 

@@ -24,8 +24,11 @@ from fleetsync.api.tokens import Principal
 from fleetsync.domain.errors import NotFound
 from fleetsync.domain.inventory import MAX_IDENTIFIER
 from fleetsync.domain.lifecycle import Connectivity, DeviceState
+from fleetsync.ledger.queries import loan_number
 from fleetsync.services import lookup
+from fleetsync.services.contacts import loan_contacts
 from fleetsync.services.lookup import LoanLine, LoanState
+from fleetsync.services.overdue import escalation_steps
 
 __all__ = ["router"]
 
@@ -35,6 +38,12 @@ MAX_BORROWER_ID = 64
 #: A cursor this list gave is far shorter.
 MAX_CURSOR = 200
 _NO_STORE = "no-store"
+
+
+class ContactView(BaseModel):
+    phone: str | None
+    email: str | None
+    language: str
 
 
 class LoanLineView(BaseModel):
@@ -58,6 +67,11 @@ class LoanLineView(BaseModel):
     overdue: bool
     #: Days past the agreed end today (fleetsync's time zone); 0 when not overdue or ended.
     days_overdue: int = Field(ge=0)
+    #: How far its overdue escalation has come: ``reminder sent``, ``notice sent``,
+    #: ``locking``, ``locked``, ``unlocking``, ``unlocked`` ...; ``null``: no step taken.
+    escalation: str | None = Field(None, examples=["notice sent"])
+    #: The borrower's contact details given at checkout (on ``state=overdue`` lists only).
+    contact: ContactView | None = None
 
 
 class LoanPage(BaseModel):
@@ -282,4 +296,22 @@ def loans(
             limit=limit,
             cursor=cursor,
         )
-    return LoanPage(items=[_view(line) for line in page.items], next_cursor=page.next_cursor)
+        numbers = [loan_number(line.loan) for line in page.items]
+        steps = escalation_steps(session, numbers)
+        contacts = (
+            loan_contacts(session, numbers, key=state.programme.key)
+            if loan_state is LoanState.OVERDUE
+            else {}
+        )
+    items = []
+    for line, number in zip(page.items, numbers, strict=True):
+        found = contacts.get(number)
+        items.append(
+            _view(line).model_copy(
+                update={
+                    "escalation": steps.get(number),
+                    "contact": None if found is None else ContactView(**found.to_json()),
+                }
+            )
+        )
+    return LoanPage(items=items, next_cursor=page.next_cursor)

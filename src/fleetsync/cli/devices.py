@@ -46,7 +46,8 @@ def _say(*objects: Any) -> None:
 app = typer.Typer(
     help=(
         "Look devices up (by serial or asset tag, exactly), import them, and move them through "
-        "their lifecycle: reprovision, ready, lost, found, retire, ict-test.\n\n" + EXIT_CODES_HELP
+        "their lifecycle: reprovision, ready, lost, found, retire, ict-test, repair, "
+        "repaired.\n\n" + EXIT_CODES_HELP
     ),
     no_args_is_help=True,
 )
@@ -80,6 +81,8 @@ def _render_change(change: services.DeviceChange, as_json: bool) -> None:
         parts.append(f"account of borrower {change.borrower} {change.account}")
     if change.powerwash:
         parts.append(f"powerwash {change.powerwash}")
+    if change.repair:
+        parts.append(f"repair {change.repair.replace('_', ' ')}")
     if change.forced:
         parts.append("forced")
     _say("; ".join(parts))
@@ -112,6 +115,15 @@ def list_devices(
             help="Only wifi or 4g devices (any case; also wi-fi and lte, as in the import).",
         ),
     ] = None,
+    not_in_google: Annotated[
+        bool,
+        typer.Option(
+            "--not-in-google",
+            help="Only devices in circulation (spare, on loan, in refurbishment, ICT) that "
+            "Google has not confirmed ACTIVE in one of fleetsync's org units: they cannot be "
+            "lent. Each says why.",
+        ),
+    ] = False,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -119,9 +131,8 @@ def list_devices(
     """List devices with their state and current loan, by region and serial."""
     fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
-        wanted = (
-            None if region is None else services.Programme.from_settings(settings).region(region)
-        )
+        programme = services.Programme.from_settings(settings)
+        wanted = None if region is None else programme.region(region)
         rows = queries.device_rows(
             session,
             state=None if state is None else state.value,
@@ -129,6 +140,8 @@ def list_devices(
             connectivity=None if connectivity is None else connectivity.value,
             today=services.today(),
         )
+    if not_in_google:
+        rows = services.not_in_google(rows, programme.lendability)
     if fmt is OutputFormat.JSON:
         _print_json_lines(rows)
         return
@@ -146,11 +159,13 @@ def list_devices(
         "loan",
         "borrower",
         "until",
+        *(["why not lendable"] if not_in_google else []),
         title=f"{len(rows)} device(s)",
     )
     for row in rows:
         loan = row["current_loan"] or {}
         until = loan.get("agreed_end") or ""
+        extra = [row["not_lendable"]] if not_in_google else []
         table.add_row(
             row["serial"],
             row["asset_tag"] or "",
@@ -162,6 +177,7 @@ def list_devices(
             loan.get("loan") or "",
             loan.get("borrower") or "",
             Text(until, style="red") if loan.get("overdue") else until,
+            *extra,
         )
     _say(table)
 
@@ -207,6 +223,10 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
             "connectivity": found.connectivity,
             "state": found.state,
             "state_since": found.state_since.isoformat(),
+            # The delivery date (None: the device came from Google without one).
+            "available_from": None
+            if found.available_from is None
+            else found.available_from.isoformat(),
             "google_device_id": found.google_device_id,
             # What Google last confirmed (a sync read it, or a change it made succeeded).
             "google": None
@@ -222,6 +242,7 @@ def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = 
                 session, today=today, include_returned=True, device_id=found.id
             ),
             "commands": queries.device_commands(session, found.id),
+            "repairs": queries.device_repairs(session, found.id),
             "history": queries.device_history(session, found.id),
         }
         if current is not None:
@@ -253,6 +274,8 @@ def _render_detail(d: dict[str, Any]) -> None:
         )
     )
     _say(Text.assemble("state: ", (d["state"], "bold"), f" since {d['state_since'][:16]}"))
+    if d.get("available_from"):
+        _say(f"delivered: available from {d['available_from']}")
     google = d["google"]
     if google is None:
         _say("in Google: not seen yet (`fleetsync sync` links it by its exact serial)")
@@ -262,6 +285,21 @@ def _render_detail(d: dict[str, Any]) -> None:
             f"in Google: {google['org_unit'] or '?'}, {google['status'] or '?'}{user} "
             f"(last confirmed {google['checked_at'][:16]})",
         )
+    for repair in d["repairs"]:
+        opened = (
+            f"repair opened {repair['opened_at'][:16].replace('T', ' ')} by {repair['opened_by']}"
+            + (f" ({repair['note']})" if repair["note"] else "")
+            + (f" at the return of {repair['loan']}" if repair["loan"] else "")
+        )
+        if repair["closed_at"] is None:
+            _say(Text.assemble((f"in {opened}: on hold until repaired", "red")))
+        else:
+            outcome = repair["outcome"].replace("_", " ")
+            _say(
+                f"{opened}; {outcome} {repair['closed_at'][:16].replace('T', ' ')} by "
+                f"{repair['closed_by']}"
+                + (f" ({repair['close_note']})" if repair["close_note"] else "")
+            )
     loan = d["current_loan"]
     if loan:
         name = f"{loan['given_name'] or ''} {loan['family_name'] or ''}".strip()
@@ -477,6 +515,66 @@ def retire(
         _confirm_retirement(device, config)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.retire(session, device=device, reason=reason, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+NoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--note",
+        help="What is wrong, or what was done, for the audit trail. Never a borrower's name.",
+    ),
+]
+
+
+@app.command("repair")
+def repair(
+    device: DeviceRef,
+    note: NoteOption = None,
+    write_off: Annotated[
+        bool,
+        typer.Option(
+            "--write-off",
+            help="It cannot be repaired: retire it (Google deprovisions it) and close its "
+            "repair as written off. --note says why. Asks first on a terminal, as retire does.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --write-off: do not ask.")] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Open a repair: the device goes to (or stays in) refurbishment on hold, and is never made
+    spare until `fleetsync device repaired`. A spare or ICT device is powerwashed on its way.
+
+    A return with `--condition damaged` opens a repair too. Exits 3 when the device is on loan
+    (return it as damaged), lost, retired or already in repair.
+    """
+    if write_off and not yes and sys.stdin.isatty():
+        _confirm_retirement(device, config)
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        if write_off:
+            change = services.retire(
+                session,
+                device=device,
+                reason=note or "written off: cannot be repaired",
+                actor=cli_actor(),
+            )
+        else:
+            change = services.open_repair(session, device=device, note=note, actor=cli_actor())
+    _render_change(change, as_json)
+
+
+@app.command("repaired")
+def repaired(
+    device: DeviceRef,
+    note: NoteOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Close the device's repair. It becomes spare at once when its powerwash has executed,
+    otherwise as soon as it has. Exits 3 when the device has no open repair."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        change = services.repaired(session, device=device, note=note, actor=cli_actor())
     _render_change(change, as_json)
 
 

@@ -26,10 +26,15 @@ from fleetsync.cli._context import (
     print_json,
 )
 from fleetsync.cli.db import cli_actor, opened_ledger
+from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
 from fleetsync.services.agreement import agreement_page
+from fleetsync.services.overdue import escalation_steps
+from fleetsync.sync.desk_events import notify_desk
+from fleetsync.sync.escalate import escalate
 
 __all__ = ["app"]
 
@@ -100,6 +105,25 @@ def checkout(
             "name corrected or changed): lend anyway and update the names.",
         ),
     ] = False,
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            "--phone", help="The borrower's phone number (optional; kept sealed, for the desk)."
+        ),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            help="The borrower's own email address outside Workspace (optional; kept sealed).",
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", help="nl or en: the language of fleetsync's messages (default nl)."
+        ),
+    ] = None,
     agreement_signed: Annotated[
         bool,
         typer.Option(
@@ -156,6 +180,7 @@ def checkout(
                 needs_data=needs_data,
                 course_period=course,
                 same_person=same_person,
+                contact=contact(phone=phone, email=email, language=language),
                 programme=programme,
                 actor=actor,
                 agreement_signed=agreement_signed,
@@ -242,6 +267,58 @@ def first_password(
             _say(f"loan {handed.loan}, borrower {handed.borrower}: account {handed.email}")
             _say(_first_password_line(handed.password))
         _flush()
+
+
+@app.command("unlock")
+def unlock(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the lock is withdrawn (audit trail).")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw an overdue loan's lock: Google re-enables the device at the next sync, and this
+    loan is never locked again. Exits 3 when the loan has no lock to withdraw."""
+    with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
+        ref = services.unlock(session, loan=loan, reason=reason, actor=cli_actor())
+    if as_json:
+        print_json({"loan": ref, "lock": "unlocking"})
+        return
+    _say(f"loan {ref}: lock withdrawn; the device is re-enabled at the next sync")
+
+
+@app.command("escalate")
+def escalate_command(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Take the overdue steps due now ([overdue]: reminders, notices, locks), each once per
+    loan, as the daemon does every hour: send the messages, settle locks Google confirmed, and
+    tell the desk. Locks themselves are carried out by the next sync."""
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        sender = settings.messages.sender
+        mailbox = (
+            Mailbox(settings.google, sender=sender, sender_name=settings.messages.sender_name)
+            if sender
+            else None
+        )
+        try:
+            report = escalate(
+                ledger,
+                settings,
+                programme=programme,
+                mailbox=mailbox,
+                notify=lambda payload: notify_desk(settings, payload),
+            )
+        finally:
+            if mailbox is not None:
+                mailbox.close()
+    if as_json:
+        print_json(report.to_json())
+        return
+    _say(
+        f"messages sent: {len(report.sent)}, failed: {len(report.failed)}; locks settled: "
+        f"{report.settled}; desk events sent: {report.notified}"
+    )
 
 
 @app.command("return")
@@ -342,12 +419,13 @@ def list_loans(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List open loans (or all with --all), earliest agreed end first."""
+    """List open loans (or all with --all), earliest agreed end first, with the step each has
+    reached in the overdue escalation. With --overdue, also the borrower's contact details
+    given at checkout (phone, email outside Workspace, language)."""
     fmt = output_format(fmt, as_json)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
-        wanted = (
-            None if region is None else services.Programme.from_settings(settings).region(region)
-        )
+        programme = services.Programme.from_settings(settings)
+        wanted = None if region is None else programme.region(region)
         rows = queries.loan_rows(
             session,
             today=services.today(),
@@ -356,6 +434,7 @@ def list_loans(
             region=wanted,
             borrower=borrower_id,
         )
+        rows = services.with_escalation(session, rows, key=programme.key if overdue else None)
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
@@ -373,10 +452,14 @@ def list_loans(
         "out",
         "until",
         "overdue",
+        "step",
+        *(["contact"] if overdue else []),
         "returned",
         title=f"{len(rows)} loan(s)",
     )
     for row in rows:
+        contact = row.get("contact") or {}
+        reach = [" ".join(v for v in (contact.get("phone"), contact.get("email")) if v)]
         table.add_row(
             row["loan"],
             row["serial"],
@@ -388,6 +471,8 @@ def list_loans(
             row["checked_out_at"][:10],
             row["agreed_end"],
             Text(f"{row['days_overdue']} d", style="red") if row["overdue"] else "",
+            row["escalation"] or "",
+            *(reach if overdue else []),
             f"{row['returned_at'][:10]} {row['condition']}" if row["returned_at"] else "",
         )
     _say(table)
@@ -434,6 +519,7 @@ def show(
             "agreement_signed_at": None
             if loan.agreement_signed_at is None
             else loan.agreement_signed_at.isoformat(),
+            "escalation": escalation_steps(session, [loan.id]).get(loan.id),
         }
     if as_json:
         print_json(detail)
@@ -472,6 +558,8 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
                 (f"overdue by {d['days_overdue']} day(s)", "red"), f" (today {today.isoformat()})"
             )
         )
+    if d.get("escalation"):
+        _say(f"overdue escalation: {d['escalation']}")
 
 
 @app.command("agreement")

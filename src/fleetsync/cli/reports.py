@@ -40,6 +40,14 @@ class Format(StrEnum):
     HTML = "html"
 
 
+class Lang(StrEnum):
+    EN = "en"
+    NL = "nl"
+
+
+LangOption = Annotated[
+    Lang, typer.Option("--lang", help="The labels of the table and the HTML page: en or nl.")
+]
 FormatOption = Annotated[
     Format,
     typer.Option(
@@ -152,9 +160,10 @@ def loans(
         str,
         typer.Option(
             "--by",
-            metavar="month|region|month,region",
+            metavar="month|region|month,region|course|course,region",
             help="One row per month, per region, or per month and region; totals per month, "
-            "per region and overall come with it.",
+            "per region and overall come with it. course (course,region): one row per course "
+            "period overlapping --from..--to (and region), with its loans whenever lent.",
         ),
     ] = Grouping.MONTH_REGION.value,
     region: Annotated[
@@ -163,6 +172,12 @@ def loans(
     fmt: FormatOption = Format.TABLE,
     out: OutOption = None,
     title: TitleOption = None,
+    lang: Annotated[
+        Lang,
+        typer.Option(
+            "--lang", help="Labels of the table and the HTML page (nl: with --by course)."
+        ),
+    ] = Lang.EN,
     config: ConfigOption = None,
 ) -> None:
     """Loans per month and region: devices lent (loans started; wifi / 4G), loans ended, the
@@ -171,11 +186,19 @@ def loans(
     A loan counts in the month of its checkout; dates are the server's local dates. Exits 2 on
     a bad date, a --from after --to, a --to after today, an unknown region or grouping.
     """
-    grouping = Grouping.parse(by)
     today = services.today()
     period = _period(
         None if first is None else first.date(), None if last is None else last.date(), today
     )
+    parts = {p.strip().lower() for p in by.split(",")}
+    if "course" in parts:
+        if not parts <= {"course", "region"}:
+            raise InvalidInput(f"--by {by!r}: course goes with region only (course,region)")
+        _course_loans(period, "region" in parts, region, fmt, out, lang, title, config)
+        return
+    if lang is not Lang.EN:
+        raise InvalidInput("--lang nl is for --by course (and `report courses`) so far")
+    grouping = Grouping.parse(by)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         wanted = (
             None if region is None else services.Programme.from_settings(settings).region(region)
@@ -207,16 +230,6 @@ def fleet(
             session, regions=settings.regions, title=_title(settings, title), now=clock.now()
         )
     _emit(report, fmt, out)
-
-
-class Lang(StrEnum):
-    EN = "en"
-    NL = "nl"
-
-
-LangOption = Annotated[
-    Lang, typer.Option("--lang", help="The labels of the table and the HTML page: en or nl.")
-]
 
 
 @app.command("courses")
@@ -277,4 +290,45 @@ def courses_report(
     else:
         text = io.StringIO()
         report_courses.print_course_table(report, text)
+        _write(text.getvalue(), out)
+
+
+def _course_loans(
+    period: tuple[date, date],
+    by_region: bool,
+    region: str | None,
+    fmt: Format,
+    out: Path | None,
+    lang: Lang,
+    title: str | None,
+    config: Path | None,
+) -> None:
+    from fleetsync.reports import course_loans
+
+    with opened_ledger(config) as (settings, ledger), ledger.read() as session:
+        wanted = (
+            None if region is None else services.Programme.from_settings(settings).region(region)
+        )
+        report = course_loans.course_loan_report(
+            session,
+            first=period[0],
+            last=period[1],
+            regions=settings.regions,
+            region=wanted,
+            by_region=by_region,
+            title=_title(settings, title),
+            now=clock.now(),
+            lang=lang.value,
+        )
+    if fmt is Format.CSV:
+        _write(course_loans.course_loan_csv(report), out, bom=True)
+    elif fmt is Format.JSON:
+        _write(course_loans.course_loan_json(report), out)
+    elif fmt is Format.HTML:
+        _write(course_loans.course_loan_html(report), out)
+    elif out is None:
+        course_loans.print_course_loan_table(report)
+    else:
+        text = io.StringIO()
+        course_loans.print_course_loan_table(report, text)
         _write(text.getvalue(), out)

@@ -45,7 +45,11 @@ def status_command(
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         stale = timedelta(seconds=3 * settings.daemon.leader_poll_seconds)
         result = overview(
-            session, today=services.today(), heartbeat_stale=stale, limits=limits_of(settings)
+            session,
+            today=services.today(),
+            heartbeat_stale=stale,
+            limits=limits_of(settings),
+            lendability=services.Programme.from_settings(settings).lendability,
         )
     if fmt is OutputFormat.JSON:
         print_json(result.to_json())
@@ -135,6 +139,11 @@ def _show(result: Overview) -> None:
         highlight=False,
     )
     console.print(f"overdue loans: {result.overdue_loans}", highlight=False)
+    if result.in_repair:
+        console.print(
+            f"{result.in_repair} device(s) in repair, oldest since {_when(result.oldest_repair)}",
+            highlight=False,
+        )
     if result.budgets:
         spent = ", ".join(
             f"{b.budget} {b.spent.hour}/{b.limit.per_hour}h {b.spent.day}/{b.limit.per_day}d"

@@ -8,34 +8,30 @@ the scheduler itself never dies of a job's error.
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
 import threading
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from standardwebhooks.webhooks import Webhook
-
-from fleetsync import clock, services
+from fleetsync import services
 from fleetsync.google import Google
+from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import Ledger, forecast, queries
 from fleetsync.ledger.erasure import flush_erased
 from fleetsync.log import get_logger
 from fleetsync.services.retention import apply_retention
 from fleetsync.settings import SecretUrl, Settings
 from fleetsync.sync import SyncBusy, drain_outbox, reconcile, track_commands
+from fleetsync.sync.desk_events import notify_desk
+from fleetsync.sync.escalate import escalate
 from fleetsync.sync.lock import reconciler_lock
 
 __all__ = [
     "JOBS",
     "DaemonContext",
+    "escalate_job",
     "installed",
     "outbox_job",
     "overdue_job",
@@ -162,46 +158,30 @@ def overdue_job(c: DaemonContext) -> None:
 
 
 def _notify(url: SecretUrl, c: DaemonContext, payload: dict[str, Any]) -> None:
-    """POST the event to the desk. The URL is a capability: only its origin is ever logged."""
-    body = json.dumps(payload, sort_keys=True, default=str)
-    msg_id = f"msg_{uuid.uuid4().hex}"
-    at = clock.machine_now()  # the signing time: the desk checks it against its own clock
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-    }
-    secret = c.settings.daemon.overdue_webhook_secret
-    if secret is not None:
-        headers["webhook-signature"] = Webhook(secret.get_secret_value()).sign(msg_id, at, body)
-    target, authorization = _without_userinfo(url.get_secret_value())
-    if authorization is not None:
-        headers["authorization"] = authorization
-    request = urllib.request.Request(target, data=body.encode(), headers=headers, method="POST")  # noqa: S310 - an http(s) URL, checked when the settings load
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            status = answer.status
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        # The exception's text may quote the URL: only its scrubbed form is logged.
-        log.error(
-            "daemon.overdue_not_notified",
-            to=str(url),
-            error=url.scrub(f"{type(exc).__name__}: {exc}"),
+    """POST the event to the desk (``fleetsync.sync.desk_events``)."""
+    notify_desk(c.settings, payload, logged_as="daemon.overdue")
+
+
+@_job("escalate")
+def escalate_job(c: DaemonContext) -> None:
+    """Overdue escalation: reminders, notices and locks due, each once per loan."""
+    mailbox = None
+    sender = c.settings.messages.sender
+    if sender:
+        mailbox = Mailbox(
+            c.settings.google, sender=sender, sender_name=c.settings.messages.sender_name
         )
-        return
-    log.info("daemon.overdue_notified", to=str(url), status=status)
-
-
-def _without_userinfo(url: str) -> tuple[str, str | None]:
-    """The URL without its ``user:password@`` (urllib cannot send it), and the Basic
-    ``Authorization`` header that carries it instead."""
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url, None
-    user, _, password = userinfo.partition(":")
-    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
-    return parts._replace(netloc=hostport).geturl(), f"Basic {token}"
+    try:
+        escalate(
+            c.ledger,
+            c.settings,
+            programme=c.programme,
+            mailbox=mailbox,
+            notify=lambda payload: notify_desk(c.settings, payload),
+        )
+    finally:
+        if mailbox is not None:
+            mailbox.close()
 
 
 @_job("retention")
@@ -231,4 +211,5 @@ JOBS = {
     "outbox": "fleetsync.daemon.jobs:outbox_job",
     "overdue": "fleetsync.daemon.jobs:overdue_job",
     "retention": "fleetsync.daemon.jobs:retention_job",
+    "escalate": "fleetsync.daemon.jobs:escalate_job",
 }

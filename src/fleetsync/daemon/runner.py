@@ -180,6 +180,8 @@ def _scheduler(settings: Settings, ledger: Ledger) -> BackgroundScheduler:
         "outbox": (IntervalTrigger(seconds=daemon.outbox_interval_seconds), now),
         "overdue": (CronTrigger(hour=hour, minute=minute), None),
         "retention": (CronTrigger(hour=hour, minute=minute, second=30), None),
+        # Hourly: reminders go out on their day, locks settle soon after Google confirms them.
+        "escalate": (IntervalTrigger(minutes=60), now),
     }
     for job_id, (trigger, first) in schedule.items():
         options: dict[str, Any] = {"next_run_time": first} if first is not None else {}

@@ -72,6 +72,9 @@ class Layout:
     #: Devices found here (besides the state org units) and unknown to the ledger are reported,
     #: and adopted on request.
     adopt_from: tuple[str, ...] = ()
+    #: Where a loan device locked for being overdue is filed (disabled, its return message set
+    #: on this org unit); ``None``: loans are never locked.
+    locked_org_unit: str | None = None
 
     def device_org_unit(self, state: DeviceState) -> str:
         return self.device_org_units[state]
@@ -92,7 +95,8 @@ class Layout:
 
     @property
     def managed_device_roots(self) -> tuple[str, ...]:
-        return tuple(sorted({*self.device_org_units.values(), *self.adopt_from}))
+        locked = () if self.locked_org_unit is None else (self.locked_org_unit,)
+        return tuple(sorted({*self.device_org_units.values(), *self.adopt_from, *locked}))
 
     def is_managed_device_org_unit(self, path: str) -> bool:
         return any(is_under(path, root) for root in self.managed_device_roots)
@@ -117,6 +121,8 @@ class LedgerDevice:
     loan: LedgerLoan | None = None
     #: The ledger id of a powerwash asked for and not yet sent to Google.
     powerwash_request: int | None = None
+    #: Its open loan is overdue and the ledger wants the device locked (disabled).
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,8 @@ class DesiredDevice:
     #: ``None`` for a retired device: it is deprovisioned, its record no longer matters.
     annotations: Annotations | None
     powerwash_request: int | None = None
+    #: Disabled because its loan is overdue (not because it is lost).
+    locked: bool = False
 
 
 def loan_note(loan: LedgerLoan) -> str:
@@ -197,12 +205,18 @@ def desired_device(device: LedgerDevice, layout: Layout) -> DesiredDevice:
             location=device.region,
             notes=loan_note(loan) if loan else "",
         )
+    org_unit = layout.device_org_unit(state)
+    locked = device.locked and state is DeviceState.ON_LOAN and layout.locked_org_unit is not None
+    if locked:
+        assert layout.locked_org_unit is not None
+        org_unit, status = layout.locked_org_unit, DeviceStatus.DISABLED
     return DesiredDevice(
         serial=device.serial,
         google_device_id=device.google_device_id,
         state=state,
-        org_unit=layout.device_org_unit(state),
+        org_unit=org_unit,
         status=status,
+        locked=locked,
         annotations=annotations,
         powerwash_request=device.powerwash_request
         if state is DeviceState.IN_REFURBISHMENT

@@ -15,12 +15,14 @@ __all__ = [
     "BorrowerNamesDiffer",
     "CoursesOverlap",
     "FleetsyncError",
+    "InRepair",
     "InvalidInput",
     "InvalidRows",
     "LoanEnded",
     "LoanNotExtended",
     "NotAllowedInState",
     "NotFound",
+    "NotLendable",
     "PowerwashNotExecuted",
     "PowerwashOutstanding",
     "Refused",
@@ -133,6 +135,18 @@ class LoanEnded(Refused):
     """A first password is collected while its loan is open."""
 
     code = "loan_ended"
+
+
+class InRepair(Refused):
+    """The device has an open repair: it stays out of circulation until it is repaired."""
+
+    code = "in_repair"
+
+
+class NotLendable(Refused):
+    """Google has not confirmed the device as an active Chromebook in a managed org unit."""
+
+    code = "not_lendable"
 
 
 # ------------------------------------------------------------------------- the calendar

@@ -2,12 +2,16 @@
 
     spare ──checkout──▶ on_loan ──return──▶ in_refurbishment ──ready──▶ spare
       │                    │                   ▲   (only once its powerwash has executed,
-      │                    │                   │    or forced with a reason)
+      │                    │                   │    or forced with a reason, and never
+      │                    │                   │    while a repair is open)
       ├──ict_test──▶ ict_test ──reprovision────┤
       ├──reprovision───────────────────────────┘
       │
     any state but retired ──lost──▶ lost ──found──▶ in_refurbishment
     any state but on_loan ──retire──▶ retired (never comes back)
+
+    spare, ict_test, in_refurbishment ──repair──▶ in_refurbishment, on hold until repaired
+    (a return with condition ``damaged`` opens a repair too)
 
 Each business action is one function here. It takes what the ledger knows about the device (a
 :class:`Device`, built by the service layer) and returns the :class:`Transition` to apply, or
@@ -19,7 +23,9 @@ Rules that hold whatever the sequence of actions:
 - a device has at most one open loan, and so one borrower at a time; a borrower has at most one;
 - a borrower who needs mobile data gets a 4G device, and a device of their own region;
 - a lost device cannot be lent; a retired device never leaves ``retired``;
-- a device leaves refurbishment only once its latest powerwash has executed, unless forced.
+- a device leaves refurbishment only once its latest powerwash has executed, unless forced;
+- a device with an open repair never leaves refurbishment (``repaired`` closes the repair);
+- a device is lent only while Google confirms it an active Chromebook in a managed org unit.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ from enum import StrEnum
 
 from fleetsync.domain.errors import (
     BorrowerHasLoan,
+    InRepair,
     InvalidInput,
     LoanNotExtended,
     NotAllowedInState,
+    NotLendable,
     PowerwashNotExecuted,
     PowerwashOutstanding,
     WrongConnectivity,
@@ -48,7 +56,10 @@ __all__ = [
     "Connectivity",
     "Device",
     "DeviceState",
+    "GoogleConfirmed",
+    "Lendability",
     "OpenLoan",
+    "OpenRepair",
     "Powerwash",
     "Transition",
     "assign_ict_test",
@@ -57,6 +68,8 @@ __all__ = [
     "mark_found",
     "mark_lost",
     "mark_ready",
+    "open_repair",
+    "repaired",
     "reprovision",
     "retire",
     "return_device",
@@ -140,6 +153,8 @@ class Action(StrEnum):
     READY = "ready"
     RETIRE = "retire"
     ICT_TEST = "ict_test"
+    REPAIR = "repair"
+    REPAIRED = "repaired"
 
 
 S = DeviceState
@@ -169,6 +184,14 @@ ALLOWED: dict[Action, dict[DeviceState, DeviceState]] = {
         S.ICT_TEST: S.RETIRED,
     },
     Action.ICT_TEST: {S.SPARE: S.ICT_TEST},
+    # A repair holds the device in refurbishment; closing it leaves it there (``ready`` or the
+    # command tracker makes it spare once its powerwash has executed).
+    Action.REPAIR: {
+        S.SPARE: S.IN_REFURBISHMENT,
+        S.ICT_TEST: S.IN_REFURBISHMENT,
+        S.IN_REFURBISHMENT: S.IN_REFURBISHMENT,
+    },
+    Action.REPAIRED: {S.IN_REFURBISHMENT: S.IN_REFURBISHMENT},
 }
 
 
@@ -217,6 +240,65 @@ class Powerwash:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenRepair:
+    """The device's open repair: it stays in refurbishment until a technician closes it."""
+
+    since: date
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleConfirmed:
+    """What Google last confirmed about the device (a sync's observation), if anything."""
+
+    status: str | None
+    org_unit: str | None
+    #: The day of that observation; ``None``: no sync has seen the device yet.
+    checked: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lendability:
+    """The programme's rule for lending: the device must be confirmed ``ACTIVE`` in one of
+    these org units (or below), and never-seen devices are lent only when configured so."""
+
+    managed_org_units: tuple[str, ...]
+    lend_unconfirmed: bool = False
+
+    def problem(self, google: GoogleConfirmed) -> str | None:
+        """Why Google does not agree that the device can be lent; ``None`` when it does."""
+        if google.checked is None:
+            if self.lend_unconfirmed:
+                return None
+            return (
+                "no sync has seen it in Google yet (imported, never reconciled); run "
+                "`fleetsync sync` (or wait for the daemon's next run), or set [loans] "
+                "lend_unconfirmed = true to lend unconfirmed devices"
+            )
+        seen = f"Google last confirmed it on {google.checked.isoformat()}"
+        if google.status is None and google.org_unit is None:
+            return (
+                f"{seen} as not enrolled (no such Chromebook in the tenant); enrol it, then "
+                "run `fleetsync sync`"
+            )
+        if google.status != "ACTIVE":
+            return (
+                f"{seen} as {google.status or 'unknown'}; a loaned Chromebook must be ACTIVE: "
+                "re-enable or re-enrol it in the Admin console, then run `fleetsync sync`"
+            )
+        org_unit = google.org_unit or ""
+        if not any(
+            org_unit == root or org_unit.startswith(root.rstrip("/") + "/")
+            for root in self.managed_org_units
+        ):
+            return (
+                f"{seen} in org unit {org_unit or '(none)'}, which fleetsync does not manage; "
+                "run `fleetsync sync` (or `sync --adopt`) to move it"
+            )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """What the lifecycle needs to know about a device."""
 
@@ -227,6 +309,8 @@ class Device:
     region: str
     loan: OpenLoan | None = None
     powerwash: Powerwash | None = None
+    repair: OpenRepair | None = None
+    google: GoogleConfirmed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +328,9 @@ class Transition:
     cancels_requested_powerwash: bool = False
     #: A technician overrode a rule (``ready --force``); the audit event says so and why.
     forced: bool = False
+    #: A repair is opened (a damaged return, ``device repair``) or closed (``repaired``).
+    opens_repair: bool = False
+    closes_repair: bool = False
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -256,9 +343,10 @@ def checkout(
     borrower_loan: OpenLoan | None,
     until: date,
     today: date,
+    lendability: Lendability | None = None,
 ) -> Transition:
     """Lend a spare device to a borrower until the agreed end date (the loan's last day: today
-    for a one-day loan)."""
+    for a one-day loan). With ``lendability``, only a device Google confirmed as lendable."""
     if until < today:
         raise InvalidInput(
             f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
@@ -289,12 +377,26 @@ def checkout(
             f"--state spare --region {borrower_region}`) or move this one first (`fleetsync "
             f"device set-region {device.serial} {borrower_region}`)"
         )
+    if lendability is not None:
+        google = device.google or GoogleConfirmed(status=None, org_unit=None, checked=None)
+        problem = lendability.problem(google)
+        if problem is not None:
+            raise NotLendable(
+                f"device {device.serial} cannot be lent: {problem}; lend another device "
+                f"(`fleetsync device list --state spare --region {borrower_region}`)"
+            )
     return transition
 
 
-def return_device(device: Device) -> Transition:
-    """The borrower brings the device back: it goes to refurbishment and is powerwashed."""
-    return replace(_move(Action.RETURN, device), ends_loan=True, requests_powerwash=True)
+def return_device(device: Device, *, damaged: bool = False) -> Transition:
+    """The borrower brings the device back: it goes to refurbishment and is powerwashed. A
+    damaged device gets a repair: it stays in refurbishment until it is repaired."""
+    return replace(
+        _move(Action.RETURN, device),
+        ends_loan=True,
+        requests_powerwash=True,
+        opens_repair=damaged and device.repair is None,
+    )
 
 
 def extend_loan(device: Device, *, until: date, today: date) -> Transition:
@@ -352,6 +454,14 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
             f"--force needs --reason: say why device {device.serial} may skip its powerwash"
         )
     transition = _move(Action.READY, device)
+    if device.repair is not None:
+        raise InRepair(
+            f"device {device.serial} is in repair since {device.repair.since.isoformat()}"
+            + (f" ({device.repair.note})" if device.repair.note else "")
+            + f"; close the repair first (`fleetsync device repaired {device.serial} --note "
+            "...`), or write it off (`fleetsync device repair "
+            f"{device.serial} --write-off`)"
+        )
     wash = device.powerwash
     if wash is not None and wash.executed:
         return transition
@@ -371,6 +481,35 @@ def retire(device: Device) -> Transition:
         _move(Action.RETIRE, device),
         cancels_requested_powerwash=device.state is S.IN_REFURBISHMENT,
     )
+
+
+def open_repair(device: Device) -> Transition:
+    """A technician takes the device out of circulation for a repair: it goes to (or stays in)
+    refurbishment on hold. A device that was in circulation is powerwashed on its way."""
+    transition = _move(Action.REPAIR, device)
+    if device.repair is not None:
+        raise InRepair(
+            f"device {device.serial} is already in repair since "
+            f"{device.repair.since.isoformat()}; close it with `fleetsync device repaired "
+            f"{device.serial} --note ...`"
+        )
+    return replace(
+        transition,
+        opens_repair=True,
+        requests_powerwash=device.state is not S.IN_REFURBISHMENT,
+    )
+
+
+def repaired(device: Device) -> Transition:
+    """The repair is done: the device stays in refurbishment and becomes spare as usual (once
+    its powerwash has executed)."""
+    transition = _move(Action.REPAIRED, device)
+    if device.repair is None:
+        raise NotAllowedInState(
+            f"device {device.serial} has no open repair; open one with `fleetsync device "
+            f"repair {device.serial} --note ...`"
+        )
+    return replace(transition, closes_repair=True)
 
 
 def assign_ict_test(device: Device) -> Transition:
@@ -475,5 +614,14 @@ def _advice(action: Action, device: Device) -> str:
             f"found first ({found})"
         ),
         (Action.ICT_TEST, S.ICT_TEST): "it is already in the ICT test pool",
+        (Action.REPAIR, S.ON_LOAN): (
+            "return it first, with its condition: `fleetsync loan return --serial "
+            f"{serial} --condition damaged --note ...` opens the repair"
+        ),
+        (Action.REPAIR, S.LOST): f"mark it found first ({found}); then open the repair",
+        (Action.REPAIRED, S.SPARE): "it has no open repair",
+        (Action.REPAIRED, S.ON_LOAN): "it has no open repair",
+        (Action.REPAIRED, S.LOST): "it has no open repair",
+        (Action.REPAIRED, S.ICT_TEST): "it has no open repair",
     }
     return advice[(action, state)]

@@ -192,7 +192,7 @@ class _Planner:
         self.findings: list[Finding] = []
         self.adopted = 0
         self._moves: dict[str, list[DeviceRef]] = defaultdict(list)
-        self._status: dict[type[_StatusGroup], list[DeviceRef]] = defaultdict(list)
+        self._status: dict[tuple[type[_StatusGroup], str], list[DeviceRef]] = defaultdict(list)
         self._by_serial = _index_by_serial(observed.devices.values())
         self._claimed: set[str] = set()
 
@@ -343,11 +343,11 @@ class _Planner:
                 )
         active = seen.status == DeviceStatus.ACTIVE
         if device.status is DeviceStatus.DEPROVISIONED:
-            self._status[DeprovisionDevices].append(ref)
+            self._status[DeprovisionDevices, _RETIRED].append(ref)
         elif device.status is DeviceStatus.DISABLED and active:
-            self._status[DisableDevices].append(ref)
+            self._status[DisableDevices, _OVERDUE if device.locked else _LOST].append(ref)
         elif device.status is DeviceStatus.ACTIVE and seen.status == DeviceStatus.DISABLED:
-            self._status[ReenableDevices].append(ref)
+            self._status[ReenableDevices, _ACTIVE_AGAIN].append(ref)
             active = True
         if device.powerwash_request is not None:
             if active:
@@ -377,9 +377,9 @@ class _Planner:
                         reason=f"the ledger has these devices where {org_unit} holds them",
                     )
                 )
-        for kind, refs in self._status.items():
+        for (kind, reason), refs in sorted(self._status.items(), key=lambda i: i[0][1]):
             for chunk in _chunks(sorted(refs)):
-                self.actions.append(kind(devices=chunk, reason=_STATUS_REASONS[kind]))
+                self.actions.append(kind(devices=chunk, reason=reason))
 
     # --------------------------------------------------------- unknown devices
     def strangers(self) -> None:
@@ -632,11 +632,10 @@ def policy_difference(value: PolicyValue, seen: ObservedPolicy | None) -> str:
 
 _UNKNOWN_MODEL = "unknown"
 _StatusGroup = DisableDevices | ReenableDevices | DeprovisionDevices
-_STATUS_REASONS: dict[type[_StatusGroup], str] = {
-    DisableDevices: "marked lost in the ledger",
-    ReenableDevices: "no longer lost: the ledger needs them active",
-    DeprovisionDevices: "retired in the ledger: they leave the programme for good",
-}
+_LOST = "marked lost in the ledger"
+_OVERDUE = "their loans are overdue: locked until they are returned"
+_ACTIVE_AGAIN = "no longer lost or locked: the ledger needs them active"
+_RETIRED = "retired in the ledger: they leave the programme for good"
 
 
 def _chunks(refs: Sequence[DeviceRef]) -> Iterable[tuple[DeviceRef, ...]]:

@@ -18,7 +18,8 @@ from googleapiclient.discovery import build
 
 from fleetsync.google.auth import load_credentials
 from fleetsync.google.errors import GoogleError, from_exception
-from fleetsync.settings import GOOGLE_SCOPES, Settings
+from fleetsync.google.gmail import mailbox_credentials
+from fleetsync.settings import GMAIL_SEND_SCOPE, GOOGLE_SCOPES, Settings
 
 __all__ = ["ScopeCheck", "check_online"]
 
@@ -92,7 +93,29 @@ def check_online(settings: Settings) -> list[ScopeCheck]:
             results.append(ScopeCheck(scope, method, ok=True))
         finally:
             http.close()
+    sender = settings.messages.sender
+    if sender:
+        results.append(_check_mailbox(settings, sender))
     return results
+
+
+def _check_mailbox(settings: Settings, sender: str) -> ScopeCheck:
+    """The programme mailbox's ``gmail.send`` delegation: a token as that mailbox (sending a
+    message is the only call the scope allows, and a check must not send one)."""
+    call = f"oauth2.token as {sender}"
+    credentials = mailbox_credentials(settings.google, sender)
+    http = httplib2.Http(timeout=settings.google.timeout_seconds)
+    try:
+        credentials.refresh(google_auth_httplib2.Request(http))
+    except Exception as exc:
+        mapped = from_exception(exc, method="oauth2.token")
+        if mapped is None:
+            raise
+        why = _explain(mapped, GMAIL_SEND_SCOPE)
+        return ScopeCheck(GMAIL_SEND_SCOPE, call, ok=False, error=why)
+    finally:
+        http.close()
+    return ScopeCheck(GMAIL_SEND_SCOPE, call, ok=True)
 
 
 def _explain(error: GoogleError, scope: str) -> str:

@@ -19,7 +19,15 @@ from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger.figures import Window, _DayNumber, _local_day, _rows
 from fleetsync.ledger.models import CoursePeriod, Device, Loan, Reservation
 
-__all__ = ["DeviceGroup", "LoanSums", "device_groups", "loan_sums", "open_reservations"]
+__all__ = [
+    "CourseLoanSums",
+    "DeviceGroup",
+    "LoanSums",
+    "course_loan_sums",
+    "device_groups",
+    "loan_sums",
+    "open_reservations",
+]
 
 _4G = Connectivity.FOUR_G.value
 #: A device in one of these states left the programme on the day it entered it (as far as the
@@ -141,3 +149,73 @@ def open_reservations(session: Session) -> dict[tuple[str, str, bool], int]:
         .group_by(Reservation.region, CoursePeriod.name, Reservation.needs_data)
     )
     return {(r, c, bool(d)): int(n) for r, c, d, n in session.execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class CourseLoanSums:
+    """Loans of one course period, region, connectivity and fate (open / returned / lost)."""
+
+    region: str
+    course: str
+    four_g: bool
+    #: ``open``, ``returned`` or ``lost``.
+    fate: str
+    loans: int
+    agreed_days: int
+    #: Returned loans: the sum of their days from checkout to return.
+    actual_days: int
+    #: Open loans past their agreed end on ``today``.
+    overdue: int
+
+
+def course_loan_sums(
+    session: Session,
+    offsets: Sequence[tuple[datetime, int]],
+    *,
+    courses: Sequence[str],
+    today_number: int,
+    region: str | None = None,
+) -> list[CourseLoanSums]:
+    """The loans of ``courses`` (names), grouped for ``report loans --by course``."""
+    if not courses:
+        return []
+    window = _window(offsets)
+    out_day = _local_day(Loan.checked_out_at, window)
+    back_day = _local_day(Loan.returned_at, window)
+    end = _DayNumber(Loan.agreed_end)
+    fate = sa.case(
+        (Loan.returned_at.is_(None), "open"),
+        (Loan.return_condition == "lost", "lost"),
+        else_="returned",
+    )
+    dated = (
+        sa.select(
+            Loan.region.label("region"),
+            Loan.course_period.label("course"),
+            sa.case((Loan.connectivity == _4G, 1), else_=0).label("four_g"),
+            fate.label("fate"),
+            (end - out_day).label("agreed"),
+            sa.case((fate == "returned", back_day - out_day), else_=0).label("actual"),
+            sa.case((sa.and_(Loan.returned_at.is_(None), end < today_number), 1), else_=0).label(
+                "overdue"
+            ),
+        )
+        .where(
+            Loan.course_period.in_(courses),
+            sa.true() if region is None else Loan.region == region,
+        )
+        .offset(0)
+        .subquery()
+    )
+    keys = [dated.c.region, dated.c.course, dated.c.four_g, dated.c.fate]
+    stmt = sa.select(
+        *keys,
+        sa.func.count(),
+        sa.func.sum(dated.c.agreed),
+        sa.func.sum(dated.c.actual),
+        sa.func.sum(dated.c.overdue),
+    ).group_by(*keys)
+    return [
+        CourseLoanSums(r, c, bool(g), str(f), int(n), int(a or 0), int(x or 0), int(o or 0))
+        for r, c, g, f, n, a, x, o in _rows(session, stmt)
+    ]

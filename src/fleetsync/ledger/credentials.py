@@ -18,10 +18,12 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from fleetsync.log import get_logger
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 from fleetsync.settings import ConfigError, Settings
 from fleetsync.worktree import exposure_warning
 
@@ -67,7 +69,7 @@ def load_key(settings: Settings) -> bytes:
 
 def _check_key(key: bytes, where: str) -> None:
     try:
-        Fernet(key)
+        _fernet()(key)
     except ValueError:
         raise ConfigError(
             f"{where} is not a Fernet key (urlsafe base64 of 32 bytes); generate one with "
@@ -85,7 +87,7 @@ def _key_file(path: Path) -> bytes:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(Fernet.generate_key() + b"\n")
+                fh.write(_fernet().generate_key() + b"\n")
             with contextlib.suppress(FileExistsError):
                 os.link(temporary, path)
         finally:
@@ -98,15 +100,29 @@ def _key_file(path: Path) -> bytes:
     return key
 
 
+def _fernet() -> type[Fernet]:
+    # Imported when a password is sealed or opened: every command that opens the ledger imports
+    # this module, and cryptography costs each of them 50 ms at start-up.
+    from cryptography.fernet import Fernet
+
+    return Fernet
+
+
+def _invalid_token() -> type[Exception]:
+    from cryptography.fernet import InvalidToken
+
+    return InvalidToken
+
+
 def seal_password(key: bytes, password: str) -> str:
-    return Fernet(key).encrypt(password.encode()).decode("ascii")
+    return _fernet()(key).encrypt(password.encode()).decode("ascii")
 
 
 def open_password(key: bytes, sealed: str) -> str:
     """The password back. Raises :class:`ConfigError` when it was sealed under another key."""
     try:
-        return Fernet(key).decrypt(sealed.encode("ascii")).decode()
-    except InvalidToken:
+        return _fernet()(key).decrypt(sealed.encode("ascii")).decode()
+    except _invalid_token():
         raise ConfigError(
             "a sealed first password cannot be opened with this key: secret_key (or "
             "<data_dir>/secret.key) changed since it was sealed; every replica must use the "

@@ -26,7 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from fleetsync.domain.lifecycle import Condition, Connectivity
-from fleetsync.ledger.models import Device, Loan, LoanExtension
+from fleetsync.ledger.models import Device, Loan, LoanExtension, Repair
 
 __all__ = [
     "BEFORE",
@@ -35,6 +35,7 @@ __all__ = [
     "LoanGroup",
     "Window",
     "devices_by_state",
+    "devices_in_repair",
     "late_extensions",
     "loan_groups",
 ]
@@ -322,3 +323,14 @@ def devices_by_state(session: Session) -> dict[tuple[str, str, str], int]:
         (state, region, connectivity): int(count)
         for state, region, connectivity, count in session.execute(stmt)
     }
+
+
+def devices_in_repair(session: Session) -> dict[tuple[str, str], int]:
+    """Devices with an open repair now, by (region, connectivity)."""
+    stmt = (
+        sa.select(Device.region, Device.connectivity, sa.func.count(sa.distinct(Device.id)))
+        .join(Repair, Repair.device_id == Device.id)
+        .where(Repair.closed_at.is_(None))
+        .group_by(Device.region, Device.connectivity)
+    )
+    return {(region, link): int(count) for region, link, count in session.execute(stmt)}

@@ -50,10 +50,13 @@ __all__ = [
     "DeviceCommand",
     "IssuedUsername",
     "Loan",
+    "LoanContact",
+    "LoanEscalation",
     "LoanExtension",
     "OutboxEntry",
     "PendingCredential",
     "PolicyState",
+    "Repair",
     "Reservation",
     "StaffAccount",
     "SyncJournalEntry",
@@ -262,6 +265,7 @@ class Loan(Base):
             postgresql_where=sa.text("returned_at IS NULL"),
         ),
         sa.Index("ix_loans_desk_id", "desk", "id"),
+        sa.Index("ix_loans_borrower_id_desk", "borrower_id", "desk"),
         _check_in("connectivity", Connectivity, "connectivity"),
         _check_in("return_condition", Condition, "return_condition"),
         sa.CheckConstraint(
@@ -271,7 +275,9 @@ class Loan(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), index=True)
-    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
+    #: Indexed with the desk (``ix_loans_borrower_id_desk``): whether a desk lent to a borrower
+    #: is read from the index alone (the desk's name search asks it of every candidate).
+    borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"))
     checked_out_at: Mapped[datetime]
     #: The latest agreed end date (the last day of the loan); extensions are in loan_extensions.
     agreed_end: Mapped[date] = mapped_column(index=True)
@@ -383,6 +389,59 @@ class LoanExtension(Base):
     extended_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(sa.String(100))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class LoanContact(Base):
+    """How to reach the borrower of a loan outside their Workspace mailbox (phone, another
+    email) and in which language: sealed (Fernet, like first passwords) as one JSON document,
+    erased by retention with the borrower's other personal data."""
+
+    __tablename__ = "loan_contacts"
+
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), primary_key=True)
+    sealed: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+
+class LoanEscalation(Base):
+    """One step of an overdue loan's escalation (``reminder``, ``notice``, ``lock``), recorded
+    once per loan: the row is written (committed) before the message is sent or the device is
+    disabled, so a restart never takes the same step twice."""
+
+    __tablename__ = "loan_escalations"
+    __table_args__ = (sa.UniqueConstraint("loan_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(16))
+    #: ``sending`` → ``sent``/``failed``/``unknown`` for a message; ``locking`` → ``locked`` →
+    #: ``unlocking`` → ``unlocked`` for a lock.
+    state: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    #: Why the lock was lifted (returned, extended, withdrawn), or the error of a failed send.
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    #: The desk was told (a signed webhook event), for every state the desk hears about.
+    notified_state: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class Repair(Base):
+    """A device out of circulation until a technician has repaired it (or written it off)."""
+
+    __tablename__ = "repairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id"), index=True)
+    #: The loan whose damaged return opened it (``None``: a technician opened it).
+    loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"))
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(sa.String(100))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    close_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``repaired`` or ``written_off`` once closed.
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class AuditEvent(Base):

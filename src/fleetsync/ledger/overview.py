@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fleetsync import clock
-from fleetsync.domain.lifecycle import CommandState, DeviceState
+from fleetsync.domain.lifecycle import CommandState, DeviceState, GoogleConfirmed, Lendability
 from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
 from fleetsync.ledger.budgets import BudgetState, budget_states
 from fleetsync.ledger.forecast import shortfalls
@@ -24,6 +24,7 @@ from fleetsync.ledger.models import (
     DeviceCommand,
     Loan,
     OutboxEntry,
+    Repair,
     SyncJournalEntry,
     SyncRun,
 )
@@ -54,6 +55,9 @@ class Overview:
     outbox_pending: int = 0
     outbox_oldest: datetime | None = None
     overdue_loans: int = 0
+    #: Devices with an open repair, and since when the oldest one is open.
+    in_repair: int = 0
+    oldest_repair: datetime | None = None
     #: Running daemons (a heartbeat within the staleness limit): host:pid → leads.
     replicas: dict[str, bool] = field(default_factory=dict)
     #: The safety budgets: spent in the windows, what each holds back and how to release it.
@@ -79,6 +83,10 @@ class Overview:
                 "oldest": None if self.outbox_oldest is None else self.outbox_oldest.isoformat(),
             },
             "overdue_loans": self.overdue_loans,
+            "repairs": {
+                "open": self.in_repair,
+                "oldest": None if self.oldest_repair is None else self.oldest_repair.isoformat(),
+            },
             "daemons": [
                 {"replica": name, "leader": leads} for name, leads in sorted(self.replicas.items())
             ],
@@ -118,6 +126,7 @@ def overview(
     now: datetime | None = None,
     heartbeat_stale: timedelta = timedelta(seconds=90),
     limits: Mapping[Budget, Limit] | None = None,
+    lendability: Lendability | None = None,
 ) -> Overview:
     """``limits``: the safety budgets of the config (without them, no budget is shown)."""
     now = now or clock.now()
@@ -170,6 +179,9 @@ def overview(
         )
         or 0
     )
+    result.in_repair, result.oldest_repair = session.execute(
+        sa.select(sa.func.count(), sa.func.min(Repair.opened_at)).where(Repair.closed_at.is_(None))
+    ).one()
     result.attention = _attention(session, runs["full"], now)
     result.attention += [
         Attention(
@@ -185,6 +197,8 @@ def overview(
     if limits is not None:
         result.budgets = budget_states(session, limits, now=now)
         result.attention[:0] = [_held(state) for state in result.budgets if state.held]
+    if lendability is not None:
+        result.attention += _not_in_google(session, lendability)
     return result
 
 
@@ -210,6 +224,52 @@ def _held(state: BudgetState) -> Attention:
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; the ledger stores UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_IN_CIRCULATION = [
+    s.value
+    for s in (
+        DeviceState.SPARE,
+        DeviceState.ON_LOAN,
+        DeviceState.IN_REFURBISHMENT,
+        DeviceState.ICT_TEST,
+    )
+]
+
+
+def _not_in_google(session: Session, lendability: Lendability) -> list[Attention]:
+    """Devices in circulation that Google has not confirmed ACTIVE in a managed org unit: they
+    cannot be lent. The database leaves out the usual device (active in a state's own org unit)."""
+    rows = session.execute(
+        sa.select(Device.serial, Device.google_status, Device.google_org_unit,
+                  Device.google_checked_at)
+        .where(
+            Device.state.in_(_IN_CIRCULATION),
+            sa.or_(
+                Device.google_checked_at.is_(None),
+                Device.google_status.is_(None),
+                Device.google_status != "ACTIVE",
+                Device.google_org_unit.is_(None),
+                Device.google_org_unit.not_in(lendability.managed_org_units),
+            ),
+        )
+        .order_by(Device.serial)
+    ).all()  # fmt: skip
+    strict = Lendability(lendability.managed_org_units, lend_unconfirmed=False)
+    found = []
+    for serial, status, org_unit, checked in rows:
+        problem = strict.problem(
+            GoogleConfirmed(
+                status=status,
+                org_unit=org_unit,
+                checked=None if checked is None else clock.local_date(checked),
+            )
+        )
+        if problem is not None:
+            found.append(
+                Attention("not_in_google", serial, f"device {serial} cannot be lent: {problem}")
+            )
+    return found
 
 
 def _next_reconcile(session: Session) -> datetime | None:

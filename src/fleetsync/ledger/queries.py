@@ -17,6 +17,7 @@ from fleetsync.ledger.models import (
     DeviceCommand,
     Loan,
     LoanExtension,
+    Repair,
     loan_ref,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "POWERWASH",
     "device_commands",
     "device_history",
+    "device_repairs",
     "device_rows",
     "find_borrower",
     "find_device",
@@ -37,6 +39,7 @@ __all__ = [
     "normalise_ref",
     "open_loan",
     "open_loan_of_borrower",
+    "open_repair",
 ]
 
 POWERWASH = "REMOTE_POWERWASH"
@@ -112,6 +115,29 @@ def open_loan_of_borrower(session: Session, borrower_id: int) -> Loan | None:
     return session.scalars(stmt).one_or_none()
 
 
+def open_repair(session: Session, device_id: int) -> Repair | None:
+    stmt = sa.select(Repair).where(Repair.device_id == device_id, Repair.closed_at.is_(None))
+    return session.scalars(stmt.order_by(Repair.id.desc()).limit(1)).first()
+
+
+def device_repairs(session: Session, device_id: int) -> list[dict[str, Any]]:
+    """The device's repairs, oldest first: opened and closed, by whom, with their notes."""
+    stmt = sa.select(Repair).where(Repair.device_id == device_id).order_by(Repair.id)
+    return [
+        {
+            "opened_at": _iso(repair.opened_at),
+            "opened_by": repair.opened_by,
+            "loan": None if repair.loan_id is None else loan_ref(repair.loan_id),
+            "note": repair.note,
+            "closed_at": _iso(repair.closed_at),
+            "closed_by": repair.closed_by,
+            "close_note": repair.close_note,
+            "outcome": repair.outcome,
+        }
+        for repair in session.scalars(stmt)
+    ]
+
+
 def latest_powerwash(session: Session, device_id: int) -> DeviceCommand | None:
     """The device's most recent powerwash: every entry into refurbishment asks for a new one, so
     this is the one the current stay waits for."""
@@ -136,7 +162,14 @@ def device_rows(
     connectivity: str | None = None,
     today: date,
 ) -> list[dict[str, Any]]:
-    """Every device (filtered) with its open loan, in one query, ordered by region and serial."""
+    """Every device (filtered) with its open loan, what Google last confirmed and when its open
+    repair began, in one query, ordered by region and serial."""
+    repairing = (
+        sa.select(Repair.device_id, sa.func.min(Repair.opened_at).label("since"))
+        .where(Repair.closed_at.is_(None))
+        .group_by(Repair.device_id)
+        .subquery()
+    )
     stmt = (
         sa.select(
             Device.serial,
@@ -151,9 +184,14 @@ def device_rows(
             Loan.checked_out_at,
             Loan.agreed_end,
             Borrower.desk_id,
+            Device.google_status,
+            Device.google_org_unit,
+            Device.google_checked_at,
+            repairing.c.since,
         )
         .outerjoin(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
         .outerjoin(Borrower, Borrower.id == Loan.borrower_id)
+        .outerjoin(repairing, repairing.c.device_id == Device.id)
         .order_by(Device.region, Device.serial)
     )
     if state is not None:
@@ -176,6 +214,10 @@ def device_rows(
         checked_out_at,
         agreed_end,
         desk_id,
+        google_status,
+        google_org_unit,
+        google_checked_at,
+        repair_since,
     ) in session.execute(stmt):
         loan = None
         if loan_id is not None:
@@ -197,6 +239,10 @@ def device_rows(
                 "state_since": _iso(state_since),
                 "google_device_id": google_id,
                 "current_loan": loan,
+                "google_status": google_status,
+                "google_org_unit": google_org_unit,
+                "google_checked_at": _iso(google_checked_at),
+                "in_repair_since": _iso(repair_since),
             }
         )
     return rows

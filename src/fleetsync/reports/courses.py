@@ -156,6 +156,18 @@ class _Sums:
     agreed: int = 0
 
 
+def _oldest(session: Session, now: datetime) -> datetime:
+    """Where the UTC offsets must start: the first loan (by id: checkouts come in time order;
+    imported history stands at local noon, clear of a DST hour) or the first course period.
+    Not MIN(checked_out_at), which reads every loan."""
+    first = session.scalar(sa.select(Loan.checked_out_at).order_by(Loan.id).limit(1))
+    course = session.scalar(sa.select(sa.func.min(CoursePeriod.first_day)))
+    candidates = [now, *([first] if first else [])]
+    if course is not None:
+        candidates.append(local_midnight(course))
+    return min(candidates)
+
+
 def course_report(
     session: Session,
     *,
@@ -169,8 +181,7 @@ def course_report(
 ) -> CourseReport:
     """The course report as of ``now``: every course period overlapping ``first``..``last``
     (all when not given), per region (the programme's, or only ``region``)."""
-    oldest = session.scalar(sa.select(sa.func.min(Loan.checked_out_at)))
-    start = min(oldest or now, now) - timedelta(days=2)
+    start = _oldest(session, now) - timedelta(days=2)
     offsets = utc_offsets(start, now + timedelta(days=400))
     periods = [
         c

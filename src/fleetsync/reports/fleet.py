@@ -36,13 +36,17 @@ class FleetRow:
     connectivity: Connectivity | None
     #: Devices in each of :data:`STATES`, in that order.
     counts: tuple[int, ...]
+    #: Devices with an open repair (they are in refurbishment, on hold until repaired).
+    in_repair: int = 0
 
     def count(self, state: DeviceState) -> int:
         return self.counts[STATES.index(state)]
 
     @property
     def lendable(self) -> int:
-        return sum(n for state, n in zip(STATES, self.counts, strict=True) if state in LENDABLE)
+        """The loan cycle's devices, less those held in repair."""
+        cycle = sum(n for state, n in zip(STATES, self.counts, strict=True) if state in LENDABLE)
+        return cycle - self.in_repair
 
     @property
     def total(self) -> int:
@@ -69,6 +73,7 @@ def fleet_report(
     """Every device in the ledger now, by its current region (``regions``: the programme's; a
     region only the ledger still knows comes after them)."""
     counts = figures.devices_by_state(session)
+    repairs = figures.devices_in_repair(session)
     extra = sorted({region for _, region, _ in counts} - set(regions))
     shown = (*regions, *extra)
 
@@ -85,6 +90,9 @@ def fleet_report(
                     for c in wanted_links
                 )
                 for state in STATES
+            ),
+            in_repair=sum(
+                repairs.get((r, c.value), 0) for r in wanted_regions for c in wanted_links
             ),
         )
 

@@ -76,6 +76,7 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("region", "region", figure=False),
     Column("connectivity", "connectivity", figure=False),
     *(Column(state.value, state.value.replace("_", "\n", 1).replace("_", " ")) for state in STATES),
+    Column("in_repair", "in\nrepair"),
     Column("lendable", "lendable"),
     Column("total", "total"),
 )
@@ -116,7 +117,7 @@ def fleet_records(report: FleetReport) -> list[dict[str, Value]]:
             "connectivity": ALL if row.connectivity is None else row.connectivity.value,
         }
         record.update({state.value: row.count(state) for state in STATES})
-        record.update(lendable=row.lendable, total=row.total)
+        record.update(in_repair=row.in_repair, lendable=row.lendable, total=row.total)
         records.append(record)
     return records
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 __all__ = ["SandboxControl", "SandboxControlError"]
 
@@ -216,6 +216,11 @@ class SandboxControl:
         if borrower_prefix is not None:
             body["borrower_prefix"] = borrower_prefix
         return int(self._request("POST", "seed/users", body)["added"])
+
+    def messages(self, to: str | None = None) -> list[dict[str, Any]]:
+        """The messages sent through Gmail (to one address, when given), oldest first."""
+        path = "messages" if to is None else "messages?" + urlencode({"to": to})
+        return list(self._request("GET", path)["messages"])
 
     def save(self) -> str:
         return str(self._request("POST", "save", {})["saved"])

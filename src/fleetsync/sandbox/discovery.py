@@ -31,6 +31,7 @@ __all__ = [
 _DOCUMENTS: dict[Api, str] = {
     "admin": "admin.directory_v1.json",
     "chromepolicy": "chromepolicy.v1.json",
+    "gmail": "gmail.v1.json",
 }
 
 #: The APIs the sandbox routes, each from its bundled discovery document (``discovery_docs.py``

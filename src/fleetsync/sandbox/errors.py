@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 __all__ = ["STATUS_NAMES", "Api", "ApiError", "not_found"]
 
-Api = Literal["admin", "chromepolicy"]
+Api = Literal["admin", "chromepolicy", "gmail"]
 
 #: HTTP status → the canonical gRPC status name Google puts in ``error.status``.
 STATUS_NAMES: dict[int, str] = {

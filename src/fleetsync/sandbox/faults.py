@@ -47,7 +47,11 @@ POLICY_WRITES = frozenset(
     }
 )
 _WINDOW = 60.0
-_SERVICE = {"admin": "admin.googleapis.com", "chromepolicy": "chromepolicy.googleapis.com"}
+_SERVICE = {
+    "admin": "admin.googleapis.com",
+    "chromepolicy": "chromepolicy.googleapis.com",
+    "gmail": "gmail.googleapis.com",
+}
 
 
 def _settings_update(target: Any, changes: dict[str, Any], what: str) -> None:

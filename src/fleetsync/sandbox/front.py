@@ -56,6 +56,8 @@ def error_reply(error: ApiError, api: Api) -> Reply:
 
 
 def api_of(path: str) -> Api:
+    if path.startswith("gmail/"):
+        return "gmail"
     return "chromepolicy" if path.startswith("v1/") else "admin"
 
 
@@ -155,7 +157,11 @@ class Front:
             tenant.check_customer(path_params["customerId"])
         if route.api == "chromepolicy" and "customer" in path_params:
             tenant.check_customer(path_params["customer"].removeprefix("customers/"))
-        if not tenant.is_admin(principal.subject):
+        if route.api == "gmail":
+            # Gmail acts as a mailbox of the domain (the token's subject), not as an admin.
+            if not tenant.subject_exists(principal.subject):
+                raise ApiError(400, "failedPrecondition", "Mail service not enabled")
+        elif not tenant.is_admin(principal.subject):
             message = (
                 "The caller does not have permission"
                 if route.api == "chromepolicy"

@@ -50,10 +50,12 @@ def write_key_file(tenant: Tenant, token_uri: str, path: Path) -> Path:
 
 
 def admin_tool_scopes() -> frozenset[str]:
-    """Every scope of the APIs the sandbox serves: what an admin consents to for a tool."""
+    """Every scope of the admin APIs the sandbox serves (not Gmail's: an admin tool reads no
+    mail): what an admin consents to for a tool."""
     return frozenset(
         scope
         for api in SERVED_APIS
+        if api != "gmail"
         for scope in bundled_document(api).get("auth", {}).get("oauth2", {}).get("scopes", {})
     )
 

@@ -1,7 +1,8 @@
 """The Chrome policy schemas the sandbox knows, described and checked as Google does.
 
 Only the schemas fleetsync uses are defined (managed bookmarks, app install type, plus one more
-app schema so ``chrome.users.apps.*`` means several); a value naming any other schema is refused
+app schema so ``chrome.users.apps.*`` means several, and the disabled device's return
+instructions); a value naming any other schema is refused
 as Google refuses an unknown one.
 
 Each schema is described completely, in the shape ``policySchemas.get`` answers (a real answer
@@ -416,6 +417,26 @@ SCHEMAS: dict[str, PolicySchema] = {
                 ),
             ),
             key_names=_APP_KEY,
+        ),
+        PolicySchema(
+            name="chrome.devices.DisabledDeviceReturnInstructions",
+            description="Disabled device return instructions.",
+            category="User and device reporting",
+            messages=(
+                MessageType(
+                    "DisabledDeviceReturnInstructions",
+                    (
+                        FieldSpec(
+                            "deviceDisabledMessage",
+                            "TYPE_STRING",
+                            "Disabled device return instructions. Custom text to display under "
+                            "the device locked message. We recommend including a return address "
+                            "and contact phone number in your message.",
+                            title="Disabled device return instructions.",
+                        ),
+                    ),
+                ),
+            ),
         ),
     )
 }

@@ -6,7 +6,7 @@ and then answered with an honest 501 that names it.
 
 from __future__ import annotations
 
-from fleetsync.sandbox import commands, customers, devices, orgunits, policy, users
+from fleetsync.sandbox import commands, customers, devices, gmail, orgunits, policy, users
 from fleetsync.sandbox.calls import Handler
 
 __all__ = ["HANDLERS", "IMPLEMENTED"]
@@ -18,6 +18,7 @@ HANDLERS: dict[str, Handler] = {
     **orgunits.HANDLERS,
     **policy.HANDLERS,
     **customers.HANDLERS,
+    **gmail.HANDLERS,
 }
 
 #: The method ids the sandbox implements, for docs and the conformance test.

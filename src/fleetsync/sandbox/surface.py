@@ -54,6 +54,7 @@ from fleetsync.sandbox.surface_params import (
     FailNext,
     FaultsChange,
     LogQuery,
+    MessagesQuery,
     NoParams,
     PresenceChange,
     QuotasChange,
@@ -124,6 +125,7 @@ class ControlSurface:
                 lambda b, q: {"revoked": self._front.issuer.revoke_all()}
             ),
             ("POST", "save"): _Route(self._save),
+            ("GET", "messages"): _Route(self._messages, query=MessagesQuery),
         }
 
     @property
@@ -186,6 +188,13 @@ class ControlSurface:
             raise _Problem(400, refusal(error, model, where)) from None
 
     # ----------------------------------------------------------------------- reading
+    def _messages(self, body: NoParams, query: MessagesQuery) -> Any:
+        tenant = self.sandbox.tenant
+        wanted = None if query.to is None else query.to.strip().lower()
+        with tenant.lock:
+            found = [m.to_json() for m in tenant.messages if wanted is None or wanted in m.to]
+        return {"messages": found}
+
     def _status(self, body: NoParams, query: Any) -> Any:
         tenant = self.sandbox.tenant
         with tenant.lock:

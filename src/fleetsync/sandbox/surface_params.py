@@ -21,6 +21,7 @@ __all__ = [
     "FailNext",
     "FaultsChange",
     "LogQuery",
+    "MessagesQuery",
     "NoParams",
     "PresenceChange",
     "QuotasChange",
@@ -51,6 +52,11 @@ class LogQuery(_Query):
     since: Annotated[int, Field(ge=0)] = 0
     method: str | None = None
     limit: Annotated[int, Field(ge=1, le=20_000)] = 1000
+
+
+class MessagesQuery(_Query):
+    #: Only the messages to this address.
+    to: str | None = None
 
 
 class ClockAdvance(NoParams):

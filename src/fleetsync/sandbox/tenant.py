@@ -15,12 +15,13 @@ from fleetsync.sandbox.auth import ServiceAccount
 from fleetsync.sandbox.clock import Clock
 from fleetsync.sandbox.devices import DeviceFleet
 from fleetsync.sandbox.errors import ApiError
+from fleetsync.sandbox.gmail import SentMessage
 from fleetsync.sandbox.oauth_clients import OAuthClients
 from fleetsync.sandbox.orgunits import OrgUnitTree
 from fleetsync.sandbox.policy import PolicyStore
 from fleetsync.sandbox.presence import Behaviour, Presence
 from fleetsync.sandbox.users import User, UserDirectory
-from fleetsync.settings import GOOGLE_SCOPES
+from fleetsync.settings import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 
 __all__ = ["Tenant"]
 
@@ -48,7 +49,10 @@ class Tenant:
         self.created = self.clock.now()
         self.lock = threading.RLock()
         self.behaviour = Behaviour()
-        self.delegated_scopes: frozenset[str] = frozenset(GOOGLE_SCOPES)
+        #: fleetsync's scopes, and Gmail's send scope for the programme mailbox's messages.
+        self.delegated_scopes: frozenset[str] = frozenset((*GOOGLE_SCOPES, GMAIL_SEND_SCOPE))
+        #: Messages sent through Gmail (``users.messages.send``), oldest first.
+        self.messages: list[SentMessage] = []
         #: Installed-app OAuth clients (admin tools) and their refresh tokens.
         self.oauth = OAuthClients()
         self.devices = DeviceFleet()

@@ -35,7 +35,7 @@ from fleetsync.sandbox.handoff import write_config, write_key_file
 from fleetsync.sandbox.seed import seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.tenant import Tenant
-from fleetsync.settings import GOOGLE_SCOPES
+from fleetsync.settings import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 
 __all__ = ["RunningSandbox", "running_sandbox", "shared_account"]
 
@@ -177,6 +177,11 @@ class RunningSandbox:
     def policy(self, **kwargs: Any) -> Any:
         """``build("chromepolicy", "v1")`` against this sandbox."""
         return self._build("chromepolicy", "v1", **kwargs)
+
+    def gmail(self, mailbox: str, **kwargs: Any) -> Any:
+        """``build("gmail", "v1")`` against this sandbox, acting as ``mailbox`` with the
+        ``gmail.send`` scope (domain-wide delegation)."""
+        return self._build("gmail", "v1", scopes=[GMAIL_SEND_SCOPE], subject=mailbox, **kwargs)
 
     def batch(self, callback: Callable[..., None] | None = None) -> BatchHttpRequest:
         """An HTTP batch aimed at this sandbox (``new_batch_http_request`` would aim at Google)."""

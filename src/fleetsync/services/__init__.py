@@ -27,13 +27,16 @@ from fleetsync.services.devices import (
     mark_found,
     mark_lost,
     mark_ready,
+    open_repair,
+    repaired,
     reprovision,
     retire,
     set_region,
 )
 from fleetsync.services.inventory import ImportReport, import_devices
 from fleetsync.services.loans import CheckoutResult, Extension, checkout, extend_loan, return_device
-from fleetsync.services.programme import Programme
+from fleetsync.services.overdue import unlock, with_escalation
+from fleetsync.services.programme import Programme, not_in_google
 
 __all__ = [
     "CheckoutResult",
@@ -54,10 +57,15 @@ __all__ = [
     "mark_lost",
     "mark_ready",
     "may_see",
+    "not_in_google",
+    "open_repair",
     "purge_credentials",
+    "repaired",
     "reprovision",
     "retire",
     "return_device",
     "set_region",
     "today",
+    "unlock",
+    "with_escalation",
 ]

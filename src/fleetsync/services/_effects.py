@@ -18,7 +18,7 @@ from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import AccountStatus, CommandState, Condition, Transition
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
-from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan
+from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan, Repair
 from fleetsync.services.desks import may_see
 
 __all__ = [
@@ -53,6 +53,8 @@ class DeviceChange:
     powerwash: str | None = None
     #: The borrower's account status when the action changed it (``suspended``).
     account: str | None = None
+    #: ``opened``, ``repaired`` or ``written_off`` when the action touched a repair.
+    repair: str | None = None
 
 
 def now_or(now: datetime | None) -> datetime:
@@ -88,6 +90,7 @@ def facts(session: Session, device: Device, *, actor: str | None = None) -> life
     (another desk's loan is only "elsewhere")."""
     loan = queries.open_loan(session, device.id)
     wash = queries.latest_powerwash(session, device.id)
+    repair = queries.open_repair(session, device.id)
     return lifecycle.Device(
         serial=device.serial,
         state=lifecycle.DeviceState(device.state),
@@ -102,6 +105,16 @@ def facts(session: Session, device: Device, *, actor: str | None = None) -> life
             result=wash.result,
             since=local_date(wash.executed_at or wash.issued_at or wash.requested_at),
             error=wash.error,
+        ),
+        repair=None
+        if repair is None
+        else lifecycle.OpenRepair(since=local_date(repair.opened_at), note=repair.note),
+        google=lifecycle.GoogleConfirmed(
+            status=device.google_status,
+            org_unit=device.google_org_unit,
+            checked=None
+            if device.google_checked_at is None
+            else local_date(device.google_checked_at),
         ),
     )
 
@@ -137,6 +150,8 @@ def apply(
     condition: Condition | None = None,
     note: str | None = None,
     powerwash_reason: str | None = None,
+    repair_note: str | None = None,
+    repair_outcome: str = "repaired",
 ) -> DeviceChange:
     """Apply an allowed transition: the loan it ends, the powerwash it asks for or cancels, the
     new state, the audit event and the outbox entries."""
@@ -177,6 +192,24 @@ def apply(
             )
         )
         powerwash = after["powerwash"] = "requested"
+    if transition.opens_repair:
+        session.add(
+            Repair(
+                device_id=device.id,
+                loan_id=None if loan is None else loan.id,
+                opened_at=now,
+                opened_by=actor,
+                note=repair_note,
+            )
+        )
+        after["repair"] = "opened"
+    if transition.closes_repair:
+        open_ = queries.open_repair(session, device.id)
+        if open_ is not None:
+            open_.closed_at, open_.closed_by = now, actor
+            open_.close_note, open_.outcome = repair_note, repair_outcome
+            before["repair"] = "open"
+            after["repair"] = repair_outcome
     if transition.after != transition.before:
         device.state = transition.after.value
         device.state_since = now
@@ -206,6 +239,7 @@ def apply(
         forced=transition.forced,
         powerwash=powerwash,
         account=account,
+        repair=after.get("repair"),
     )
 
 

@@ -3,7 +3,7 @@ the ICT test pool or another region. Each takes an open session (the caller comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import Condition
+from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.services._effects import (
     DeviceChange,
@@ -22,6 +23,7 @@ from fleetsync.services._effects import (
     now_or,
 )
 from fleetsync.services.desks import check_device_loan
+from fleetsync.services.overdue import lift_lock
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "mark_found",
     "mark_lost",
     "mark_ready",
+    "open_repair",
+    "repaired",
     "reprovision",
     "retire",
     "set_region",
@@ -86,15 +90,20 @@ def mark_lost(
     check_device_loan(session, found, actor=actor)
     transition = lifecycle.mark_lost(facts(session, found, actor=actor))
     why = clean_text(reason, "reason")
-    return apply(
+    now = now_or(now)
+    ending = queries.open_loan(session, found.id)
+    change = apply(
         session,
         found,
         transition,
         actor=actor,
-        now=now_or(now),
+        now=now,
         reason=why,
         condition=Condition.LOST,
     )
+    if ending is not None:
+        lift_lock(session, ending, why="lost", actor=actor, now=now, lost=True)
+    return change
 
 
 def mark_found(
@@ -121,14 +130,74 @@ def retire(
     reason: str,
     now: datetime | None = None,
 ) -> DeviceChange:
-    """The device leaves the programme for good; Google deprovisions it. Needs a reason."""
+    """The device leaves the programme for good; Google deprovisions it. Needs a reason. An
+    open repair is closed as written off."""
     check_actor(actor)
     why = clean_text(reason, "reason")
     if why is None:
         raise InvalidInput("retiring a device needs a reason (e.g. 'screen broken beyond repair')")
     found = lock_device(session, device)
-    transition = lifecycle.retire(facts(session, found))
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    known = facts(session, found)
+    transition = lifecycle.retire(known)
+    if known.repair is not None:
+        transition = replace(transition, closes_repair=True)
+    return apply(
+        session,
+        found,
+        transition,
+        actor=actor,
+        now=now_or(now),
+        reason=why,
+        repair_note=why,
+        repair_outcome=WRITTEN_OFF,
+    )
+
+
+WRITTEN_OFF = "written_off"
+
+
+def open_repair(
+    session: Session,
+    *,
+    device: str,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeviceChange:
+    """A technician takes the device out of circulation for a repair: it stays in
+    refurbishment, on hold, until :func:`repaired` (a spare or ICT device is powerwashed on its
+    way there)."""
+    check_actor(actor)
+    found = lock_device(session, device)
+    transition = lifecycle.open_repair(facts(session, found))
+    why = clean_text(note, "note")
+    return apply(
+        session, found, transition, actor=actor, now=now_or(now), reason=why, repair_note=why
+    )
+
+
+def repaired(
+    session: Session,
+    *,
+    device: str,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> DeviceChange:
+    """Close the device's repair. It becomes spare like any device in refurbishment: at once
+    when its powerwash has already executed, otherwise once it has."""
+    check_actor(actor)
+    now = now_or(now)
+    found = lock_device(session, device)
+    known = facts(session, found)
+    transition = lifecycle.repaired(known)
+    why = clean_text(note, "note")
+    change = apply(session, found, transition, actor=actor, now=now, reason=why, repair_note=why)
+    if known.powerwash is not None and known.powerwash.executed:
+        ready = lifecycle.mark_ready(replace(known, repair=None))
+        made = apply(session, found, ready, actor=actor, now=now)
+        return replace(change, after=made.after)
+    return change
 
 
 def assign_ict_test(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.actors import desk_of
 from fleetsync.domain.borrowers import check_same_person
+from fleetsync.domain.contacts import Contact
 from fleetsync.domain.errors import AccountBeingDeleted, InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
@@ -31,7 +32,9 @@ from fleetsync.services._effects import (
 )
 from fleetsync.services.accounts import provide_account
 from fleetsync.services.agreement import accepted_version
+from fleetsync.services.contacts import store_contact
 from fleetsync.services.desks import check_device_loan, loan_for
+from fleetsync.services.overdue import lift_lock
 from fleetsync.services.programme import Programme
 
 __all__ = ["CheckoutResult", "Extension", "checkout", "extend_loan", "return_device"]
@@ -108,6 +111,7 @@ def checkout(
     needs_data: bool = False,
     course_period: str | None = None,
     same_person: bool = False,
+    contact: Contact | None = None,
     now: datetime | None = None,
     agreement_signed: bool = False,
     agreement_version: str | None = None,
@@ -127,6 +131,8 @@ def checkout(
     first password sealed for this loan) or reactivated. A borrower id the ledger knows with
     other names is refused (:class:`~fleetsync.domain.errors.BorrowerNamesDiffer`) unless
     ``same_person`` confirms it is the same person; their names are then updated.
+
+    ``contact`` (phone, email outside Workspace, language) is sealed for this loan.
     """
     check_actor(actor)
     now = now_or(now)
@@ -178,6 +184,7 @@ def checkout(
         else loan_facts(their_loan, their_loan.device.serial, actor=actor),
         until=until,
         today=today,
+        lendability=programme.lendability,
     )
 
     if person is None:
@@ -213,6 +220,8 @@ def checkout(
     session.add(loan)
     session.flush()
     account = provide_account(session, person, loan=loan, programme=programme, now=now)
+    if contact is not None:
+        store_contact(session, loan_id=loan.id, contact=contact, key=programme.key, now=now)
     record_.state = transition.after.value
     record_.state_since = now
     record(
@@ -232,6 +241,7 @@ def checkout(
             "needs_data": needs_data,
             "account": account.after.value,
         }
+        | ({"contact": "given"} if contact is not None else {})
         | ({"course": course.name} if course is not None else {})
         | ({"agreement": agreement} if agreement is not None else {})
         | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
@@ -283,16 +293,24 @@ def return_device(
         )
     record_ = lock_device(session, device)
     check_device_loan(session, record_, actor=actor)
-    transition = lifecycle.return_device(facts(session, record_, actor=actor))
-    return apply(
+    transition = lifecycle.return_device(
+        facts(session, record_, actor=actor), damaged=condition is Condition.DAMAGED
+    )
+    why = clean_text(note, "note")
+    ending = queries.open_loan(session, record_.id)
+    change = apply(
         session,
         record_,
         transition,
         actor=actor,
         now=now,
         condition=condition,
-        note=clean_text(note, "note"),
+        note=why,
+        repair_note=why,
     )
+    if ending is not None:
+        lift_lock(session, ending, why="returned", actor=actor, now=now)
+    return change
 
 
 def extend_loan(
@@ -353,6 +371,8 @@ def extend_loan(
         reason=why,
     )
     wake(session, "device", record_.serial, transition.action.value, at=now)
+    # The new end is today at the earliest: the loan is no longer overdue.
+    lift_lock(session, current, why="extended", actor=actor, now=now)
     return Extension(
         loan=current.ref,
         serial=record_.serial,

@@ -392,12 +392,8 @@ def list_loans(
         if cursor is not None:
             end, after = _decode(cursor, "o", 2)
             end_date, after_id = _date(end), _int(after)
-            stmt = stmt.where(
-                sa.or_(
-                    Loan.agreed_end > end_date,
-                    sa.and_(Loan.agreed_end == end_date, Loan.id > after_id),
-                )
-            )
+            # A row value: both databases read it as one range of the index, however deep.
+            stmt = stmt.where(sa.tuple_(Loan.agreed_end, Loan.id) > sa.tuple_(end_date, after_id))
         stmt = stmt.order_by(Loan.agreed_end, Loan.id)
     rows = session.execute(stmt.limit(limit + 1)).all()
     more = len(rows) > limit

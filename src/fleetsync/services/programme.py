@@ -4,13 +4,25 @@ and the ledger's key. Built once per process from the settings."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from functools import cached_property
+from typing import Any
 
+from fleetsync.clock import local_date
 from fleetsync.domain.errors import InvalidInput
+from fleetsync.domain.lifecycle import DeviceState, GoogleConfirmed, Lendability
 from fleetsync.ledger.credentials import load_key
-from fleetsync.settings import AccountSettings, AgreementSettings, LoanSettings, Settings
+from fleetsync.settings import (
+    LENDABLE_ORG_UNITS,
+    AccountSettings,
+    AgreementSettings,
+    LoanSettings,
+    OrgUnitSettings,
+    Settings,
+)
 
-__all__ = ["Programme"]
+__all__ = ["Programme", "lendability_of", "not_in_google"]
 
 
 class Programme:
@@ -22,6 +34,7 @@ class Programme:
         key: Callable[[], bytes],
         loans: LoanSettings | None = None,
         agreement: AgreementSettings | None = None,
+        lendability: Lendability | None = None,
     ) -> None:
         # The settings checked both (username pattern, regions) when they were loaded.
         self.regions = tuple(regions)
@@ -29,6 +42,8 @@ class Programme:
         self.loans = loans or LoanSettings()
         self.agreement = agreement or AgreementSettings()
         self._load_key = key
+        #: Which devices Google agrees can be lent (checked at every checkout).
+        self.lendability = lendability or lendability_of(OrgUnitSettings())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Programme:
@@ -39,6 +54,9 @@ class Programme:
             key=lambda: load_key(settings),
             loans=settings.loans,
             agreement=settings.agreement,
+            lendability=lendability_of(
+                settings.org_units, lend_unconfirmed=settings.loans.lend_unconfirmed
+            ),
         )
 
     @cached_property
@@ -59,3 +77,40 @@ class Programme:
             f"unknown region {name.strip()!r}; the programme's regions are "
             f"{', '.join(self.regions)} (set `regions` in the config)"
         )
+
+
+def lendability_of(org_units: OrgUnitSettings, *, lend_unconfirmed: bool = False) -> Lendability:
+    """The lending rule for these org units: confirmed ACTIVE in a state's org unit where an
+    active device lives (not lost, not retired)."""
+    return Lendability(
+        managed_org_units=tuple(getattr(org_units, name) for name in LENDABLE_ORG_UNITS),
+        lend_unconfirmed=lend_unconfirmed,
+    )
+
+
+#: The states of a device in circulation: Google should have it active.
+_IN_CIRCULATION = frozenset(
+    {DeviceState.SPARE, DeviceState.ON_LOAN, DeviceState.IN_REFURBISHMENT, DeviceState.ICT_TEST}
+)
+
+
+def not_in_google(rows: list[dict[str, Any]], lendability: Lendability) -> list[dict[str, Any]]:
+    """The devices in circulation (rows of ``queries.device_rows``) that Google has not
+    confirmed ACTIVE in one of fleetsync's org units, each with ``not_lendable``: why. A device
+    no sync has seen yet is listed whatever ``lend_unconfirmed`` says."""
+    strict = replace(lendability, lend_unconfirmed=False)
+    listed = []
+    for row in rows:
+        if DeviceState(row["state"]) not in _IN_CIRCULATION:
+            continue
+        checked = row["google_checked_at"]
+        problem = strict.problem(
+            GoogleConfirmed(
+                status=row["google_status"],
+                org_unit=row["google_org_unit"],
+                checked=None if checked is None else local_date(datetime.fromisoformat(checked)),
+            )
+        )
+        if problem is not None:
+            listed.append(row | {"not_lendable": problem})
+    return listed

@@ -223,6 +223,8 @@ def cancel_reservation(
     found.status = CANCELLED
     found.closed_at = now
     found.cancel_reason = why
+    # Personal data kept no longer than needed: a closed reservation keeps the desk id only.
+    found.given_name = found.family_name = None
     record(
         session,
         at=now,
@@ -254,6 +256,7 @@ def fulfil_reservation(
     found.status = FULFILLED
     found.closed_at = now
     found.loan_id = loan.id
+    found.given_name = found.family_name = None  # the borrower's record has them now
     record(
         session,
         at=now,

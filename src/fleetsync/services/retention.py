@@ -4,7 +4,8 @@ purpose.
 - A borrower's Workspace account is deleted ``accounts.delete_after_days`` after the return: the
   reconciler plans that (the ledger only says when the account was suspended).
 - ``accounts.pseudonymise_after_days`` after their last loan ended, a borrower's names, account
-  address and the free-text notes of their loans are erased from the ledger, whatever Google has:
+  address, the free-text notes and contact details of their loans are erased from the ledger,
+  whatever Google has:
   every borrower whose last loan ended before the retention period is reached, also one whose
   account was never created. What remains is the loan desk's id for them (pseudonymous), their
   region and the loans' dates: enough for the programme's figures, nothing that names a person.
@@ -35,6 +36,7 @@ from fleetsync.ledger.erasure import erase_addresses, erased_address
 from fleetsync.ledger.models import Borrower, Loan, Reservation
 from fleetsync.services._effects import check_actor, now_or
 from fleetsync.services.accounts import purge_credentials
+from fleetsync.services.contacts import erase_contacts
 
 __all__ = ["RetentionReport", "apply_retention"]
 
@@ -120,6 +122,7 @@ def apply_retention(
             )
             .values(given_name=None, family_name=None)
         )
+        erase_contacts(session, [p.id for p in chunk])
     erase_addresses(session, erased)
     return RetentionReport(
         pseudonymised=tuple(p.desk_id for p in due),

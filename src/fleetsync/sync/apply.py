@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from fleetsync.domain.actions import (
     AccountGone,
@@ -42,6 +43,7 @@ from fleetsync.domain.actions import (
 from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
+from fleetsync.domain.overdue import LOCK, LOCK_HELD
 from fleetsync.domain.plan import Plan
 from fleetsync.domain.safety import Limit
 from fleetsync.google import Google
@@ -54,7 +56,7 @@ from fleetsync.google.errors import (
 )
 from fleetsync.google.policy import PolicyWrite
 from fleetsync.ledger import Ledger, budgets
-from fleetsync.ledger.models import Borrower, Device
+from fleetsync.ledger.models import Borrower, Device, Loan, LoanEscalation
 from fleetsync.log import get_logger
 from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
@@ -80,6 +82,39 @@ _STATUS_NEEDS = {
     },
 }
 _DEPROVISION_REASON = "DEPROVISION_REASON_RETIRING_DEVICE"
+
+
+def _still_wanted(
+    kind: type[DisableDevices | ReenableDevices | DeprovisionDevices],
+    state: str | None,
+    locked: bool,
+) -> bool:
+    """The ledger still wants this status change: a lost device disabled, or a loan device
+    whose overdue lock is held; any other active one re-enabled; a retired one deprovisioned."""
+    on_loan = state == DeviceState.ON_LOAN.value
+    if kind is DisableDevices:
+        return state in _STATUS_NEEDS[kind] or (on_loan and locked)
+    if kind is ReenableDevices:
+        return state in _STATUS_NEEDS[kind] and not (on_loan and locked)
+    return state in _STATUS_NEEDS[kind]
+
+
+def _locked(session: Session, device_ids: list[str]) -> set[str]:
+    """The devices (by Google id) whose open loan's lock the ledger holds."""
+    return {
+        device_id
+        for device_id in session.scalars(
+            sa.select(Device.google_device_id)
+            .join(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
+            .join(LoanEscalation, LoanEscalation.loan_id == Loan.id)
+            .where(
+                Device.google_device_id.in_(device_ids),
+                LoanEscalation.step == LOCK,
+                LoanEscalation.state.in_(LOCK_HELD),
+            )
+        )
+        if device_id is not None
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +275,13 @@ class _Applier:
                 (self.report.unknown if state == "unknown" else self.report.failures).append(
                     failure
                 )
+                # An account's target is its address, made of the borrower's names: the log
+                # names the borrower by id (and masks any address the error quotes).
+                borrower = getattr(action, "borrower", None)
                 log.warning(
                     "sync.action_failed" if state == "failed" else "sync.action_unknown",
                     kind=action.kind,
-                    target=action.target,
+                    **({"borrower": borrower} if borrower else {"target": action.target}),
                     error=error,
                 )
         self._tick(f"applying {actions[0].kind.replace('_', ' ')}" if actions else "", len(actions))
@@ -722,7 +760,12 @@ class _Applier:
                         )
                     ).all()
                 )
-            allowed = [d for d in action.devices if states.get(d.device_id) in _STATUS_NEEDS[kind]]
+                locked = _locked(session, [d.device_id for d in action.devices])
+            allowed = [
+                d
+                for d in action.devices
+                if _still_wanted(kind, states.get(d.device_id), d.device_id in locked)
+            ]
             if not allowed:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue

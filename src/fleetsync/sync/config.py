@@ -16,6 +16,7 @@ from fleetsync.settings import Bookmark, OrgUnitPolicy, Settings
 __all__ = [
     "APPS_SCHEMA",
     "BOOKMARKS_SCHEMA",
+    "RETURN_MESSAGE_SCHEMA",
     "layout_of",
     "limits_of",
     "policies_of",
@@ -24,6 +25,8 @@ __all__ = [
 
 BOOKMARKS_SCHEMA = "chrome.users.ManagedBookmarksSetting"
 APPS_SCHEMA = "chrome.users.apps.InstallType"
+#: The Chrome device policy whose text a disabled device shows on its locked screen.
+RETURN_MESSAGE_SCHEMA = "chrome.devices.DisabledDeviceReturnInstructions"
 
 
 def layout_of(settings: Settings) -> Layout:
@@ -39,6 +42,9 @@ def layout_of(settings: Settings) -> Layout:
         },
         students=units.students,
         adopt_from=tuple(units.adopt_from),
+        locked_org_unit=settings.overdue.locked_org_unit
+        if settings.overdue.lock_after_days is not None
+        else None,
     )
 
 
@@ -73,6 +79,10 @@ def required_org_units(settings: Settings) -> dict[str, str]:
         )
     for state, path in layout.device_org_units.items():
         wanted.setdefault(path, []).append(f"fleetsync keeps {_KEPT[state]} there")
+    if layout.locked_org_unit is not None:
+        wanted.setdefault(layout.locked_org_unit, []).append(
+            "fleetsync keeps overdue loans' locked devices there"
+        )
     return {path: "; ".join(why) for path, why in wanted.items()}
 
 
@@ -122,4 +132,15 @@ def policies_of(
         )
         for unit in units:
             found[unit] = DesiredPolicies(org_unit=unit, values=_values(policy))
+    locked = layout_of(settings).locked_org_unit
+    if locked is not None:
+        # The return instructions a locked (disabled) loan device shows, on the org unit that
+        # holds them: a device policy, in its own namespace, beside whatever else is set there.
+        message = PolicyValue.of(
+            RETURN_MESSAGE_SCHEMA, {"deviceDisabledMessage": settings.overdue.return_message}
+        )
+        already = found.get(locked)
+        found[locked] = DesiredPolicies(
+            org_unit=locked, values=(*(already.values if already else ()), message)
+        )
     return tuple(found[unit] for unit in sorted(found))

@@ -20,7 +20,7 @@ from fleetsync.domain.plan import DesiredPolicies, Plan
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Borrower, Device, PolicyState
 
-__all__ = ["remember_observation", "remember_policies"]
+__all__ = ["remember_new_links", "remember_observation", "remember_policies"]
 
 #: Rows are streamed this many at a time: a 100,000-device ledger is never held as rows whole.
 _STREAM = 2000
@@ -64,6 +64,31 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 session, Borrower, _account_updates(session, observation), now=now
             )
     return changed
+
+
+def remember_new_links(ledger: Ledger, observation: Observation, *, now: datetime) -> int:
+    """After an apply: the devices it linked or adopted were unknown when the observation was
+    remembered, so Google's status for them is filled in from that observation (a status the
+    apply itself changed is already recorded, and is left alone). Returns the rows changed."""
+    with ledger.transaction() as session:
+        rows = session.execute(
+            sa.select(Device.id, Device.google_device_id, Device.google_org_unit).where(
+                Device.google_device_id.is_not(None), Device.google_status.is_(None)
+            )
+        ).all()
+        updates = []
+        for row_id, device_id, org_unit in rows:
+            seen = observation.devices.get(device_id or "")
+            if seen is None or observed_problems(seen):
+                continue
+            updates.append(
+                {
+                    "row_id": row_id,
+                    "google_status": seen.status,
+                    "google_org_unit": org_unit or seen.org_unit_path,
+                }
+            )
+        return _update_by_id(session, Device, updates, now=now)
 
 
 def _update_by_id(

@@ -18,8 +18,16 @@ from fleetsync.domain.desired import (
     desired_device,
 )
 from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
+from fleetsync.domain.overdue import LOCK, LOCK_HELD
 from fleetsync.domain.plan import Desired
-from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan, loan_ref
+from fleetsync.ledger.models import (
+    Borrower,
+    Device,
+    DeviceCommand,
+    Loan,
+    LoanEscalation,
+    loan_ref,
+)
 from fleetsync.ledger.queries import POWERWASH
 from fleetsync.settings import Settings
 from fleetsync.sync.config import layout_of, policies_of, required_org_units
@@ -54,6 +62,12 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
         .group_by(DeviceCommand.device_id)
         .subquery()
     )
+    # The loans the ledger wants locked: a lock asked for or done, not lifted.
+    locks = (
+        sa.select(LoanEscalation.loan_id)
+        .where(LoanEscalation.step == LOCK, LoanEscalation.state.in_(LOCK_HELD))
+        .subquery()
+    )
     stmt = (
         sa.select(
             Device.serial,
@@ -66,10 +80,12 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
             Borrower.desk_id,
             Borrower.account_email,
             waiting.c.request_id,
+            locks.c.loan_id,
         )
         .outerjoin(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
         .outerjoin(Borrower, Borrower.id == Loan.borrower_id)
         .outerjoin(waiting, waiting.c.device_id == Device.id)
+        .outerjoin(locks, locks.c.loan_id == Loan.id)
         .order_by(Device.serial)
     )
     if scope is not None:
@@ -87,6 +103,7 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
         desk,
         email,
         request,
+        locked_loan,
     ) in session.execute(stmt):
         loan = None
         if loan_id is not None:
@@ -102,6 +119,7 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
                 google_device_id=google_id,
                 loan=loan,
                 powerwash_request=request,
+                locked=locked_loan is not None,
             )
         )
     return devices

@@ -348,8 +348,11 @@ def _read_accounts_partitioned(
         for email, user_id in expected.accounts
         if email not in accounts and (user_id is None or user_id not in user_ids)
     ]
-    for key in again:
-        seen = google.directory.get_account(key)
+    # One call each, side by side.
+    found = google.session.fan_out(google.directory.get_account, again)
+    for key, seen in zip(again, found, strict=True):
+        if isinstance(seen, Exception):
+            raise seen
         if seen is not None:
             accounts.pop(key, None)
             accounts[seen.email] = seen

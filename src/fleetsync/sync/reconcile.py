@@ -31,7 +31,11 @@ from fleetsync.services.programme import Programme
 from fleetsync.settings import Settings
 from fleetsync.sync.apply import ApplyReport, BudgetGuard, apply_plan
 from fleetsync.sync.config import layout_of, limits_of
-from fleetsync.sync.confirmed import remember_observation, remember_policies
+from fleetsync.sync.confirmed import (
+    remember_new_links,
+    remember_observation,
+    remember_policies,
+)
 from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.lock import SyncBusy, reconciler_lock
@@ -261,6 +265,7 @@ def _run(
             limits=limits,
             scope=(scope.devices, scope.borrowers) if scope else None,
         )
+    remember_new_links(ledger, observation, now=now())
     if applied.stopped:
         report.status = "stopped"
     else:
