@@ -21,7 +21,13 @@ from fleetsync.domain.staff import StaffRole
 from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.log import configure_logging
 from fleetsync.services.staff import add_staff
-from fleetsync.settings import ApiSettings, DeskAppSettings, DeskSettings, Settings
+from fleetsync.settings import (
+    ApiSettings,
+    DeskAppSettings,
+    DeskSettings,
+    LoanSettings,
+    Settings,
+)
 
 #: serial, asset tag, model, region, connectivity
 DEVICES = (
@@ -61,6 +67,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             }
         ),
         desk=DeskAppSettings(sign_in_attempts=3, lockout_minutes=15, contact="0800 12 345"),
+        # No Google here (the browser tests have the sandbox): the imported devices are lendable.
+        loans=LoanSettings(lend_unconfirmed=True),
     )
 
 
