@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
 from fleetsync import services
+from fleetsync.daemon.jobs import DaemonContext, escalate_job, installed
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.overdue import Escalation
 from fleetsync.google.gmail import Mailbox
@@ -358,3 +359,24 @@ def test_contact_details_never_reach_the_logs_and_are_gone_after_retention(
     assert report.pseudonymised == ("B-8",)
     with fleet.ledger.read() as session:
         assert session.scalars(sa.select(LoanContact)).all() == []
+
+
+def test_the_daemon_s_escalate_job_sends_and_locks_as_configured(programme_fleet: Fleet) -> None:
+    fleet = programme_fleet
+    serial = fleet.serials()[8]
+    address = _lend(fleet, serial, "B-9", ends_in=-15)
+    context = DaemonContext(
+        settings=fleet.settings,
+        ledger=fleet.ledger,
+        programme=fleet.programme,
+        google=fleet.google,
+        stop=threading.Event(),
+    )
+    with installed(context):
+        escalate_job()
+        escalate_job()  # the next hour: nothing twice
+    [notice] = fleet.sandbox.control.messages(to=address)
+    assert notice["subject"].startswith("Uw Chromebook had gisteren terug moeten zijn")
+    with fleet.ledger.read() as session:
+        steps = dict(session.execute(sa.select(LoanEscalation.step, LoanEscalation.state)).all())
+    assert steps == {"notice": "sent", "lock": "locking"}
