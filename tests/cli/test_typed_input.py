@@ -94,3 +94,31 @@ def test_connectivity_as_the_import_reads_it(cli: Cli, typed: str) -> None:
 
 def test_choices_in_any_case(cli: Cli) -> None:
     assert cli("device", "list", "--state", "SPARE", "--format", "JSON").exit_code == 0
+
+
+def test_a_device_is_named_the_same_way_in_every_command(cli: Cli) -> None:
+    # As in `fleetsync device show CB-1`: the device as the argument; --serial says the same.
+    lent = cli(
+        "loan", "checkout", "CB-1", "--borrower-id", "B-2", "--given-name", "Bo",
+        "--region", "Antwerpen", "--until", days_from_today(30).isoformat(), "--json",
+    )  # fmt: skip
+    assert lent.exit_code == 0, lent.output
+    until = days_from_today(40).isoformat()
+    assert cli("loan", "extend", "5CD1", "--until", until).exit_code == 0
+    assert json.loads(cli("loan", "show", "CB-1", "--json").stdout)["agreed_end"] == until
+    twice = cli("loan", "return", "CB-1", "--serial", "CB-2")
+    assert twice.exit_code == 2
+    assert "two devices named: CB-1 and --serial CB-2" in twice.stderr
+    neither = cli("loan", "return")
+    assert neither.exit_code == 2
+    assert "name the device" in neither.stderr
+    assert cli("loan", "return", "CB-1").exit_code == 0
+    assert json.loads(cli("device", "show", "CB-1", "--json").stdout)["state"] == (
+        "in_refurbishment"
+    )
+    # --serial keeps working, as it did.
+    again = cli(
+        "loan", "checkout", "--serial", "CB-2", "--borrower-id", "B-3", "--given-name", "Cas",
+        "--region", "Antwerpen", "--until", days_from_today(30).isoformat(), "--json",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output

@@ -53,11 +53,44 @@ app = typer.Typer(
 )
 
 SerialOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--serial", help="The device's serial or asset tag, exactly (any case; never a prefix)."
+        "--serial",
+        help="The device's serial or asset tag, exactly (any case; never a prefix); the same as "
+        "giving it as the argument.",
     ),
 ]
+DeviceArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[SERIAL_OR_ASSET_TAG]",
+        help="The device's serial or asset tag, exactly (as in every `fleetsync device` command; "
+        "--serial says the same).",
+        show_default=False,
+    ),
+]
+
+
+def _named_device(argument: str | None, serial: str | None) -> str | None:
+    """The device, named as in every command (an argument) or with --serial, if either."""
+    if argument is not None and serial is not None and argument != serial:
+        raise InvalidInput(
+            f"two devices named: {argument} and --serial {serial}; name the device once"
+        )
+    return argument if argument is not None else serial
+
+
+def _device(argument: str | None, serial: str | None) -> str:
+    """The device, named as in every command (an argument) or with --serial: one of them."""
+    found = _named_device(argument, serial)
+    if found is None:
+        raise InvalidInput(
+            "name the device: its serial or asset tag as the argument (e.g. CB-0001), or "
+            "--serial CB-0001"
+        )
+    return found
+
+
 DateOption = Annotated[datetime, day_option("--until", "The agreed last day of the loan.")]
 
 
@@ -68,7 +101,6 @@ class ReturnCondition(StrEnum):
 
 @app.command("checkout")
 def checkout(
-    serial: SerialOption,
     borrower_id: Annotated[
         str, typer.Option("--borrower-id", help="The loan desk's id for the borrower (B-1017).")
     ],
@@ -148,6 +180,8 @@ def checkout(
             "loan first-password LOAN` shows it once).",
         ),
     ] = False,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -165,13 +199,14 @@ def checkout(
     is known with other names (confirm with --same-person if it is the same person), and when
     the loan agreement is required and not signed (or an outdated version was).
     """
+    named = _device(device, serial)
     actor = cli_actor()
     with opened_ledger(config) as (settings, ledger):
         programme = services.Programme.from_settings(settings)
         with ledger.transaction() as session:
             result = services.checkout(
                 session,
-                device=serial,
+                device=named,
                 borrower=borrower_id,
                 given_name=given_name,
                 family_name=family_name,
@@ -323,7 +358,8 @@ def escalate_command(as_json: JsonOption = False, config: ConfigOption = None) -
 
 @app.command("return")
 def return_(
-    serial: SerialOption,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     condition: Annotated[
         ReturnCondition,
         typer.Option("--condition", case_sensitive=False, help="The device's condition on return."),
@@ -340,10 +376,11 @@ def return_(
 
     Exits 3 when the device is not on loan.
     """
+    named = _device(device, serial)
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         change = services.return_device(
             session,
-            device=serial,
+            device=named,
             condition=Condition(condition.value),
             note=note,
             actor=cli_actor(),
@@ -361,9 +398,8 @@ def return_(
 @app.command("extend")
 def extend(
     until: DateOption,
-    serial: Annotated[
-        str | None, typer.Option("--serial", help="The device on loan (serial or asset tag).")
-    ] = None,
+    device: DeviceArgument = None,
+    serial: SerialOption = None,
     loan: Annotated[str | None, typer.Option("--loan", help="The loan's id, e.g. L-88.")] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, for the audit trail.")
@@ -371,12 +407,14 @@ def extend(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Agree a later end date for an open loan, named by its device (--serial) or id (--loan).
+    """Agree a later end date for an open loan, named by its device (the argument, or --serial)
+    or by its id (--loan).
 
     Exits 3 when the loan is not open or the new date is not later than the current one.
     """
+    serial = _named_device(device, serial)
     if (serial is None) == (loan is None):
-        raise InvalidInput("name the loan with --serial or with --loan (one of them)")
+        raise InvalidInput("name the loan by its device (CB-0001, or --serial) or --loan L-88")
     with opened_ledger(config) as (_s, ledger), ledger.transaction() as session:
         extension = services.extend_loan(
             session,
