@@ -14,7 +14,8 @@ from fleetsync.domain.errors import CoursesOverlap, InvalidInput, UnknownCourse
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import AuditEvent, Device, Loan
 from fleetsync.services import courses
-from fleetsync.settings import AccountSettings, LoanSettings
+from fleetsync.services.programme import lendability_of
+from fleetsync.settings import AccountSettings, LoanSettings, OrgUnitSettings
 from tests.ledger.conftest import ACTOR, NOW, add_devices
 
 TODAY = services.local_date(NOW)
@@ -124,6 +125,8 @@ def test_a_checkout_belongs_to_the_course_it_names_or_the_one_containing_its_day
         accounts=AccountSettings(),
         key=lambda: KEY,
         loans=LoanSettings(grace_days=5),
+        # Devices no sync has seen may be lent: this test is about course periods.
+        lendability=lendability_of(OrgUnitSettings(), lend_unconfirmed=True),
     )
     add_devices(
         ledger,
