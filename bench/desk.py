@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Figures, database, measure, peak_rss_mib
 from fleetsync.domain.borrowers import name_key, name_words
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Borrower, BorrowerWord, Device, Loan
+from fleetsync.ledger.models import Borrower, BorrowerDeskWord, BorrowerWord, Device, Loan
 from fleetsync.services import lookup
 from fleetsync.settings import DEFAULT_REGIONS, Settings
 from reports import _history
@@ -160,6 +160,17 @@ def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> dict[str, 
             for loan_id, loan in enumerate(batch, start=first + 1):
                 loan["id"] = loan_id
             conn.execute(sa.insert(Loan), batch)
+        # Those words again for each desk that lent to the borrower (a desk's name search), as
+        # migration 0014 fills them.
+        conn.execute(
+            sa.insert(BorrowerDeskWord).from_select(
+                ["desk", "word", "borrower_id"],
+                sa.select(Loan.desk, BorrowerWord.word, BorrowerWord.borrower_id)
+                .join(BorrowerWord, BorrowerWord.borrower_id == Loan.borrower_id)
+                .where(Loan.desk.is_not(None))
+                .distinct(),
+            )
+        )
         devices_table = sa.table("devices", sa.column("id"), sa.column("state"))
         conn.execute(
             sa.update(devices_table)
