@@ -26,7 +26,7 @@ from fleetsync import services
 from fleetsync.domain.inventory import DeviceRow
 from fleetsync.domain.lifecycle import Connectivity
 from fleetsync.ledger import open_ledger, queries
-from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, Settings
+from fleetsync.settings import DEFAULT_REGIONS, AccountSettings, LoanSettings, Settings
 
 GIVEN = ["Amina", "Jan", "Ayşe", "Mohammed", "Olena", "Pieter", "Fatima", "Yusuf", "Marie",
          "Ahmad", "Sara", "Dmytro", "Nour", "Lucas", "Hiba", "Tomas", "Zainab", "Omar"]  # fmt: skip
@@ -55,8 +55,12 @@ def inventory(count: int) -> list[DeviceRow]:
 def run(url: str, devices: int, loans: int, figures: Figures) -> None:
     settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="fleetsync-")))
     key = Fernet.generate_key()
+    # The devices are imported, never synced with Google: lend them all the same.
     programme = services.Programme(
-        regions=DEFAULT_REGIONS, accounts=AccountSettings(), key=lambda: key
+        regions=DEFAULT_REGIONS,
+        accounts=AccountSettings(),
+        key=lambda: key,
+        loans=LoanSettings(lend_unconfirmed=True),
     )
     with measure() as opened:
         ledger = open_ledger(settings)

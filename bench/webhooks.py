@@ -46,12 +46,13 @@ Request = tuple[bytes, dict[str, str]]
 
 def bench_config(data: Path, url: str) -> Path:
     """A config with one desk (``bench``; its secret and token come from the environment) and
-    no Google key: the server records events, nothing drains them."""
+    no Google key: the server records events, nothing drains them. The devices are never synced
+    with Google, so they are lent unconfirmed."""
     config = data / "fleetsync.toml"
     config.write_text(
         f'data_dir = "{data}"\ndatabase_url = "{url}"\nlog_level = "warning"\n'
         'log_format = "json"\n\n[google]\nendpoint = "http://127.0.0.1:9/"\n\n'
-        "[api.desks.bench]\n",
+        "[loans]\nlend_unconfirmed = true\n\n[api.desks.bench]\n",
         encoding="utf-8",
     )
     return config

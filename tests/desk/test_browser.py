@@ -32,10 +32,10 @@ import pytest
 from fleetsync import clock, services
 from fleetsync.domain.inventory import parse_devices_csv
 from fleetsync.domain.staff import StaffRole
-from fleetsync.ledger import open_ledger
+from fleetsync.ledger import Ledger, open_ledger
 from fleetsync.sandbox.testing import running_sandbox
 from fleetsync.services.staff import add_staff
-from fleetsync.settings import load_settings
+from fleetsync.settings import Settings, load_settings
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.processes
@@ -81,6 +81,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 }
             },
             desk={"contact": "0800 12 345"},
+            # Seeded enrolled in the sandbox, imported, not yet seen by a sync: lendable here.
+            loans={"lend_unconfirmed": True},
             daemon={"outbox_interval_seconds": 1},
         )
         settings = load_settings(config)
@@ -88,26 +90,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             f"{serial},CB-{i:04d},Acer Chromebook 314,Antwerpen,{'4g' if i == 3 else 'wifi'}\n"
             for i, serial in enumerate(serials, start=1)
         )
-        with open_ledger(settings) as ledger, ledger.transaction() as session:
-            services.import_devices(
-                session, parse_devices_csv(text, regions=settings.regions), actor="cli:tester"
-            )
-            add_staff(
-                session, username="ann", display_name="Ann", desk="antwerpen",
-                role=StaffRole.CLERK, actor="cli:tester", password=PASSWORD,
-            )  # fmt: skip
-            add_staff(
-                session, username="bea", display_name="Bea", desk="brussel",
-                role=StaffRole.CLERK, actor="cli:tester", password=PASSWORD,
-            )  # fmt: skip
-            # A loan of 40 days ago that ended 10 days ago: the overdue list's.
-            past = clock.now() - timedelta(days=40)
-            services.checkout(
-                session, device="CB-0003", borrower="B-2000", given_name="Jan",
-                family_name="Peeters", region="Antwerpen", until=past.date() + timedelta(days=30),
-                needs_data=True, programme=services.Programme.from_settings(settings),
-                actor="desk:antwerpen:ann", now=past,
-            )  # fmt: skip
+        with open_ledger(settings) as ledger:
+            with ledger.transaction() as session:
+                services.import_devices(
+                    session, parse_devices_csv(text, regions=settings.regions), actor="cli:tester"
+                )
+            _staff_and_an_overdue_loan(ledger, settings)
         port = _free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FLEETSYNC_")},
@@ -127,6 +115,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             finally:
                 process.terminate()
                 process.wait(30)
+
+
+def _staff_and_an_overdue_loan(ledger: Ledger, settings: Settings) -> None:
+    """Ann and Bea, clerks of two desks, and Ann's desk's loan that ended 10 days ago."""
+    with ledger.transaction() as session:
+        add_staff(
+            session, username="ann", display_name="Ann", desk="antwerpen",
+            role=StaffRole.CLERK, actor="cli:tester", password=PASSWORD,
+        )  # fmt: skip
+        add_staff(
+            session, username="bea", display_name="Bea", desk="brussel",
+            role=StaffRole.CLERK, actor="cli:tester", password=PASSWORD,
+        )  # fmt: skip
+        # A loan of 40 days ago that ended 10 days ago: the overdue list's.
+        past = clock.now() - timedelta(days=40)
+        until = clock.local_date(past) + timedelta(days=30)
+        services.checkout(
+            session, device="CB-0003", borrower="B-2000", given_name="Jan",
+            family_name="Peeters", region="Antwerpen", until=until,
+            needs_data=True, programme=services.Programme.from_settings(settings),
+            actor="desk:antwerpen:ann", now=past,
+        )  # fmt: skip
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -47,7 +47,7 @@ def test_no_action_without_a_session(browser: Browser, path: str) -> None:
 
 @ANY_DATABASE
 def test_only_a_technician_marks_a_device_ready(
-    browser: Browser, other_browser: Browser, ledger: Ledger
+    browser: Browser, other_browser: Browser, ledger: Ledger, technician: str
 ) -> None:
     browser.sign_in("ann")
     lend(browser)

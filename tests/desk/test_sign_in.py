@@ -130,10 +130,10 @@ def test_an_idle_session_ends(browser: Browser, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_disabling_or_resetting_an_account_ends_its_sessions(
-    browser: Browser, other_browser: Browser, ledger: Ledger
+    browser: Browser, other_browser: Browser, ledger: Ledger, technician: str
 ) -> None:
     browser.sign_in("ann")
-    other_browser.sign_in("tom")
+    other_browser.sign_in(technician)
     with ledger.transaction() as session:
         disable_staff(session, username="ann", actor="cli:tester")
         reset_staff_password(session, username="tom", actor="cli:tester", password="a-new-one-1234")

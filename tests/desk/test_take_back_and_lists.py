@@ -68,7 +68,7 @@ def _lend_overdue(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, browser: Brow
         borrower="B-2000",
         given_name="Jan",
         family_name="Peeters",
-        until=(past.date() + timedelta(days=30)).isoformat(),
+        until=(clock.local_date(past) + timedelta(days=30)).isoformat(),
     )
     monkeypatch.undo()
 

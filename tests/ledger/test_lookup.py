@@ -161,6 +161,7 @@ def test_the_name_search_finds_word_beginnings_whatever_case_and_accents_within_
         assert found("_") == []
         assert found("zturk") == []  # a word's beginning, not its inside
         assert found("ayse peeters") == []  # every word must match
+        assert found("\U0010ffff") == []  # the last character there is: no range beyond it
         match = lookup.search_borrowers(session, "öz", desk="antwerpen")[0]
         assert match.open_loan is not None
         assert match.given_name == "Ayşe"

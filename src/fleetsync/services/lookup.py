@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -347,6 +348,8 @@ def _begins(column: QueryableAttribute[str], prefix: str) -> tuple[sa.ColumnElem
     """``column`` begins with ``prefix``, as a range an index reads (byte order: see
     :class:`~fleetsync.ledger.models.BorrowerWord`)."""
     prefix = prefix[:MAX_SEARCH]
+    if ord(prefix[-1]) == sys.maxunicode:  # nothing sorts after it: no upper bound needed
+        return (column >= prefix,)
     return column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 

@@ -42,8 +42,11 @@ class Programme:
         self.loans = loans or LoanSettings()
         self.agreement = agreement or AgreementSettings()
         self._load_key = key
-        #: Which devices Google agrees can be lent (checked at every checkout).
-        self.lendability = lendability or lendability_of(OrgUnitSettings())
+        #: Which devices Google agrees can be lent (checked at every checkout): by default the
+        #: default org units, and ``loans.lend_unconfirmed``.
+        self.lendability = lendability or lendability_of(
+            OrgUnitSettings(), lend_unconfirmed=self.loans.lend_unconfirmed
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Programme:
