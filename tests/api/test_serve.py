@@ -45,7 +45,9 @@ def served(tmp_path: Path, desk: Desk, admin_token: str) -> Iterator[tuple[str, 
         f'data_dir = "{data}"\nlog_format = "json"\n\n'
         # Nowhere: whatever the reconciler tries in the background fails fast, never reaches Google.
         '[google]\nendpoint = "http://127.0.0.1:9/"\n\n'
-        "[api]\nwebhook_tolerance_seconds = 300\n\n[api.desks.antwerpen]\n",
+        "[api]\nwebhook_tolerance_seconds = 300\n\n[api.desks.antwerpen]\n\n"
+        # The devices are imported, never synced (no Google here): lendable all the same.
+        "[loans]\nlend_unconfirmed = true\n",
         encoding="utf-8",
     )
     with open_ledger(Settings(data_dir=data)) as ledger:
