@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Figures, database, measure, peak_rss_mib
 from fleetsync.domain.borrowers import name_key, name_words
 from fleetsync.ledger import Ledger, open_ledger
-from fleetsync.ledger.models import Borrower, BorrowerWord, Device, Loan
+from fleetsync.ledger.models import Borrower, BorrowerDeskWord, BorrowerWord, Device, Loan
 from fleetsync.services import lookup
 from fleetsync.settings import DEFAULT_REGIONS, Settings
 from reports import _history
+from webhooks import serve
 
 BATCH = 50_000
 GOAL_MS = 50.0
@@ -160,6 +158,17 @@ def build(ledger: Ledger, devices: int, loans: int, now: datetime) -> dict[str, 
             for loan_id, loan in enumerate(batch, start=first + 1):
                 loan["id"] = loan_id
             conn.execute(sa.insert(Loan), batch)
+        # Those words again for each desk that lent to the borrower (a desk's name search), as
+        # migration 0014 fills them.
+        conn.execute(
+            sa.insert(BorrowerDeskWord).from_select(
+                ["desk", "word", "borrower_id"],
+                sa.select(Loan.desk, BorrowerWord.word, BorrowerWord.borrower_id)
+                .join(BorrowerWord, BorrowerWord.borrower_id == Loan.borrower_id)
+                .where(Loan.desk.is_not(None))
+                .distinct(),
+            )
+        )
         devices_table = sa.table("devices", sa.column("id"), sa.column("state"))
         conn.execute(
             sa.update(devices_table)
@@ -322,34 +331,9 @@ def server(url: str, data: Path, tokens: dict[str, str]) -> Iterator[str]:
         f'log_format = "json"\n\n[google]\nendpoint = "http://127.0.0.1:9/"\n\n{desks}',
         encoding="utf-8",
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ)
-    for desk, token in tokens.items():
-        env[f"FLEETSYNC_API__DESKS__{desk.upper()}__TOKEN"] = token
-    log_path = data / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fleetsync", "serve", "--port", str(port), "--config", config],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError(f"fleetsync serve did not start; see {log_path}")
-            yield base
-        finally:
-            process.terminate()
-            process.wait(30)
+    env = {f"FLEETSYNC_API__DESKS__{desk.upper()}__TOKEN": token for desk, token in tokens.items()}
+    with serve(config, env, attempts=600) as (base, _pid):
+        yield base
 
 
 def endpoints(url: str, data: Path, facts: dict[str, Any], samples: int, timings: Timings) -> None:

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -59,40 +59,52 @@ def bench_config(data: Path, url: str) -> Path:
 
 
 @contextmanager
-def server(config: Path, secret: str, token: str) -> Iterator[tuple[str, int]]:
-    """``fleetsync serve --config CONFIG`` on a free port of the loopback, with the ``bench``
-    desk's secret and token."""
+def serve(
+    config: Path, environment: Mapping[str, str], *, attempts: int = 300
+) -> Iterator[tuple[str, int]]:
+    """``fleetsync serve --config CONFIG`` on a free port of the loopback, with these variables
+    added to the environment (the desks' secrets and tokens), once it answers ``/readyz`` (asked
+    ``attempts`` times); its address and process id. Its output goes to ``serve.log`` beside
+    the config. Also used by bench/desk.py."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "FLEETSYNC_API__DESKS__BENCH__SECRETS": json.dumps([secret]),
-        "FLEETSYNC_API__DESKS__BENCH__TOKEN": token,
-    }
+    env = {**os.environ, **environment}
     log_path = config.parent / "serve.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fleetsync", "serve", "--port", str(port), "--config", config],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"fleetsync serve did not start; see {log_path}")
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fleetsync", "serve", "--port", str(port), "--config", config],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(attempts):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                raise RuntimeError(f"fleetsync serve did not start; see {log_path}")
+            yield base, process.pid
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+@contextmanager
+def server(config: Path, secret: str, token: str) -> Iterator[tuple[str, int]]:
+    """:func:`serve` with the ``bench`` desk's secret and token."""
+    with serve(
+        config,
+        {
+            "FLEETSYNC_API__DESKS__BENCH__SECRETS": json.dumps([secret]),
+            "FLEETSYNC_API__DESKS__BENCH__TOKEN": token,
+        },
+    ) as started:
+        yield started
 
 
 def signed(secret: str, events: list[dict[str, object]]) -> list[Request]:

@@ -17,7 +17,7 @@ from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import Ledger, migrate, open_ledger
 from fleetsync.ledger.engine import create_ledger_engine
-from fleetsync.ledger.models import Borrower, BorrowerWord
+from fleetsync.ledger.models import Borrower, BorrowerDeskWord, BorrowerWord, Device, Loan
 from fleetsync.services import lookup
 from fleetsync.services.lookup import LoanState
 from fleetsync.services.retention import apply_retention
@@ -322,6 +322,7 @@ def test_a_pseudonymised_borrower_is_found_by_no_name(
         assert lookup.search_borrowers(session, "ozturk", desk=None) == []
         assert session.scalar(sa.select(Borrower.name_key)) is None
         assert session.scalar(sa.select(sa.func.count()).select_from(BorrowerWord)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(BorrowerDeskWord)) == 0
         erased = lookup.find_borrower(session, "B-1", desk="antwerpen", today=TODAY)
     assert erased.pseudonymised
     assert (erased.given_name, erased.family_name) == (None, None)
@@ -353,6 +354,81 @@ def test_the_migration_folds_the_names_of_the_borrowers_already_there(settings: 
     assert keys == {"B-1": "ayse ozturk", "B-2": None}
     assert words == {("ayse", 1), ("ozturk", 1)}
     assert [m.id for m in found] == ["B-1"]
+
+
+def test_a_borrower_becomes_findable_by_a_desk_when_that_desk_lends_to_them(
+    fleet: Ledger, programme: services.Programme
+) -> None:
+    _lend(fleet, programme, "CB-0001", "B-1", "Ayşe", "Öztürk")
+    _return(fleet, "CB-0001")
+    with fleet.read() as session:
+        assert lookup.search_borrowers(session, "ays oz", desk="brussel") == []
+    brussel_loan = _lend(fleet, programme, "CB-0002", "B-1", "Ayşe", "Öztürk", actor=BRUSSEL)
+    with fleet.read() as session:
+
+        def found(text: str, desk: str) -> list[tuple[str, str | None]]:
+            return [(m.id, m.open_loan) for m in lookup.search_borrowers(session, text, desk=desk)]
+
+        assert found("ays oz", "brussel") == [("B-1", brussel_loan)]
+        assert found("öz", "brussel") == [("B-1", brussel_loan)]
+        # Antwerpen still finds them, without Brussel's open loan; Limburg never lent to them.
+        assert found("ays oz", "antwerpen") == [("B-1", None)]
+        assert found("ays", "limburg") == []
+
+
+def test_the_migration_indexes_the_words_of_each_desk_that_lent(settings: Settings) -> None:
+    engine = create_ledger_engine(settings.effective_database_url)
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option(
+                "script_location", str(Path(migrate.__file__).parent / "migrations")
+            )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+            connection.execute(
+                sa.insert(Borrower),
+                [
+                    {"id": i, "desk_id": f"B-{i}", "given_name": "Ayşe", "family_name": family,
+                     "region": "Antwerpen", "account_status": "active", "created_at": NOW}
+                    for i, family in ((1, "Öztürk"), (2, "Peeters"))
+                ],
+            )  # fmt: skip
+            connection.execute(
+                sa.insert(BorrowerWord),
+                [
+                    {"word": w, "borrower_id": i}
+                    for i, family in ((1, "ozturk"), (2, "peeters"))
+                    for w in ("ayse", family)
+                ],
+            )
+            connection.execute(
+                sa.insert(Device),
+                [
+                    {"id": i, "serial": f"5CD{i}", "model": "Acer C733", "region": "Antwerpen",
+                     "connectivity": "wifi", "state": "spare", "state_since": NOW,
+                     "created_at": NOW}
+                    for i in (1, 2, 3)
+                ],
+            )  # fmt: skip
+            connection.execute(
+                sa.insert(Loan),
+                [
+                    {"id": i, "device_id": i, "borrower_id": borrower, "checked_out_at": NOW,
+                     "agreed_end": TODAY, "needs_data": False, "region": "Antwerpen",
+                     "connectivity": "wifi", "desk": desk, "returned_at": NOW,
+                     "return_condition": "ok"}
+                    for i, borrower, desk in ((1, 1, "antwerpen"), (2, 1, "brussel"),
+                                              (3, 2, None))
+                ],
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    with open_ledger(settings) as ledger, ledger.read() as session:
+        rows = set(session.execute(sa.select(BorrowerDeskWord.desk, BorrowerDeskWord.word)))
+        found = [m.id for m in lookup.search_borrowers(session, "ays", desk="brussel")]
+    assert rows == {(d, w) for d in ("antwerpen", "brussel") for w in ("ayse", "ozturk")}
+    assert found == ["B-1"]
 
 
 def test_the_name_search_gives_each_borrower_once_and_at_most_the_limit(

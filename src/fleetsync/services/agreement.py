@@ -15,7 +15,6 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
 from fleetsync.domain.errors import AgreementRequired, InvalidInput
@@ -135,6 +134,10 @@ def agreement_page(
         "course": found.course_period or "",
         "return_address": config.return_address,
     }
+    # Imported here: every command that opens the ledger imports fleetsync.services, and
+    # markdown-it costs each of them 50 ms at start-up (tests/cli/test_startup.py).
+    from markdown_it import MarkdownIt
+
     body = MarkdownIt("commonmark", {"html": False}).render(fill(_text(config.text_file), values))
     name = f"{values['given_name']} {values['family_name']}".strip() or person.desk_id
     signed = (
