@@ -15,7 +15,7 @@ __all__ = ["NOTHING", "from_csv", "from_html", "from_json", "from_table", "html_
 #: How the expectations write "nothing to average"; each format's own way is mapped to it.
 NOTHING = "-"
 _LABEL = re.compile(r"^[\w-]+$")
-_FIGURE = re.compile(r"\d+(\.\d)?|\N{EN DASH}")
+_FIGURE = re.compile(r"\d+([.,]\d)?|\N{EN DASH}")  # 38.5, or 38,5 in Dutch
 
 
 def _text(value: Any) -> str:

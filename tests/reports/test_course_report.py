@@ -370,5 +370,8 @@ def test_report_loans_by_course(year: Settings) -> None:
     assert table.exit_code == 0, table.output
     assert "cursusperiode" in table.stdout
     assert "1/09/2020" in table.stdout
-    refused = run_cli(*args, "--lang", "nl", env=env)
-    assert refused.exit_code == 2
+    # The same words and formats by month (tests/reports/test_dutch_loans.py: every grouping).
+    monthly = run_cli(*args, "--lang", "nl", env=env)
+    assert monthly.exit_code == 0, monthly.output
+    assert "uitgeleende" in monthly.stdout
+    assert "1/05/2020" in monthly.stdout

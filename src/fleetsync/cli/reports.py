@@ -175,7 +175,9 @@ def loans(
     lang: Annotated[
         Lang,
         typer.Option(
-            "--lang", help="Labels of the table and the HTML page (nl: with --by course)."
+            "--lang",
+            help="The words of the table and the HTML page: en, or nl (Dutch labels, dates as "
+            "d/mm/yyyy, decimal commas), for every --by. CSV and JSON keep their keys and values.",
         ),
     ] = Lang.EN,
     config: ConfigOption = None,
@@ -196,8 +198,6 @@ def loans(
             raise InvalidInput(f"--by {by!r}: course goes with region only (course,region)")
         _course_loans(period, "region" in parts, region, fmt, out, lang, title, config)
         return
-    if lang is not Lang.EN:
-        raise InvalidInput("--lang nl is for --by course (and `report courses`) so far")
     grouping = Grouping.parse(by)
     with opened_ledger(config) as (settings, ledger), ledger.read() as session:
         wanted = (
@@ -212,6 +212,7 @@ def loans(
             region=wanted,
             title=_title(settings, title),
             now=clock.now(),
+            lang=lang.value,
         )
     _emit(report, fmt, out)
 

@@ -24,6 +24,7 @@ from fleetsync.ledger import course_figures
 from fleetsync.ledger.models import CoursePeriod, Loan
 from fleetsync.reports.calendar import EPOCH, local_midnight, utc_offsets
 from fleetsync.reports.loans import average
+from fleetsync.reports.words import HEADERS, day, figure
 
 __all__ = [
     "COLUMNS",
@@ -43,23 +44,6 @@ COLUMNS = (
     "devices_lent", "devices_wifi", "devices_4g", "loans_ended", "loans_lost", "avg_agreed_days",
     "loans_returned", "avg_actual_days", "open_now", "overdue_now",
 )  # fmt: skip
-HEADERS: dict[str, dict[str, str]] = {
-    "en": {
-        "course": "course period", "from": "from", "to": "to", "region": "region",
-        "devices_lent": "devices lent", "devices_wifi": "wifi", "devices_4g": "4G",
-        "loans_ended": "ended", "loans_lost": "lost", "avg_agreed_days": "agreed days",
-        "loans_returned": "returned", "avg_actual_days": "actual days", "open_now": "open now",
-        "overdue_now": "overdue now", "all": "all", "title": "loans per course period",
-    },
-    "nl": {
-        "course": "cursusperiode", "from": "van", "to": "tot", "region": "regio",
-        "devices_lent": "uitgeleende toestellen", "devices_wifi": "wifi", "devices_4g": "4G",
-        "loans_ended": "beëindigd", "loans_lost": "verloren",
-        "avg_agreed_days": "afgesproken dagen", "loans_returned": "teruggebracht",
-        "avg_actual_days": "werkelijke dagen", "open_now": "nu uitgeleend",
-        "overdue_now": "nu te laat", "all": "totaal", "title": "ontleningen per cursusperiode",
-    },
-}  # fmt: skip
 
 
 @dataclass
@@ -271,20 +255,12 @@ def _cells(row: CourseLoanRow, lang: str) -> list[str]:
     dash = "\N{EN DASH}"
 
     def show(value: int | Decimal | None) -> str:
-        if value is None:
-            return dash
-        text = str(value)
-        return text.replace(".", ",") if lang == "nl" and isinstance(value, Decimal) else text
-
-    def day(value: date | None) -> str:
-        if value is None:
-            return ""
-        return f"{value.day}/{value.month:02d}/{value.year}" if lang == "nl" else value.isoformat()
+        return figure(value, lang) or dash
 
     return [
         words["all"] if row.course is None else row.course,
-        day(row.first),
-        day(row.last),
+        day(row.first, lang),
+        day(row.last, lang),
         words["all"] if row.region is None else row.region,
         *(show(row.figures[k]) for k in COLUMNS),
     ]

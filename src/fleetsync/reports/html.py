@@ -18,9 +18,10 @@ from fleetsync.reports.render import (
     Value,
     fleet_records,
     loan_columns,
-    loan_records,
     show,
+    shown_records,
 )
+from fleetsync.reports.words import HEADERS, day
 
 __all__ = ["fleet_page", "loan_page", "page"]
 
@@ -70,11 +71,26 @@ def _day(value: date) -> str:
     return f"{value.day} {value.strftime('%B %Y')}"
 
 
-def _page(title: str, heading: str, subtitle: str, generated: str, body: Sequence[str]) -> str:
+_FOOTER = {
+    "en": "Figures from fleetsync's loan ledger alone; what each one means exactly is in "
+    "fleetsync's docs/reports.md.",
+    "nl": "Cijfers uit het uitleenregister van fleetsync alleen; wat elk cijfer precies betekent, "
+    "staat in docs/reports.md van fleetsync.",
+}
+
+
+def _page(
+    title: str,
+    heading: str,
+    subtitle: str,
+    generated: str,
+    body: Sequence[str],
+    lang: str = "en",
+) -> str:
     return "\n".join(
         [
             "<!DOCTYPE html>",
-            '<html lang="en">',
+            f'<html lang="{lang}">',
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -91,8 +107,7 @@ def _page(title: str, heading: str, subtitle: str, generated: str, body: Sequenc
             "<main>",
             *body,
             "</main>",
-            "<footer>Figures from fleetsync's loan ledger alone; what each one means exactly is "
-            "in fleetsync's docs/reports.md.</footer>",
+            f"<footer>{escape(_FOOTER[lang])}</footer>",
             "</body>",
             "</html>",
             "",
@@ -100,9 +115,13 @@ def _page(title: str, heading: str, subtitle: str, generated: str, body: Sequenc
     )
 
 
-def _generated(at: datetime, zone: str | None = None) -> str:
+def _generated(at: datetime, zone: str | None = None, lang: str = "en") -> str:
     local = at.astimezone()
-    return f"Generated on {local.strftime('%Y-%m-%d at %H:%M')}" + (f" ({zone})." if zone else ".")
+    if lang == "nl":
+        when = f"Gemaakt op {day(local.date(), lang)} om {local.strftime('%H:%M')}"
+    else:
+        when = f"Generated on {local.strftime('%Y-%m-%d at %H:%M')}"
+    return when + (f" ({zone})." if zone else ".")
 
 
 def _table(
@@ -135,56 +154,113 @@ def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
-def _cards(items: Sequence[tuple[str, Value]]) -> str:
+def _cards(items: Sequence[tuple[str, Value]], lang: str = "en") -> str:
     cells = "".join(
-        f"<div><dt>{escape(label)}</dt><dd>{escape(show(value) or NOTHING)}</dd></div>"
+        f"<div><dt>{escape(label)}</dt><dd>{escape(show(value, lang) or NOTHING)}</dd></div>"
         for label, value in items
     )
     return f'<dl class="cards">{cells}</dl>'
 
 
+#: What a loan page says, in each language (``--lang``); ``{}``: filled in where used.
+_SAYS: dict[str, dict[str, str]] = {
+    "en": {
+        "in": "in {}", "everywhere": "in all regions", "month": "by month",
+        "region": "by region", "month,region": "by month and region",
+        "subtitle": "Loans from {} to {}, {}, {}.", "key": "Key figures", "charts": "Charts",
+        "table": "All figures", "lent": "Devices lent (loans started)", "of_4g": "of them 4G",
+        "agreed": "Agreed period (days, avg)", "actual": "Actual period (days, avg)",
+        "open": "Open on {}", "overdue": "Overdue on {}", "zone": "local dates, {}",
+        "title": "{}: loans {} to {}", "started_by": "Loans started per month, stacked by region",
+        "started_per_month": "Loans started per month",
+        "started_per_region": "Loans started per region", "loans_started": "loans started",
+        "per_month": "month", "per_region": "region",
+        "devices": "Devices lent per {}: wifi and 4G", "devices_lent": "devices lent",
+        "caption": "Per {}, with totals ({}). Open and overdue: at the end of the period's "
+        "last day.",
+        "per_caption_month": "month", "per_caption_region": "region",
+        "per_caption_month,region": "month and region",
+    },
+    "nl": {
+        "in": "in {}", "everywhere": "in alle regio's", "month": "per maand",
+        "region": "per regio", "month,region": "per maand en regio",
+        "subtitle": "Ontleningen van {} tot {}, {}, {}.", "key": "Kerncijfers",
+        "charts": "Grafieken", "table": "Alle cijfers",
+        "lent": "Uitgeleende toestellen (begonnen ontleningen)", "of_4g": "waarvan 4G",
+        "agreed": "Afgesproken periode (dagen, gem.)",
+        "actual": "Werkelijke periode (dagen, gem.)", "open": "Uitgeleend op {}",
+        "overdue": "Te laat op {}", "zone": "lokale datums, {}",
+        "title": "{}: ontleningen {} tot {}",
+        "started_by": "Begonnen ontleningen per maand, gestapeld per regio",
+        "started_per_month": "Begonnen ontleningen per maand",
+        "started_per_region": "Begonnen ontleningen per regio",
+        "loans_started": "begonnen ontleningen", "per_month": "maand", "per_region": "regio",
+        "devices": "Uitgeleende toestellen per {}: wifi en 4G",
+        "devices_lent": "uitgeleende toestellen",
+        "caption": "Per {}, met totalen ({}). Uitgeleend en te laat: op het einde van de "
+        "laatste dag van de periode.",
+        "per_caption_month": "maand", "per_caption_region": "regio",
+        "per_caption_month,region": "maand en regio",
+    },
+}  # fmt: skip
+
+
+def _when(value: date, lang: str) -> str:
+    """A day in a sentence: ``1 December 2024`` in English, ``1/12/2024`` in Dutch."""
+    return day(value, lang) if lang == "nl" else _day(value)
+
+
 def loan_page(report: LoanReport) -> str:
-    """The loan report as a page: key figures, charts, the table, and what the figures mean."""
+    """The loan report as a page: key figures, charts, the table, and what the figures mean;
+    its words and numbers in the report's language."""
+    lang = report.lang
+    says = _SAYS[lang]
     g = report.grouping
-    scope = f"in {report.region}" if report.region else "in all regions"
-    by = {"month": "by month", "region": "by region", "month,region": "by month and region"}
-    subtitle = f"Loans from {_day(report.first)} to {_day(report.last)}, {scope}, {by[g.value]}."
+    scope = says["in"].format(report.region) if report.region else says["everywhere"]
+    subtitle = says["subtitle"].format(
+        _when(report.first, lang), _when(report.last, lang), scope, says[g.value]
+    )
     total = report.find(None, None)
+    last = day(report.last, lang)
     body = [
         '<section aria-labelledby="key">',
-        '<h2 id="key">Key figures</h2>',
+        f'<h2 id="key">{escape(says["key"])}</h2>',
         _cards(
             [
-                ("Devices lent (loans started)", total.devices_lent),
-                ("of them 4G", total.devices_4g),
-                ("Agreed period (days, avg)", total.avg_agreed_days),
-                ("Actual period (days, avg)", total.avg_actual_days),
-                (f"Open on {report.last.isoformat()}", total.open_at_end),
-                (f"Overdue on {report.last.isoformat()}", total.overdue_at_end),
-            ]
+                (says["lent"], total.devices_lent),
+                (says["of_4g"], total.devices_4g),
+                (says["agreed"], total.avg_agreed_days),
+                (says["actual"], total.avg_actual_days),
+                (says["open"].format(last), total.open_at_end),
+                (says["overdue"].format(last), total.overdue_at_end),
+            ],
+            lang,
         ),
         "</section>",
         '<section aria-labelledby="charts">',
-        '<h2 id="charts">Charts</h2>',
+        f'<h2 id="charts">{escape(says["charts"])}</h2>',
         *_loan_charts(report),
         "</section>",
         '<section aria-labelledby="table">',
-        '<h2 id="table">All figures</h2>',
+        f'<h2 id="table">{escape(says["table"])}</h2>',
         _loan_table(report),
         "</section>",
-        _TERMS,
+        _TERMS[lang],
     ]
     return _page(
-        f"{report.title}: loans {report.first.isoformat()} to {report.last.isoformat()}",
+        says["title"].format(report.title, day(report.first, lang), last),
         report.title,
         subtitle,
-        _generated(report.generated_at, f"local dates, {report.time_zone}"),
+        _generated(report.generated_at, says["zone"].format(report.time_zone), lang),
         body,
+        lang,
     )
 
 
 def _loan_charts(report: LoanReport) -> list[str]:
     g = report.grouping
+    says = _SAYS[report.lang]
+    everything = HEADERS[report.lang]["all"]
     if g.by_month:
         categories = [p.label for p in report.periods]
         totals = [report.find(p.label, None) for p in report.periods]
@@ -200,16 +276,17 @@ def _loan_charts(report: LoanReport) -> list[str]:
             )
             for i, region in enumerate(report.regions)
         ]
-        what = "Loans started per month, stacked by region"
+        what = says["started_by"]
     else:
-        label = report.region_label(None) if g.by_month else "loans started"
+        label = (report.region or everything) if g.by_month else says["loans_started"]
         started = [Series(label, PALETTE[0], tuple(f.devices_lent for f in totals))]
-        what = f"Loans started per {'month' if g.by_month else 'region'}"
-    per = "month" if g.by_month else "region"
+        what = says["started_per_month" if g.by_month else "started_per_region"]
+    per = says["per_month" if g.by_month else "per_region"]
     devices = [
         Series("wifi", PALETTE[0], tuple(f.devices_wifi for f in totals)),
         Series("4G", PALETTE[1], tuple(f.devices_4g for f in totals)),
     ]
+    lent = says["devices"].format(per)
     return [
         _figure(
             stacked_bars(
@@ -221,39 +298,40 @@ def _loan_charts(report: LoanReport) -> list[str]:
                 ),
                 categories=categories,
                 series=started,
-                unit="loans started",
+                unit=says["loans_started"],
             ),
             what + ".",
         ),
         _figure(
             stacked_bars(
                 ident="devices-lent",
-                title=f"Devices lent per {per}: wifi and 4G",
-                description=f"Devices lent per {per}, wifi and 4G: "
+                title=lent,
+                description=f"{lent}: "
                 + "; ".join(
                     f"{c}: {f.devices_wifi} wifi, {f.devices_4g} 4G"
                     for c, f in zip(categories, totals, strict=True)
                 ),
                 categories=categories,
                 series=devices,
-                unit="devices lent",
+                unit=says["devices_lent"],
             ),
-            f"Devices lent per {per}: wifi and 4G.",
+            lent + ".",
         ),
     ]
 
 
 def _loan_table(report: LoanReport) -> str:
+    says = _SAYS[report.lang]
     columns = loan_columns(report)
     totals = [row.period is None or row.region is None for row in report.rows]
-    caption = (
-        f"Per {report.grouping.value.replace(',', ' and ')}, with totals ({ALL}). Open and "
-        "overdue: at the end of the period's last day."
+    caption = says["caption"].format(
+        says[f"per_caption_{report.grouping.value}"], HEADERS[report.lang]["all"]
     )
-    return _table(caption, columns, loan_records(report), totals)
+    return _table(caption, columns, shown_records(report), totals)
 
 
-_TERMS = """<section aria-labelledby="terms">
+_TERMS = {
+    "en": """<section aria-labelledby="terms">
 <h2 id="terms">What the figures mean</h2>
 <dl class="terms">
 <dt>Devices lent (wifi, 4G)</dt><dd>The loans started in the period: each checkout lends one
@@ -270,7 +348,28 @@ was lent counts 0 days.</dd>
 them those whose agreed end date then in force was before that day. A total over months is the
 figure at the end of the last month.</dd>
 </dl>
-</section>"""
+</section>""",
+    "nl": """<section aria-labelledby="terms">
+<h2 id="terms">Wat de cijfers betekenen</h2>
+<dl class="terms">
+<dt>Uitgeleende toestellen (wifi, 4G)</dt><dd>De ontleningen die in de periode begonnen: elke
+uitlening leent één toestel uit (een toestel dat twee keer uitgeleend werd, telt twee keer). Een
+ontlening telt voorgoed in de maand waarin ze begon, in de regio waar ze gebeurde. wifi en 4G: de
+verbinding van het toestel toen het uitgeleend werd.</dd>
+<dt>Beëindigd, verloren</dt><dd>Ontleningen die in de periode eindigden: teruggebracht, of
+verloren (het toestel is zoek).</dd>
+<dt>Afgesproken dagen</dt><dd>Van de begonnen ontleningen: het gemiddelde aantal dagen van de
+uitleendatum tot de laatst afgesproken einddatum (verlengingen inbegrepen).</dd>
+<dt>Teruggebracht, werkelijke dagen</dt><dd>Van de begonnen ontleningen: hoeveel er tot nu toe
+terugkwamen (verloren toestellen niet), en hun gemiddelde aantal dagen van uitlening tot
+terugbrengen; een toestel dat op de dag van uitlening terugkwam, telt 0 dagen.</dd>
+<dt>Uitgeleend, te laat op het einde</dt><dd>Ontleningen die op het einde van de laatste dag van de
+periode nog niet teruggebracht waren, en daarvan die waarvan de toen geldende afgesproken
+einddatum vóór die dag lag. Een totaal over maanden is het cijfer op het einde van de laatste
+maand.</dd>
+</dl>
+</section>""",
+}
 
 
 def page(report: LoanReport | FleetReport) -> str:

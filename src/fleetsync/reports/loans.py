@@ -108,6 +108,8 @@ class LoanReport:
     generated_at: datetime
     #: The server's time zone, whose dates the report counts in: ``CET/CEST``, ``UTC``.
     time_zone: str
+    #: The language of the labels a person reads (table, HTML): ``en`` or ``nl``.
+    lang: str = "en"
 
     def find(self, period: str | None, region: str | None) -> LoanFigures:
         """The figures of one row by month label and region (``None``: the total)."""
@@ -249,6 +251,7 @@ def loan_report(
     title: str,
     now: datetime,
     region: str | None = None,
+    lang: str = "en",
 ) -> LoanReport:
     """The loan report from ``first`` to ``last`` (local dates, both included), as of ``now``.
 
@@ -283,6 +286,7 @@ def loan_report(
         rows=rows,
         generated_at=now,
         time_zone=_time_zone(),
+        lang=lang,
     )
 
 

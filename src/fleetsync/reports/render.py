@@ -20,6 +20,7 @@ from rich.table import Table
 
 from fleetsync.reports.fleet import STATES, FleetReport
 from fleetsync.reports.loans import ALL, LoanReport
+from fleetsync.reports.words import HEADERS, day, figure
 
 __all__ = [
     "FLEET_COLUMNS",
@@ -32,10 +33,12 @@ __all__ = [
     "fleet_table",
     "json_text",
     "loan_columns",
+    "loan_heading",
     "loan_records",
     "loan_table",
     "print_table",
     "show",
+    "shown_records",
     "table",
     "to_csv",
     "to_json",
@@ -122,9 +125,10 @@ def fleet_records(report: FleetReport) -> list[dict[str, Value]]:
     return records
 
 
-def show(value: Value) -> str:
-    """A value as text: averages with their one decimal, nothing as an empty string."""
-    return "" if value is None else str(value)
+def show(value: Value, lang: str = "en") -> str:
+    """A value as text: averages with their one decimal (a decimal comma in Dutch), nothing as
+    an empty string."""
+    return figure(value, lang)
 
 
 def to_csv(columns: Sequence[Column], records: Sequence[dict[str, Value]]) -> str:
@@ -195,10 +199,11 @@ def _table(title: str, caption: str, columns: Sequence[Column]) -> Table:
 
 
 def loan_columns(report: LoanReport) -> list[Column]:
-    """The columns a person reads: the month and region only when the report has them (the
-    heading gives the dates)."""
+    """The columns a person reads, in the report's language: the month and region only when the
+    report has them (the heading gives the dates)."""
+    words = HEADERS[report.lang]
     return [
-        c
+        c if report.lang == "en" else Column(c.key, words[c.key], c.figure)
         for c in LOAN_COLUMNS
         if c.key not in {"from", "to"}
         and (c.key != "month" or report.grouping.by_month)
@@ -206,16 +211,51 @@ def loan_columns(report: LoanReport) -> list[Column]:
     ]
 
 
+_LOAN_CAPTION = {
+    "en": "Local dates ({zone}). A loan counts in the month of its checkout; devices lent = "
+    "loans started; agreed and actual days are averages; open and overdue at the end of the "
+    "period's last day.",
+    "nl": "Lokale datums ({zone}). Een ontlening telt in de maand waarin ze begon; uitgeleende "
+    "toestellen = begonnen ontleningen; afgesproken en werkelijke dagen zijn gemiddelden; "
+    "uitgeleend en te laat op het einde van de laatste dag van de periode.",
+}
+
+
+def loan_heading(report: LoanReport) -> str:
+    """``<title>: loans <from> to <to>``, in the report's language."""
+    lang = report.lang
+    to = "to" if lang == "en" else "tot"
+    return (
+        f"{report.title}: {HEADERS[lang]['loans']} {day(report.first, lang)} {to} "
+        f"{day(report.last, lang)}"
+    )
+
+
+def shown_records(report: LoanReport) -> list[dict[str, Value]]:
+    """:func:`loan_records` as a person reads them: the total rows' label (``all``) and the
+    averages in the report's language."""
+    everything = HEADERS[report.lang]["all"]
+    return [
+        {
+            k: (
+                everything
+                if k in {"month", "region"} and v == ALL
+                else show(v, report.lang) or None
+            )
+            for k, v in record.items()
+        }
+        for record in loan_records(report)
+    ]
+
+
 def loan_table(report: LoanReport) -> Table:
     shown = loan_columns(report)
     table = _table(
-        f"{report.title}: loans {report.first.isoformat()} to {report.last.isoformat()}",
-        f"Local dates ({report.time_zone}). A loan counts in the month of its checkout; "
-        "devices lent = loans started; agreed and actual days are averages; open and overdue "
-        "at the end of the period's last day.",
+        loan_heading(report),
+        _LOAN_CAPTION[report.lang].format(zone=report.time_zone),
         shown,
     )
-    records = loan_records(report)
+    records = shown_records(report)
     by_region = any(c.key == "region" for c in shown) and report.region is None
     for i, (row, record) in enumerate(zip(report.rows, records, strict=True)):
         total = row.period is None or row.region is None
