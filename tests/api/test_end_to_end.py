@@ -201,7 +201,9 @@ def test_the_status_says_a_password_waits_when_google_s_account_is_created_again
     assert deliver(client, desk, returned).status_code == 202
     # The borrower comes back for another device: their suspended account is reactivated, and
     # no first password comes with it.
-    second = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0002"})).json()["loan"]
+    again = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0002"}))
+    assert again.status_code == 202, again.text
+    second = again.json()["loan"]
     _until(lambda: account_active(second))
     assert status(second)["first_password"] == "none"
 
