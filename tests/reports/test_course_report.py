@@ -200,7 +200,7 @@ def _history(ledger: Ledger, programme: services.Programme) -> None:
 
 def _lending_now(ledger: Ledger, programme: services.Programme) -> None:
     text = "serial,asset_tag,model,region,connectivity,available_from\n" + "".join(
-        f"BX{i},BT-{i},HP 11 G9,Brussel,wifi,2026-08-01\n" for i in range(3)
+        f"BX{i},BT-{i},HP 11 G9,Brussel,wifi,{DELIVERED.isoformat()}\n" for i in range(3)
     )
     before = PINNED_AT - timedelta(days=20)
     with ledger.transaction() as session:
