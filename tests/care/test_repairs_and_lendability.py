@@ -148,7 +148,7 @@ def test_a_device_google_does_not_have_is_refused_and_listed(strict: Fleet) -> N
     with pytest.raises(NotLendable) as refused, strict.ledger.transaction() as session:
         _lend(strict, "NEVER0001", "B-1")
     assert str(refused.value).startswith(
-        "device NEVER0001 cannot be lent: no sync has seen it in Google yet"
+        "device NEVER0001 cannot be lent: no sync has confirmed its status in Google yet"
     )
     assert "lend_unconfirmed" in str(refused.value)
     # A sync does not find it either (never enrolled): still refused, still listed.

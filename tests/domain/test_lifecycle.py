@@ -317,3 +317,18 @@ def test_no_action_breaks_a_rule(
         assert (wash is not None and wash.executed) or transition.forced
     if transition.requests_powerwash:
         assert transition.after is DeviceState.IN_REFURBISHMENT
+
+
+def test_a_device_only_just_linked_is_unconfirmed_not_of_unknown_status() -> None:
+    # A sync records a linked device's org unit (after moving it) a moment before its status:
+    # a checkout in between meets "not yet confirmed", which lend_unconfirmed allows.
+    from datetime import date
+
+    from fleetsync.domain.lifecycle import GoogleConfirmed, Lendability
+
+    linked = GoogleConfirmed(status=None, org_unit="/Chromebooks/Spare", checked=date(2026, 9, 1))
+    strict = Lendability(managed_org_units=("/Chromebooks",))
+    assert "no sync has confirmed its status" in (strict.problem(linked) or "")
+    assert Lendability(("/Chromebooks",), lend_unconfirmed=True).problem(linked) is None
+    gone = GoogleConfirmed(status=None, org_unit=None, checked=date(2026, 9, 1))
+    assert "not enrolled" in (strict.problem(gone) or "")

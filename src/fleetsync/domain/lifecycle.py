@@ -267,14 +267,20 @@ class Lendability:
 
     def problem(self, google: GoogleConfirmed) -> str | None:
         """Why Google does not agree that the device can be lent; ``None`` when it does."""
-        if google.checked is None:
+        # A device a sync has just linked and moved has its org unit recorded a moment before
+        # Google's status for it: that is not yet a confirmation, not an unknown status.
+        unconfirmed = google.checked is None or (
+            google.status is None and google.org_unit is not None
+        )
+        if unconfirmed:
             if self.lend_unconfirmed:
                 return None
             return (
-                "no sync has seen it in Google yet (imported, never reconciled); run "
-                "`fleetsync sync` (or wait for the daemon's next run), or set [loans] "
-                "lend_unconfirmed = true to lend unconfirmed devices"
+                "no sync has confirmed its status in Google yet (imported, or only just "
+                "linked); run `fleetsync sync` (or wait for the daemon's next run), or set "
+                "[loans] lend_unconfirmed = true to lend unconfirmed devices"
             )
+        assert google.checked is not None
         seen = f"Google last confirmed it on {google.checked.isoformat()}"
         if google.status is None and google.org_unit is None:
             return (
