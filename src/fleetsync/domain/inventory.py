@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -212,21 +212,61 @@ def _delimiter(header: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
-def _column(name: str) -> str:
+def column_name(name: str) -> str:
+    """A header cell as a column name: ``Asset tag`` and ``asset-tag`` are ``asset_tag``."""
     return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
+@dataclass
+class Table:
+    """A CSV file a person made (UTF-8 with or without BOM; ``,``, ``;`` or tab): its column
+    names, and its rows read one by one."""
+
+    header: list[str]
+    _reader: Iterator[list[str]]
+    _line: Callable[[], int]
+
+    def rows(self, problems: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+        """Each non-blank row as ``(line number, {column: stripped value})``; a row that is not
+        CSV or has the wrong number of fields is added to ``problems`` and skipped."""
+        while True:
+            try:
+                fields = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                problems.append(f"line {self._line()}: {exc}")
+                continue
+            line = self._line()
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(self.header):
+                problems.append(
+                    f"line {line}: {len(fields)} fields, the header has {len(self.header)}"
+                )
+                continue
+            yield line, dict(zip(self.header, (f.strip() for f in fields), strict=True))
+
+
+def read_table(text: str, *, columns: Sequence[str]) -> Table:
+    """The file's header and rows, or :class:`InvalidRows` when its first line names no
+    columns (``columns``: the ones expected, for the message)."""
+    text = text.removeprefix("\ufeff")
+    header_line = text.split("\n", 1)[0]
+    if not header_line.strip():
+        raise refuse_rows([f"line 1: the first line must name the columns: {', '.join(columns)}"])
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(header_line), strict=True)
+    try:
+        header = [column_name(name) for name in next(reader)]
+    except csv.Error as exc:
+        raise refuse_rows([f"line 1: {exc}"]) from None
+    return Table(header, reader, lambda: reader.line_num)
 
 
 def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
     """The rows of an inventory file, or :class:`InvalidRows` listing every bad line."""
-    text = text.removeprefix("\ufeff")
-    header_line = text.split("\n", 1)[0]
-    if not header_line.strip():
-        raise refuse_rows([f"line 1: the first line must name the columns: {', '.join(COLUMNS)}"])
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(header_line), strict=True)
-    try:
-        header = [_column(name) for name in next(reader)]
-    except csv.Error as exc:
-        raise refuse_rows([f"line 1: {exc}"]) from None
+    table = read_table(text, columns=COLUMNS)
+    header = table.header
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS and c not in OPTIONAL_COLUMNS]
     if missing or unknown or len(set(header)) != len(header):
@@ -249,21 +289,7 @@ def parse_devices_csv(text: str, *, regions: Sequence[str]) -> list[DeviceRow]:
     problems: list[str] = []
     rows: list[DeviceRow] = []
     first_line = {"serial": dict[str, int](), "asset_tag": dict[str, int]()}
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(f"line {reader.line_num}: {exc}")
-            continue
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) != len(header):
-            problems.append(f"line {line}: {len(fields)} fields, the header has {len(header)}")
-            continue
-        values = dict(zip(header, (f.strip() for f in fields), strict=True))
+    for line, values in table.rows(problems):
         serial = values["serial"].upper()
         asset_tag = values["asset_tag"].upper()
         model = " ".join(values["model"].split())

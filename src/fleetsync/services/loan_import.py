@@ -14,8 +14,6 @@ instead of creating one; without, a new one as at a checkout.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.inventory import refuse_rows
+from fleetsync.domain.inventory import read_table, refuse_rows
 from fleetsync.domain.lifecycle import AccountStatus, Condition, Connectivity, DeviceState
 from fleetsync.ledger.audit import wake
 from fleetsync.ledger.models import AuditEvent, Borrower, CoursePeriod, Device, Loan
@@ -76,10 +74,6 @@ class LoanImportReport:
     loans: list[str] = field(default_factory=list)
 
 
-def _column(name: str) -> str:
-    return re.sub(r"[\s-]+", "_", name.strip().lower())
-
-
 def _date(value: str, column: str, problems: list[str]) -> date | None:
     try:
         return date.fromisoformat(value)
@@ -89,16 +83,10 @@ def _date(value: str, column: str, problems: list[str]) -> date | None:
 
 
 def parse_loans_csv(text: str, *, regions: Sequence[str]) -> list[LoanRow]:
-    """The rows of a loans file (UTF-8 with or without BOM, ``,`` or ``;``), or
+    """The rows of a loans file (UTF-8 with or without BOM, ``,``, ``;`` or tab), or
     :class:`~fleetsync.domain.errors.InvalidRows` listing every bad line."""
-    text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
-    try:
-        header = [_column(c) for c in next(reader)]
-    except (StopIteration, csv.Error):
-        raise refuse_rows(["line 1: the first line must name the columns"]) from None
+    table = read_table(text, columns=LOAN_COLUMNS)
+    header = table.header
     unknown = [c for c in header if c not in LOAN_COLUMNS]
     missing = [c for c in _REQUIRED if c not in header]
     if "serial" not in header and "asset_tag" not in header:
@@ -116,21 +104,7 @@ def parse_loans_csv(text: str, *, regions: Sequence[str]) -> list[LoanRow]:
     canonical = {r.casefold(): r for r in regions}
     rows: list[LoanRow] = []
     problems: list[str] = []
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(f"line {reader.line_num}: {exc}")
-            continue
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) != len(header):
-            problems.append(f"line {line}: {len(fields)} fields, the header has {len(header)}")
-            continue
-        v = {k: f.strip() for k, f in zip(header, fields, strict=True)}
+    for line, v in table.rows(problems):
         bad: list[str] = []
         device = (v.get("serial") or v.get("asset_tag") or "").upper()
         if not device:
