@@ -4,9 +4,6 @@ loan report where they apply (see ``docs/reports.md``)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,14 +13,15 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, selectinload
 
 from fleetsync.ledger import course_figures
-from fleetsync.ledger.models import CoursePeriod, Loan
-from fleetsync.reports.calendar import EPOCH, local_midnight, utc_offsets
+from fleetsync.ledger.models import CoursePeriod
+from fleetsync.reports.calendar import EPOCH, utc_offsets
+from fleetsync.reports.courses import first_moment
 from fleetsync.reports.loans import average
+from fleetsync.reports.render import plain_csv, print_table, to_json
 from fleetsync.reports.words import HEADERS, day, figure
 
 __all__ = [
@@ -107,18 +105,6 @@ class CourseLoanReport:
         raise KeyError((course, region))
 
 
-def _oldest(session: Session, now: datetime) -> datetime:
-    """Where the UTC offsets must start: the first loan (by id: checkouts come in time order;
-    imported history stands at local noon, clear of a DST hour) or the first course period.
-    Not MIN(checked_out_at), which reads every loan."""
-    first = session.scalar(sa.select(Loan.checked_out_at).order_by(Loan.id).limit(1))
-    course = session.scalar(sa.select(sa.func.min(CoursePeriod.first_day)))
-    candidates = [now, *([first] if first else [])]
-    if course is not None:
-        candidates.append(local_midnight(course))
-    return min(candidates)
-
-
 def course_loan_report(
     session: Session,
     *,
@@ -141,7 +127,7 @@ def course_loan_report(
         )
         if c.last_day >= first and c.first_day <= last
     ]
-    offsets = utc_offsets(_oldest(session, now) - timedelta(days=2), now + timedelta(days=2))
+    offsets = utc_offsets(first_moment(session, now) - timedelta(days=2), now + timedelta(days=2))
     today = now.astimezone().date()
     cells: dict[tuple[str, str], _Sums] = {}
     for g in course_figures.course_loan_sums(
@@ -224,16 +210,11 @@ _KEYS = ("course", "from", "to", "region", *COLUMNS)
 
 
 def course_loan_csv(report: CourseLoanReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_KEYS)
-    for record in course_loan_records(report):
-        writer.writerow(["" if record[k] is None else str(record[k]) for k in _KEYS])
-    return out.getvalue()
+    return plain_csv(_KEYS, course_loan_records(report))
 
 
 def course_loan_json(report: CourseLoanReport) -> str:
-    document = {
+    meta = {
         "report": "loans",
         "by": "course,region" if report.by_region else "course",
         "title": report.title,
@@ -242,12 +223,8 @@ def course_loan_json(report: CourseLoanReport) -> str:
         "region": report.region,
         "lang": report.lang,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
-        "rows": [
-            {k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()}
-            for r in course_loan_records(report)
-        ],
     }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return to_json(meta, course_loan_records(report))
 
 
 def _cells(row: CourseLoanRow, lang: str) -> list[str]:
@@ -284,11 +261,7 @@ def print_course_loan_table(report: CourseLoanReport, file: IO[str] | None = Non
             style="bold" if row.course is None or row.region is None else None,
             end_section=row.region is None,
         )
-    width = Console(width=10_000, markup=False).measure(table).maximum
-    if file is None:
-        Console(width=max(width, Console(markup=False).width), markup=False).print(table)
-    else:
-        Console(file=file, width=width, color_system=None, markup=False).print(table)
+    print_table(table, file)
 
 
 def course_loan_html(report: CourseLoanReport) -> str:

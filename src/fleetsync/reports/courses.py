@@ -6,9 +6,6 @@ means exactly: ``docs/reports.md``."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +16,6 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +23,7 @@ from fleetsync.ledger import course_figures
 from fleetsync.ledger.models import CoursePeriod, Loan
 from fleetsync.reports.calendar import EPOCH, local_midnight, utc_offsets
 from fleetsync.reports.loans import average
+from fleetsync.reports.render import plain_csv, print_table, to_json
 
 __all__ = [
     "COLUMNS",
@@ -156,7 +153,7 @@ class _Sums:
     agreed: int = 0
 
 
-def _oldest(session: Session, now: datetime) -> datetime:
+def first_moment(session: Session, now: datetime) -> datetime:
     """Where the UTC offsets must start: the first loan (by id: checkouts come in time order;
     imported history stands at local noon, clear of a DST hour) or the first course period.
     Not MIN(checked_out_at), which reads every loan."""
@@ -181,7 +178,7 @@ def course_report(
 ) -> CourseReport:
     """The course report as of ``now``: every course period overlapping ``first``..``last``
     (all when not given), per region (the programme's, or only ``region``)."""
-    start = _oldest(session, now) - timedelta(days=2)
+    start = first_moment(session, now) - timedelta(days=2)
     offsets = utc_offsets(start, now + timedelta(days=400))
     periods = [
         c
@@ -361,16 +358,11 @@ _KEYS = ("region", "course", "from", "to", *COLUMNS)
 
 
 def course_csv(report: CourseReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_KEYS)
-    for record in course_records(report):
-        writer.writerow(["" if record[k] is None else str(record[k]) for k in _KEYS])
-    return out.getvalue()
+    return plain_csv(_KEYS, course_records(report))
 
 
 def course_json(report: CourseReport) -> str:
-    document = {
+    meta = {
         "report": "courses",
         "title": report.title,
         "from": None if report.first is None else report.first.isoformat(),
@@ -380,12 +372,8 @@ def course_json(report: CourseReport) -> str:
         "lang": report.lang,
         "time_zone": report.time_zone,
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
-        "rows": [
-            {k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()}
-            for r in course_records(report)
-        ],
     }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return to_json(meta, course_records(report))
 
 
 def _date(value: date | None, lang: str) -> str:
@@ -462,12 +450,7 @@ def course_table(report: CourseReport) -> Table:
 
 
 def print_course_table(report: CourseReport, file: IO[str] | None = None) -> None:
-    table = course_table(report)
-    width = Console(width=10_000, markup=False).measure(table).maximum
-    if file is None:
-        Console(width=max(width, Console(markup=False).width), markup=False).print(table)
-    else:
-        Console(file=file, width=width, color_system=None, markup=False).print(table)
+    print_table(course_table(report), file)
 
 
 _CSS = """

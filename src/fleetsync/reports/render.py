@@ -36,6 +36,7 @@ __all__ = [
     "loan_heading",
     "loan_records",
     "loan_table",
+    "plain_csv",
     "print_table",
     "show",
     "shown_records",
@@ -141,6 +142,17 @@ def to_csv(columns: Sequence[Column], records: Sequence[dict[str, Value]]) -> st
     writer.writerow([c.key for c in columns])
     for record in records:
         writer.writerow([show(record[c.key]) for c in columns])
+    return out.getvalue()
+
+
+def plain_csv(keys: Sequence[str], records: Sequence[dict[str, Any]]) -> str:
+    """CSV with a header row of ``keys``: values as ``str()`` gives them, empty where there is
+    nothing (the course reports, whose figures need no language)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(keys)
+    for record in records:
+        writer.writerow(["" if record[k] is None else str(record[k]) for k in keys])
     return out.getvalue()
 
 
