@@ -24,11 +24,11 @@ from fleetsync.domain.errors import (
 )
 from fleetsync.domain.lifecycle import (
     ALLOWED,
-    Action,
     CommandState,
     Connectivity,
     Device,
     DeviceState,
+    LifecycleAction,
     OpenLoan,
     Powerwash,
     Transition,
@@ -71,31 +71,33 @@ def _checkout(d: Device) -> Transition:
 
 
 #: Each action with arguments that satisfy every rule except the device's state.
-ACTIONS: dict[Action, Callable[[Device], Transition]] = {
-    Action.CHECKOUT: _checkout,
-    Action.RETURN: lifecycle.return_device,
-    Action.EXTEND: lambda d: lifecycle.extend_loan(d, until=date(2027, 1, 31), today=TODAY),
-    Action.LOST: lifecycle.mark_lost,
-    Action.FOUND: lifecycle.mark_found,
-    Action.REPROVISION: lifecycle.reprovision,
-    Action.READY: lifecycle.mark_ready,
-    Action.RETIRE: lifecycle.retire,
-    Action.ICT_TEST: lifecycle.assign_ict_test,
-    Action.REPAIR: lifecycle.open_repair,
+ACTIONS: dict[LifecycleAction, Callable[[Device], Transition]] = {
+    LifecycleAction.CHECKOUT: _checkout,
+    LifecycleAction.RETURN: lifecycle.return_device,
+    LifecycleAction.EXTEND: lambda d: lifecycle.extend_loan(
+        d, until=date(2027, 1, 31), today=TODAY
+    ),
+    LifecycleAction.LOST: lifecycle.mark_lost,
+    LifecycleAction.FOUND: lifecycle.mark_found,
+    LifecycleAction.REPROVISION: lifecycle.reprovision,
+    LifecycleAction.READY: lifecycle.mark_ready,
+    LifecycleAction.RETIRE: lifecycle.retire,
+    LifecycleAction.ICT_TEST: lifecycle.assign_ict_test,
+    LifecycleAction.REPAIR: lifecycle.open_repair,
     # Closing a repair needs one open: the device state alone decides the rest.
-    Action.REPAIRED: lambda d: lifecycle.repaired(
+    LifecycleAction.REPAIRED: lambda d: lifecycle.repaired(
         replace(d, repair=lifecycle.OpenRepair(since=TODAY, note="hinge"))
     ),
 }
-PAIRS = [(a, s) for a in Action for s in DeviceState]
+PAIRS = [(a, s) for a in LifecycleAction for s in DeviceState]
 
 
-def _id(pair: tuple[Action, DeviceState]) -> str:
+def _id(pair: tuple[LifecycleAction, DeviceState]) -> str:
     return f"{pair[0].value} from {pair[1].value}"
 
 
 @pytest.mark.parametrize(("action", "state"), PAIRS, ids=[_id(p) for p in PAIRS])
-def test_every_action_from_every_state(action: Action, state: DeviceState) -> None:
+def test_every_action_from_every_state(action: LifecycleAction, state: DeviceState) -> None:
     facts = device(state, powerwash=EXECUTED if state is DeviceState.IN_REFURBISHMENT else None)
     allowed = ALLOWED[action].get(state)
     if allowed is None:
@@ -121,18 +123,20 @@ def test_the_issue_s_own_example_message() -> None:
 
 
 EFFECTS = [
-    ("return ends the loan and asks for a powerwash", Action.RETURN, DeviceState.ON_LOAN,
+    ("return ends the loan and asks for a powerwash", LifecycleAction.RETURN, DeviceState.ON_LOAN,
      {"ends_loan": True, "requests_powerwash": True}),
-    ("lost on loan ends the loan", Action.LOST, DeviceState.ON_LOAN, {"ends_loan": True}),
-    ("lost in refurbishment calls the powerwash off", Action.LOST, DeviceState.IN_REFURBISHMENT,
-     {"cancels_requested_powerwash": True}),
-    ("found asks for a powerwash", Action.FOUND, DeviceState.LOST, {"requests_powerwash": True}),
-    ("reprovision asks for a powerwash", Action.REPROVISION, DeviceState.SPARE,
-     {"requests_powerwash": True}),
-    ("retire from refurbishment calls the powerwash off", Action.RETIRE,
+    ("lost on loan ends the loan", LifecycleAction.LOST, DeviceState.ON_LOAN, {"ends_loan": True}),
+    ("lost in refurbishment calls the powerwash off", LifecycleAction.LOST,
      DeviceState.IN_REFURBISHMENT, {"cancels_requested_powerwash": True}),
-    ("ready after the powerwash is not forced", Action.READY, DeviceState.IN_REFURBISHMENT, {}),
-    ("checkout has no side effects here", Action.CHECKOUT, DeviceState.SPARE, {}),
+    ("found asks for a powerwash", LifecycleAction.FOUND, DeviceState.LOST,
+     {"requests_powerwash": True}),
+    ("reprovision asks for a powerwash", LifecycleAction.REPROVISION, DeviceState.SPARE,
+     {"requests_powerwash": True}),
+    ("retire from refurbishment calls the powerwash off", LifecycleAction.RETIRE,
+     DeviceState.IN_REFURBISHMENT, {"cancels_requested_powerwash": True}),
+    ("ready after the powerwash is not forced", LifecycleAction.READY,
+     DeviceState.IN_REFURBISHMENT, {}),
+    ("checkout has no side effects here", LifecycleAction.CHECKOUT, DeviceState.SPARE, {}),
 ]  # fmt: skip
 
 
@@ -140,7 +144,7 @@ EFFECTS = [
     ("action", "state", "effects"), [c[1:] for c in EFFECTS], ids=[c[0] for c in EFFECTS]
 )
 def test_what_a_transition_does(
-    action: Action, state: DeviceState, effects: dict[str, bool]
+    action: LifecycleAction, state: DeviceState, effects: dict[str, bool]
 ) -> None:
     facts = device(state, powerwash=EXECUTED)
     transition = ACTIONS[action](facts)
@@ -271,7 +275,7 @@ def test_reprovision_again_only_when_no_powerwash_is_on_its_way(
 
 @given(
     state=st.sampled_from(DeviceState),
-    action=st.sampled_from(Action),
+    action=st.sampled_from(LifecycleAction),
     connectivity=st.sampled_from(Connectivity),
     needs_data=st.booleans(),
     region=st.sampled_from(["Antwerpen", "Limburg"]),
@@ -281,7 +285,7 @@ def test_reprovision_again_only_when_no_powerwash_is_on_its_way(
 )  # fmt: skip
 def test_no_action_breaks_a_rule(
     state: DeviceState,
-    action: Action,
+    action: LifecycleAction,
     connectivity: Connectivity,
     needs_data: bool,
     region: str,
@@ -290,7 +294,7 @@ def test_no_action_breaks_a_rule(
 ) -> None:
     facts = device(state, connectivity=connectivity, region=region, powerwash=wash)
     try:
-        if action is Action.CHECKOUT:
+        if action is LifecycleAction.CHECKOUT:
             transition = lifecycle.checkout(
                 facts,
                 borrower="B-2001",
@@ -300,7 +304,7 @@ def test_no_action_breaks_a_rule(
                 until=date(2026, 12, 1),
                 today=TODAY,
             )
-        elif action is Action.READY:
+        elif action is LifecycleAction.READY:
             transition = lifecycle.mark_ready(facts, force=force, reason="because")
         else:
             transition = ACTIONS[action](facts)
@@ -309,7 +313,7 @@ def test_no_action_breaks_a_rule(
     assert transition.before is state
     assert transition.after is ALLOWED[action][state]
     assert state is not DeviceState.RETIRED
-    if action is Action.CHECKOUT:
+    if action is LifecycleAction.CHECKOUT:
         assert state is DeviceState.SPARE
         assert region == "Antwerpen"
         assert connectivity is Connectivity.FOUR_G or not needs_data

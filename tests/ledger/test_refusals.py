@@ -172,18 +172,18 @@ def test_refused_transition(
 
 
 def test_the_table_covers_every_refused_pair() -> None:
-    from fleetsync.domain.lifecycle import ALLOWED, Action
+    from fleetsync.domain.lifecycle import ALLOWED, LifecycleAction
 
-    refused = {(Action(a), s) for a, s in ((a, s) for a, s, _, _ in REFUSALS)}
+    refused = {(LifecycleAction(a), s) for a, s in ((a, s) for a, s, _, _ in REFUSALS)}
     expected = {
         (action, state)
-        for action in Action
+        for action in LifecycleAction
         for state in DeviceState
         if state not in ALLOWED[action]
     } | {
-        (Action.REPROVISION, S.IN_REFURBISHMENT),
-        (Action.READY, S.IN_REFURBISHMENT),
-        (Action.REPAIRED, S.IN_REFURBISHMENT),
+        (LifecycleAction.REPROVISION, S.IN_REFURBISHMENT),
+        (LifecycleAction.READY, S.IN_REFURBISHMENT),
+        (LifecycleAction.REPAIRED, S.IN_REFURBISHMENT),
     }
     assert refused == expected
 

@@ -50,7 +50,6 @@ from fleetsync.domain.errors import (
 __all__ = [
     "ALLOWED",
     "AccountStatus",
-    "Action",
     "CommandState",
     "Condition",
     "Connectivity",
@@ -58,6 +57,7 @@ __all__ = [
     "DeviceState",
     "GoogleConfirmed",
     "Lendability",
+    "LifecycleAction",
     "OpenLoan",
     "OpenRepair",
     "Powerwash",
@@ -143,7 +143,7 @@ _OUTSTANDING = frozenset(
 )
 
 
-class Action(StrEnum):
+class LifecycleAction(StrEnum):
     CHECKOUT = "checkout"
     RETURN = "return"
     EXTEND = "extend"
@@ -159,39 +159,39 @@ class Action(StrEnum):
 
 S = DeviceState
 #: Which states each action may start from, and where it leads. Everything else is refused.
-ALLOWED: dict[Action, dict[DeviceState, DeviceState]] = {
-    Action.CHECKOUT: {S.SPARE: S.ON_LOAN},
-    Action.RETURN: {S.ON_LOAN: S.IN_REFURBISHMENT},
-    Action.EXTEND: {S.ON_LOAN: S.ON_LOAN},
-    Action.LOST: {
+ALLOWED: dict[LifecycleAction, dict[DeviceState, DeviceState]] = {
+    LifecycleAction.CHECKOUT: {S.SPARE: S.ON_LOAN},
+    LifecycleAction.RETURN: {S.ON_LOAN: S.IN_REFURBISHMENT},
+    LifecycleAction.EXTEND: {S.ON_LOAN: S.ON_LOAN},
+    LifecycleAction.LOST: {
         S.SPARE: S.LOST,
         S.ON_LOAN: S.LOST,
         S.IN_REFURBISHMENT: S.LOST,
         S.ICT_TEST: S.LOST,
     },
-    Action.FOUND: {S.LOST: S.IN_REFURBISHMENT},
-    Action.REPROVISION: {
+    LifecycleAction.FOUND: {S.LOST: S.IN_REFURBISHMENT},
+    LifecycleAction.REPROVISION: {
         S.SPARE: S.IN_REFURBISHMENT,
         S.ICT_TEST: S.IN_REFURBISHMENT,
         # Again, when the last powerwash failed or expired: a technician asks for a new one.
         S.IN_REFURBISHMENT: S.IN_REFURBISHMENT,
     },
-    Action.READY: {S.IN_REFURBISHMENT: S.SPARE},
-    Action.RETIRE: {
+    LifecycleAction.READY: {S.IN_REFURBISHMENT: S.SPARE},
+    LifecycleAction.RETIRE: {
         S.SPARE: S.RETIRED,
         S.IN_REFURBISHMENT: S.RETIRED,
         S.LOST: S.RETIRED,
         S.ICT_TEST: S.RETIRED,
     },
-    Action.ICT_TEST: {S.SPARE: S.ICT_TEST},
+    LifecycleAction.ICT_TEST: {S.SPARE: S.ICT_TEST},
     # A repair holds the device in refurbishment; closing it leaves it there (``ready`` or the
     # command tracker makes it spare once its powerwash has executed).
-    Action.REPAIR: {
+    LifecycleAction.REPAIR: {
         S.SPARE: S.IN_REFURBISHMENT,
         S.ICT_TEST: S.IN_REFURBISHMENT,
         S.IN_REFURBISHMENT: S.IN_REFURBISHMENT,
     },
-    Action.REPAIRED: {S.IN_REFURBISHMENT: S.IN_REFURBISHMENT},
+    LifecycleAction.REPAIRED: {S.IN_REFURBISHMENT: S.IN_REFURBISHMENT},
 }
 
 
@@ -323,7 +323,7 @@ class Device:
 class Transition:
     """What an allowed action does, for the service layer to apply."""
 
-    action: Action
+    action: LifecycleAction
     before: DeviceState
     after: DeviceState
     #: The device's open loan ends (a return, or a device lost while on loan).
@@ -358,7 +358,7 @@ def checkout(
             f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
             "give the last day of the loan (YYYY-MM-DD), today at the earliest"
         )
-    transition = _move(Action.CHECKOUT, device)
+    transition = _move(LifecycleAction.CHECKOUT, device)
     if borrower_loan is not None and borrower_loan.elsewhere:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has a device on loan at another desk; it must be "
@@ -398,7 +398,7 @@ def return_device(device: Device, *, damaged: bool = False) -> Transition:
     """The borrower brings the device back: it goes to refurbishment and is powerwashed. A
     damaged device gets a repair: it stays in refurbishment until it is repaired."""
     return replace(
-        _move(Action.RETURN, device),
+        _move(LifecycleAction.RETURN, device),
         ends_loan=True,
         requests_powerwash=True,
         opens_repair=damaged and device.repair is None,
@@ -407,7 +407,7 @@ def return_device(device: Device, *, damaged: bool = False) -> Transition:
 
 def extend_loan(device: Device, *, until: date, today: date) -> Transition:
     """Agree a later end date for the device's open loan."""
-    transition = _move(Action.EXTEND, device)
+    transition = _move(LifecycleAction.EXTEND, device)
     loan = device.loan
     assert loan is not None  # an on_loan device always has its open loan (ledger invariant)
     if until < today:
@@ -426,7 +426,7 @@ def extend_loan(device: Device, *, until: date, today: date) -> Transition:
 
 def mark_lost(device: Device) -> Transition:
     """The device is missing. A loan it was on ends; Google disables the device."""
-    transition = _move(Action.LOST, device)
+    transition = _move(LifecycleAction.LOST, device)
     return replace(
         transition,
         ends_loan=device.loan is not None,
@@ -436,12 +436,12 @@ def mark_lost(device: Device) -> Transition:
 
 def mark_found(device: Device) -> Transition:
     """A lost device turned up: it is wiped and checked before anyone gets it again."""
-    return replace(_move(Action.FOUND, device), requests_powerwash=True)
+    return replace(_move(LifecycleAction.FOUND, device), requests_powerwash=True)
 
 
 def reprovision(device: Device) -> Transition:
     """A technician sends the device (back) to refurbishment: wipe it and check it again."""
-    transition = _move(Action.REPROVISION, device)
+    transition = _move(LifecycleAction.REPROVISION, device)
     wash = device.powerwash
     if device.state is S.IN_REFURBISHMENT and wash is not None and wash.state.outstanding:
         raise PowerwashOutstanding(
@@ -459,7 +459,7 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
         raise InvalidInput(
             f"--force needs --reason: say why device {device.serial} may skip its powerwash"
         )
-    transition = _move(Action.READY, device)
+    transition = _move(LifecycleAction.READY, device)
     if device.repair is not None:
         raise InRepair(
             f"device {device.serial} is in repair since {device.repair.since.isoformat()}"
@@ -484,7 +484,7 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
 def retire(device: Device) -> Transition:
     """The device leaves the programme for good (broken beyond repair, end of life)."""
     return replace(
-        _move(Action.RETIRE, device),
+        _move(LifecycleAction.RETIRE, device),
         cancels_requested_powerwash=device.state is S.IN_REFURBISHMENT,
     )
 
@@ -492,7 +492,7 @@ def retire(device: Device) -> Transition:
 def open_repair(device: Device) -> Transition:
     """A technician takes the device out of circulation for a repair: it goes to (or stays in)
     refurbishment on hold. A device that was in circulation is powerwashed on its way."""
-    transition = _move(Action.REPAIR, device)
+    transition = _move(LifecycleAction.REPAIR, device)
     if device.repair is not None:
         raise InRepair(
             f"device {device.serial} is already in repair since "
@@ -509,7 +509,7 @@ def open_repair(device: Device) -> Transition:
 def repaired(device: Device) -> Transition:
     """The repair is done: the device stays in refurbishment and becomes spare as usual (once
     its powerwash has executed)."""
-    transition = _move(Action.REPAIRED, device)
+    transition = _move(LifecycleAction.REPAIRED, device)
     if device.repair is None:
         raise NotAllowedInState(
             f"device {device.serial} has no open repair; open one with `fleetsync device "
@@ -520,11 +520,11 @@ def repaired(device: Device) -> Transition:
 
 def assign_ict_test(device: Device) -> Transition:
     """A spare device joins the ICT service's pool for testing and replacements."""
-    return _move(Action.ICT_TEST, device)
+    return _move(LifecycleAction.ICT_TEST, device)
 
 
 # ---------------------------------------------------------------------------------- refusals
-def _move(action: Action, device: Device) -> Transition:
+def _move(action: LifecycleAction, device: Device) -> Transition:
     after = ALLOWED[action].get(device.state)
     if after is None:
         raise NotAllowedInState(
@@ -560,7 +560,7 @@ def _where(device: Device) -> str:
 _NEVER_BACK = "a retired device never comes back"
 
 
-def _advice(action: Action, device: Device) -> str:
+def _advice(action: LifecycleAction, device: Device) -> str:
     """What to do instead, for every (action, state) pair that :data:`ALLOWED` refuses."""
     serial = device.serial
     show = f"`fleetsync device show {serial}`"
@@ -569,65 +569,65 @@ def _advice(action: Action, device: Device) -> str:
     if state is S.RETIRED:
         return (
             "it is already retired"
-            if action is Action.RETIRE
+            if action is LifecycleAction.RETIRE
             else f"{_NEVER_BACK}; use another device (`fleetsync device list --state spare`)"
         )
-    if action in (Action.RETURN, Action.EXTEND):
-        what = "to return" if action is Action.RETURN else "to extend"
+    if action in (LifecycleAction.RETURN, LifecycleAction.EXTEND):
+        what = "to return" if action is LifecycleAction.RETURN else "to extend"
         return f"it is not on loan, so there is no loan {what}; check the device ({show})"
-    advice: dict[tuple[Action, DeviceState], str] = {
-        (Action.CHECKOUT, S.ON_LOAN): "return it before lending it again",
-        (Action.CHECKOUT, S.IN_REFURBISHMENT): (
+    advice: dict[tuple[LifecycleAction, DeviceState], str] = {
+        (LifecycleAction.CHECKOUT, S.ON_LOAN): "return it before lending it again",
+        (LifecycleAction.CHECKOUT, S.IN_REFURBISHMENT): (
             f"make it ready first (`fleetsync device ready {serial}`) once its powerwash "
             "has executed"
         ),
-        (Action.CHECKOUT, S.LOST): (
+        (LifecycleAction.CHECKOUT, S.LOST): (
             f"a lost device cannot be lent; if it turned up, mark it found ({found}), which "
             "sends it to refurbishment"
         ),
-        (Action.CHECKOUT, S.ICT_TEST): (
+        (LifecycleAction.CHECKOUT, S.ICT_TEST): (
             f"take it out of the ICT test pool first (`fleetsync device reprovision {serial}`)"
         ),
-        (Action.LOST, S.LOST): "it is already marked lost",
-        (Action.FOUND, S.SPARE): "it is not lost, so it cannot be found",
-        (Action.FOUND, S.ON_LOAN): "it is not lost, so it cannot be found",
-        (Action.FOUND, S.IN_REFURBISHMENT): "it is not lost, so it cannot be found",
-        (Action.FOUND, S.ICT_TEST): "it is not lost, so it cannot be found",
-        (Action.REPROVISION, S.ON_LOAN): "return it before re-provisioning",
-        (Action.REPROVISION, S.LOST): (
+        (LifecycleAction.LOST, S.LOST): "it is already marked lost",
+        (LifecycleAction.FOUND, S.SPARE): "it is not lost, so it cannot be found",
+        (LifecycleAction.FOUND, S.ON_LOAN): "it is not lost, so it cannot be found",
+        (LifecycleAction.FOUND, S.IN_REFURBISHMENT): "it is not lost, so it cannot be found",
+        (LifecycleAction.FOUND, S.ICT_TEST): "it is not lost, so it cannot be found",
+        (LifecycleAction.REPROVISION, S.ON_LOAN): "return it before re-provisioning",
+        (LifecycleAction.REPROVISION, S.LOST): (
             f"mark it found first ({found}); that sends it to refurbishment"
         ),
-        (Action.READY, S.SPARE): "it is already spare",
-        (Action.READY, S.ON_LOAN): (
+        (LifecycleAction.READY, S.SPARE): "it is already spare",
+        (LifecycleAction.READY, S.ON_LOAN): (
             "only a device in refurbishment can be made ready; return it first"
         ),
-        (Action.READY, S.LOST): (
+        (LifecycleAction.READY, S.LOST): (
             f"mark it found first ({found}); it is made ready after its powerwash"
         ),
-        (Action.READY, S.ICT_TEST): (
+        (LifecycleAction.READY, S.ICT_TEST): (
             f"re-provision it first (`fleetsync device reprovision {serial}`), then make it "
             "ready once its powerwash has executed"
         ),
-        (Action.RETIRE, S.ON_LOAN): "return it before retiring it",
-        (Action.ICT_TEST, S.ON_LOAN): (
+        (LifecycleAction.RETIRE, S.ON_LOAN): "return it before retiring it",
+        (LifecycleAction.ICT_TEST, S.ON_LOAN): (
             "only a spare device can join the ICT test pool; return it first"
         ),
-        (Action.ICT_TEST, S.IN_REFURBISHMENT): (
+        (LifecycleAction.ICT_TEST, S.IN_REFURBISHMENT): (
             "only a spare device can join the ICT test pool; make it ready first"
         ),
-        (Action.ICT_TEST, S.LOST): (
+        (LifecycleAction.ICT_TEST, S.LOST): (
             f"only a spare device can join the ICT test pool; if it turned up, mark it "
             f"found first ({found})"
         ),
-        (Action.ICT_TEST, S.ICT_TEST): "it is already in the ICT test pool",
-        (Action.REPAIR, S.ON_LOAN): (
+        (LifecycleAction.ICT_TEST, S.ICT_TEST): "it is already in the ICT test pool",
+        (LifecycleAction.REPAIR, S.ON_LOAN): (
             "return it first, with its condition: `fleetsync loan return --serial "
             f"{serial} --condition damaged --note ...` opens the repair"
         ),
-        (Action.REPAIR, S.LOST): f"mark it found first ({found}); then open the repair",
-        (Action.REPAIRED, S.SPARE): "it has no open repair",
-        (Action.REPAIRED, S.ON_LOAN): "it has no open repair",
-        (Action.REPAIRED, S.LOST): "it has no open repair",
-        (Action.REPAIRED, S.ICT_TEST): "it has no open repair",
+        (LifecycleAction.REPAIR, S.LOST): f"mark it found first ({found}); then open the repair",
+        (LifecycleAction.REPAIRED, S.SPARE): "it has no open repair",
+        (LifecycleAction.REPAIRED, S.ON_LOAN): "it has no open repair",
+        (LifecycleAction.REPAIRED, S.LOST): "it has no open repair",
+        (LifecycleAction.REPAIRED, S.ICT_TEST): "it has no open repair",
     }
     return advice[(action, state)]
