@@ -12,7 +12,7 @@ from fleetsync.domain.progress import (
     CommandSeen,
     DeviceSeen,
     LoanFacts,
-    Phase,
+    LoanPhase,
     PolicySeen,
     StepState,
     Targets,
@@ -120,7 +120,7 @@ D, W, F, N = StepState.DONE, StepState.WAITING, StepState.FAILED, StepState.NOT_
 )
 def test_checkout(facts: LoanFacts, expected: dict[str, StepState]) -> None:
     progress = loan_progress(facts, TARGETS)
-    assert progress.phase is Phase.CHECKOUT
+    assert progress.phase is LoanPhase.CHECKOUT
     assert _states(facts) == expected
     assert progress.complete == all(s is D for s in expected.values())
 
@@ -250,7 +250,7 @@ def test_checkout(facts: LoanFacts, expected: dict[str, StepState]) -> None:
     ],
 )
 def test_return(facts: LoanFacts, expected: dict[str, StepState]) -> None:
-    assert loan_progress(facts, TARGETS).phase is Phase.RETURN
+    assert loan_progress(facts, TARGETS).phase is LoanPhase.RETURN
     assert _states(facts) == expected
 
 
@@ -269,7 +269,7 @@ def test_lost(google_status: str, state: DeviceState, expected: StepState) -> No
         device=replace(CONVERGED.device, state=state, google_status=google_status),
     )
     progress = loan_progress(facts, TARGETS)
-    assert progress.phase is Phase.LOST
+    assert progress.phase is LoanPhase.LOST
     assert _states(facts)["device_disabled"] is expected
 
 

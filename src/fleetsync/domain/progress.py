@@ -24,7 +24,7 @@ __all__ = [
     "CommandSeen",
     "DeviceSeen",
     "LoanFacts",
-    "Phase",
+    "LoanPhase",
     "PolicySeen",
     "Progress",
     "Step",
@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 
-class Phase(StrEnum):
+class LoanPhase(StrEnum):
+    """Which of a loan's moves the progress follows (not a plan's :class:`~.actions.Phase`)."""
+
     CHECKOUT = "checkout"
     RETURN = "return"
     LOST = "lost"
@@ -58,7 +60,7 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: Phase
+    phase: LoanPhase
     steps: tuple[Step, ...]
 
     @property
@@ -151,7 +153,7 @@ def loan_progress(facts: LoanFacts, targets: Targets) -> Progress:
     """The checklist for this loan, phase by phase."""
     if facts.condition is None:
         return Progress(
-            Phase.CHECKOUT,
+            LoanPhase.CHECKOUT,
             (
                 _account_created(facts.account),
                 _device_moved(facts.device, targets.on_loan),
@@ -160,9 +162,9 @@ def loan_progress(facts: LoanFacts, targets: Targets) -> Progress:
             ),
         )
     if facts.condition is Condition.LOST:
-        return Progress(Phase.LOST, (_account_suspended(facts), _device_disabled(facts)))
+        return Progress(LoanPhase.LOST, (_account_suspended(facts), _device_disabled(facts)))
     return Progress(
-        Phase.RETURN,
+        LoanPhase.RETURN,
         (
             _account_suspended(facts),
             _powerwash_issued(facts),
