@@ -32,7 +32,7 @@ from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.actions import Budget
 from fleetsync.domain.plan import Plan
 from fleetsync.sync import SyncReport, reconcile
-from fleetsync.sync.observe import Progress as ProgressCallback
+from fleetsync.sync.observe import ProgressCallback
 
 __all__ = ["plan_command", "sync_command"]
 

@@ -61,7 +61,7 @@ from fleetsync.log import get_logger
 from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
 from fleetsync.sync.journal import Journal, now
-from fleetsync.sync.observe import Progress, devices_in
+from fleetsync.sync.observe import ProgressCallback, devices_in
 
 __all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
 
@@ -190,7 +190,7 @@ def apply_plan(
     journal: Journal,
     observation: Observation,
     guard: BudgetGuard,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Carry out ``plan``. When ``stop`` is set, the action in flight is finished and journaled,
@@ -216,7 +216,7 @@ class _Applier:
         journal: Journal,
         observation: Observation,
         guard: BudgetGuard,
-        progress: Progress | None,
+        progress: ProgressCallback | None,
         stop: threading.Event | None,
     ) -> None:
         self._stop = stop

@@ -42,7 +42,7 @@ from fleetsync.google import Google
 
 __all__ = [
     "Expected",
-    "Progress",
+    "ProgressCallback",
     "devices_in",
     "observe_full",
     "observe_targeted",
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: ``progress(what, done, total)``: ``total`` is ``None`` while unknown.
-Progress = Callable[[str, int, int | None], None]
+ProgressCallback = Callable[[str, int, int | None], None]
 
 
 def _quiet(_what: str, _done: int, _total: int | None) -> None:
@@ -90,7 +90,7 @@ def _policies(
     return found, frozenset(looked)
 
 
-def _read_devices(google: Google, progress: Progress) -> dict[str, ObservedDevice]:
+def _read_devices(google: Google, progress: ProgressCallback) -> dict[str, ObservedDevice]:
     devices: dict[str, ObservedDevice] = {}
     for device in google.directory.iter_devices():
         devices[device.device_id] = device
@@ -100,7 +100,9 @@ def _read_devices(google: Google, progress: Progress) -> dict[str, ObservedDevic
     return devices
 
 
-def _read_accounts(google: Google, root: str, progress: Progress) -> dict[str, ObservedAccount]:
+def _read_accounts(
+    google: Google, root: str, progress: ProgressCallback
+) -> dict[str, ObservedAccount]:
     accounts: dict[str, ObservedAccount] = {}
     for account in google.directory.iter_accounts(root):
         accounts[account.email] = account
@@ -156,7 +158,7 @@ def _read_partitioned(
     partitions: Sequence[Callable[[], Iterator[tuple[str, object]]]],
     what: str,
     every: int,
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> _Partitioned:
     read = _Partitioned()
 
@@ -313,7 +315,7 @@ def _read_devices_partitioned(
     units: list[ObservedOrgUnit],
     root: str,
     expected: Expected,
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> dict[str, ObservedDevice]:
     partitions = _device_partitions(google, units, root, expected.serials, expected.split_above)
     read = _read_partitioned(google, partitions, "reading devices", 300, progress)
@@ -333,7 +335,7 @@ def _read_accounts_partitioned(
     google: Google,
     regions: list[str],
     expected: Expected,
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> dict[str, ObservedAccount]:
     def of(unit: str) -> Callable[[], Iterator[tuple[str, object]]]:
         return lambda: ((a.email, a) for a in google.directory.iter_accounts(unit))
@@ -370,7 +372,7 @@ def observe_full(
     layout: Layout,
     policies: Sequence[DesiredPolicies],
     *,
-    progress: Progress = _quiet,
+    progress: ProgressCallback = _quiet,
     expected: Expected | None = None,
     partitioned: bool | None = None,
 ) -> Observation:
@@ -409,7 +411,7 @@ def observe_full(
 
 
 def _read_side_by_side(
-    google: Google, layout: Layout, report: Progress
+    google: Google, layout: Layout, report: ProgressCallback
 ) -> tuple[dict[str, ObservedDevice], dict[str, ObservedAccount]]:
     # Devices and accounts are two independent chains of pages: read side by side, each
     # waits for Google while the other's pages are validated (the session keeps a connection
@@ -428,7 +430,7 @@ def _read_concurrently(
     students_root: str,
     regions: list[str],
     expected: Expected,
-    report: Progress,
+    report: ProgressCallback,
 ) -> tuple[dict[str, ObservedDevice], dict[str, ObservedAccount]]:
     """Devices by org unit, accounts by region, every partition side by side (the session's
     pool holds as many as ``[sync] concurrency``)."""

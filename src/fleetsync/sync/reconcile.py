@@ -39,7 +39,7 @@ from fleetsync.sync.confirmed import (
 from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.lock import SyncBusy, reconciler_lock
-from fleetsync.sync.observe import Expected, Progress, observe_full, observe_targeted
+from fleetsync.sync.observe import Expected, ProgressCallback, observe_full, observe_targeted
 from fleetsync.sync.track import TrackReport, track_commands
 
 __all__ = ["SyncReport", "drain_outbox", "reconcile"]
@@ -104,7 +104,7 @@ def reconcile(
     devices: Collection[str] = (),
     borrowers: Collection[str] = (),
     actor: str = "sync",
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
 ) -> SyncReport:
     """Make Google follow the ledger (or, with ``dry_run``, say what that would take).
@@ -182,7 +182,7 @@ class _Options:
     dry_run: bool
     forced: frozenset[Budget]
     adopt: bool
-    progress: Progress | None
+    progress: ProgressCallback | None
     stop: threading.Event | None
 
 
@@ -293,7 +293,7 @@ def _log_data_findings(the_plan: Plan) -> None:
         log.warning("sync.device_data_more", more=len(bad) - _DATA_FINDINGS_LOGGED)
 
 
-def _or_quiet(progress: Progress | None) -> Progress:
+def _or_quiet(progress: ProgressCallback | None) -> ProgressCallback:
     if progress is not None:
         return progress
     return lambda _what, _done, _total: None
