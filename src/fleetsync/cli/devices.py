@@ -52,7 +52,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DeviceRef = Annotated[
+DeviceArgument = Annotated[
     str,
     typer.Argument(
         metavar="SERIAL_OR_ASSET_TAG",
@@ -209,7 +209,7 @@ def _print_json_lines(rows: list[dict[str, Any]]) -> None:
 
 
 @app.command("show")
-def show(device: DeviceRef, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+def show(device: DeviceArgument, as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Show a device: its state, its current loan, its loans, commands and full history."""
     today = services.today()
     with opened_ledger(config) as (_settings, ledger), ledger.read() as session:
@@ -418,7 +418,7 @@ def import_devices(
 # --------------------------------------------------------------------------------- lifecycle
 @app.command("reprovision")
 def reprovision(
-    device: DeviceRef,
+    device: DeviceArgument,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -435,7 +435,7 @@ def reprovision(
 
 @app.command("ready")
 def ready(
-    device: DeviceRef,
+    device: DeviceArgument,
     force: Annotated[
         bool,
         typer.Option(
@@ -462,7 +462,7 @@ def ready(
 
 @app.command("lost")
 def lost(
-    device: DeviceRef,
+    device: DeviceArgument,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -476,7 +476,7 @@ def lost(
 
 @app.command("found")
 def found(
-    device: DeviceRef,
+    device: DeviceArgument,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -490,7 +490,7 @@ def found(
 
 @app.command("retire")
 def retire(
-    device: DeviceRef,
+    device: DeviceArgument,
     reason: Annotated[
         str, typer.Option("--reason", help="Why it leaves the programme (required).")
     ],
@@ -529,7 +529,7 @@ NoteOption = Annotated[
 
 @app.command("repair")
 def repair(
-    device: DeviceRef,
+    device: DeviceArgument,
     note: NoteOption = None,
     write_off: Annotated[
         bool,
@@ -566,7 +566,7 @@ def repair(
 
 @app.command("repaired")
 def repaired(
-    device: DeviceRef,
+    device: DeviceArgument,
     note: NoteOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -592,7 +592,7 @@ def _confirm_retirement(device: str, config: Path | None) -> None:
 
 @app.command("ict-test")
 def ict_test(
-    device: DeviceRef,
+    device: DeviceArgument,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -606,7 +606,7 @@ def ict_test(
 
 @app.command("set-region")
 def set_region(
-    device: DeviceRef,
+    device: DeviceArgument,
     region: Annotated[str, typer.Argument(help="The region whose stock it joins.")],
     reason: ReasonOption = None,
     as_json: JsonOption = False,
