@@ -40,7 +40,7 @@ def test_every_destructive_action_names_a_budget() -> None:
 
 def test_a_limit_missing_for_a_budget_is_an_error_not_a_free_pass() -> None:
     wash = actions.IssuePowerwash(
-        device=actions.DeviceRef("5CD1", "id-1"), request_id=1, reason="returned"
+        device=actions.TargetDevice("5CD1", "id-1"), request_id=1, reason="returned"
     )
     limits: dict[Budget, Limit] = {b: Limit(0, 0) for b in Budget if b is not Budget.POWERWASHES}
     with pytest.raises(KeyError):

@@ -24,7 +24,6 @@ __all__ = [
     "CreateAccount",
     "DeleteAccount",
     "DeprovisionDevices",
-    "DeviceRef",
     "DisableDevices",
     "EnsureOrgUnit",
     "IssuePowerwash",
@@ -36,6 +35,7 @@ __all__ = [
     "ReenableDevices",
     "SetPolicy",
     "SuspendAccount",
+    "TargetDevice",
     "UnsuspendAccount",
     "canonical_json",
 ]
@@ -76,8 +76,9 @@ class Phase(IntEnum):
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class DeviceRef:
-    """A device as Google knows it (its id) and as people know it (its serial)."""
+class TargetDevice:
+    """The device an action targets, as Google knows it (its id) and as people know it (its
+    serial). Not the API's ``DeviceRef`` (a device named by serial or asset tag)."""
 
     serial: str
     device_id: str
@@ -110,9 +111,9 @@ class Action:
         data: dict[str, Any] = {"kind": self.kind, "target": self.target}
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(value, tuple) and value and isinstance(value[0], DeviceRef):
+            if isinstance(value, tuple) and value and isinstance(value[0], TargetDevice):
                 value = [ref.serial for ref in value]
-            elif isinstance(value, DeviceRef):
+            elif isinstance(value, TargetDevice):
                 value = value.serial
             elif isinstance(value, PolicyValue):
                 value = value.detail()
@@ -134,7 +135,7 @@ class LinkDevice(Action):
     """Record Google's id of a ledger device found by its exact serial."""
 
     kind: ClassVar[str] = "link_device"
-    device: DeviceRef
+    device: TargetDevice
 
     @property
     def target(self) -> str:
@@ -146,7 +147,7 @@ class AdoptDevice(Action):
     """Take a device Google has in a managed org unit into the ledger, as spare."""
 
     kind: ClassVar[str] = "adopt_device"
-    device: DeviceRef
+    device: TargetDevice
     model: str
     region: str
     connectivity: str
@@ -240,7 +241,7 @@ class AccountGone(_AccountAction):
 class _DeviceGroup(Action):
     """Up to 50 devices in one call (Google's limit for moves and status changes)."""
 
-    devices: tuple[DeviceRef, ...]
+    devices: tuple[TargetDevice, ...]
 
     @property
     def weight(self) -> int:
@@ -268,7 +269,7 @@ class MoveDevices(_DeviceGroup):
 class AnnotateDevice(Action):
     kind: ClassVar[str] = "annotate_device"
     phase: ClassVar[Phase] = Phase.ANNOTATIONS
-    device: DeviceRef
+    device: TargetDevice
     #: (Google field, new value), e.g. ("annotatedUser", "amira.haddad@example.org").
     changes: tuple[tuple[str, str], ...]
 
@@ -310,7 +311,7 @@ class IssuePowerwash(Action):
     kind: ClassVar[str] = "issue_powerwash"
     phase: ClassVar[Phase] = Phase.COMMANDS
     limit: ClassVar[Budget | None] = Budget.POWERWASHES
-    device: DeviceRef
+    device: TargetDevice
     #: The ledger's record of the request: it is what makes the powerwash happen once.
     request_id: int
 

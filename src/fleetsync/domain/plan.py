@@ -31,7 +31,6 @@ from fleetsync.domain.actions import (
     CreateAccount,
     DeleteAccount,
     DeprovisionDevices,
-    DeviceRef,
     DisableDevices,
     EnsureOrgUnit,
     IssuePowerwash,
@@ -42,6 +41,7 @@ from fleetsync.domain.actions import (
     ReenableDevices,
     SetPolicy,
     SuspendAccount,
+    TargetDevice,
     UnsuspendAccount,
 )
 from fleetsync.domain.desired import (
@@ -191,8 +191,8 @@ class _Planner:
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
         self.adopted = 0
-        self._moves: dict[str, list[DeviceRef]] = defaultdict(list)
-        self._status: dict[tuple[type[_StatusGroup], str], list[DeviceRef]] = defaultdict(list)
+        self._moves: dict[str, list[TargetDevice]] = defaultdict(list)
+        self._status: dict[tuple[type[_StatusGroup], str], list[TargetDevice]] = defaultdict(list)
         self._by_serial = _index_by_serial(observed.devices.values())
         self._claimed: set[str] = set()
 
@@ -303,14 +303,14 @@ class _Planner:
         seen = candidates[0]
         self.actions.append(
             LinkDevice(
-                device=DeviceRef(device.serial, seen.device_id),
+                device=TargetDevice(device.serial, seen.device_id),
                 reason="found in Google by its exact serial",
             )
         )
         return seen
 
     def _device(self, device: DesiredDevice, seen: ObservedDevice) -> None:
-        ref = DeviceRef(device.serial, seen.device_id)
+        ref = TargetDevice(device.serial, seen.device_id)
         state = device.state.value
         if seen.status == DeviceStatus.DEPROVISIONED:
             if device.status is not DeviceStatus.DEPROVISIONED:
@@ -448,7 +448,7 @@ class _Planner:
 
     def _adopt(self, seen: ObservedDevice, region: str, tag: str | None) -> None:
         self.adopted += 1
-        ref = DeviceRef(seen.serial.upper(), seen.device_id)
+        ref = TargetDevice(seen.serial.upper(), seen.device_id)
         connectivity = "4g" if _is_mobile(seen.model) else "wifi"
         self.actions.append(
             AdoptDevice(
@@ -638,7 +638,7 @@ _ACTIVE_AGAIN = "no longer lost or locked: the ledger needs them active"
 _RETIRED = "retired in the ledger: they leave the programme for good"
 
 
-def _chunks(refs: Sequence[DeviceRef]) -> Iterable[tuple[DeviceRef, ...]]:
+def _chunks(refs: Sequence[TargetDevice]) -> Iterable[tuple[TargetDevice, ...]]:
     for start in range(0, len(refs), MAX_DEVICES_PER_CALL):
         yield tuple(refs[start : start + MAX_DEVICES_PER_CALL])
 

@@ -20,8 +20,8 @@ from fleetsync.domain.actions import (
     Action,
     Budget,
     DeprovisionDevices,
-    DeviceRef,
     DisableDevices,
+    TargetDevice,
 )
 
 __all__ = [
@@ -129,7 +129,7 @@ def _targets(action: Action) -> tuple[str, ...]:
     if devices is not None:
         return tuple(ref.serial for ref in devices)
     device = getattr(action, "device", None)
-    if isinstance(device, DeviceRef):
+    if isinstance(device, TargetDevice):
         return (device.serial,)
     return (str(getattr(action, "borrower", action.target)),)
 
