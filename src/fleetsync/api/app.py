@@ -85,7 +85,8 @@ def create_app(settings: Settings, ledger: Ledger, *, drain: Drain | None = None
     app.include_router(loans.router)
     app.include_router(health.router)
     _add_event_schemas(app)
-    # The desk web app's pages (fleetsync.desk): imported here, since it builds on the API.
+    # The desk web app's pages (fleetsync.desk), on the same app and state; the desk does not
+    # import the API (it names what it uses of the state: desk.web.SharedState).
     from fleetsync import desk
 
     desk.mount(app, state)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fleetsync.api.state import ApiState
 from fleetsync.desk import auth, lending, lists, pages, returns, slip
-from fleetsync.desk.web import STATIC_DIR, DeskState
+from fleetsync.desk.web import STATIC_DIR, DeskState, SharedState
 
 __all__ = ["mount"]
 
 
-def mount(app: FastAPI, state: ApiState) -> None:
+def mount(app: FastAPI, state: SharedState) -> None:
     """Add the desk's pages and static files to the API's app."""
     app.state.desk = DeskState.build(state)
     app.include_router(auth.router)

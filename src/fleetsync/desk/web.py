@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import jinja2
@@ -20,17 +20,21 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from fleetsync.api.state import ApiState
 from fleetsync.desk import i18n, labels
 from fleetsync.desk.sessions import AddressThrottle, DeskSession, SessionCookies
+from fleetsync.domain.progress import Targets
 from fleetsync.domain.staff import Permission, StaffRole, Throttle, may
+from fleetsync.ledger import Ledger
+from fleetsync.services import Programme
 from fleetsync.services.staff import StaffMember, staff_member
+from fleetsync.settings import Settings
 
 __all__ = [
     "CsrfRefused",
     "DeskRoute",
     "DeskState",
     "NotAllowed",
+    "SharedState",
     "SignInNeeded",
     "Visit",
     "desk_state",
@@ -57,16 +61,39 @@ SECURITY_HEADERS = {
 }
 
 
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+class SharedState(Protocol):
+    """What the desk uses of the web app's shared state (:class:`fleetsync.api.state.ApiState`
+    has it). The API's app mounts the desk, so the desk names what it needs rather than importing
+    the API: the layers contract in pyproject.toml keeps the arrow one way."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def programme(self) -> Programme: ...
+    @property
+    def worker(self) -> Wakeable | None:
+        """Drains the outbox in this process, if anything does: woken so a reconcile starts now."""
+
+    def targets(self, region: str) -> Targets:
+        """Where the settings want a loan of this region's borrower to end up in Google."""
+
+
 @dataclass
 class DeskState:
-    api: ApiState
+    api: SharedState
     cookies: SessionCookies
     throttle: Throttle
     addresses: AddressThrottle
     environments: dict[str, jinja2.Environment]
 
     @classmethod
-    def build(cls, api: ApiState) -> DeskState:
+    def build(cls, api: SharedState) -> DeskState:
         settings = api.settings.desk
         return cls(
             api=api,
