@@ -35,6 +35,7 @@ from fleetsync.domain.actions import Budget
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.inventory import MAX_REGION
 from fleetsync.domain.usernames import check_pattern
+from fleetsync.scopes import DEVICE_SCOPES, GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 from fleetsync.secret_urls import DatabaseUrl, SecretUrl
 
 __all__ = [
@@ -76,18 +77,6 @@ DEFAULT_REGIONS: tuple[str, ...] = (
     "Oost-Vlaanderen",
     "Vlaams-Brabant",
     "West-Vlaanderen",
-)
-
-_AUTH = "https://www.googleapis.com/auth/"
-DEVICE_SCOPES = (_AUTH + "admin.directory.device.chromeos",)
-#: Delegated separately: the programme mailbox sends borrowers' messages with it (``[messages]``).
-GMAIL_SEND_SCOPE = _AUTH + "gmail.send"
-#: The least-privilege scopes a super admin delegates to fleetsync's service account. Exactly these.
-GOOGLE_SCOPES: tuple[str, ...] = (
-    _AUTH + "admin.directory.device.chromeos",
-    _AUTH + "admin.directory.user",
-    _AUTH + "admin.directory.orgunit",
-    _AUTH + "chrome.management.policy",
 )
 
 

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from fleetsync.google.wire import DEVICE_FIELDS
-from fleetsync.sandbox.seed import AGENCY_DEVICES, AGENCY_LTE_DEVICES, STAGING
+from fleetsync.sandbox.seed import AGENCY_DEVICES, AGENCY_LTE_DEVICES, AGENCY_REGIONS, STAGING
 from fleetsync.sandbox.testing import RunningSandbox
+from fleetsync.settings import DEFAULT_REGIONS
 
 CUSTOMER = "my_customer"
 
@@ -38,6 +39,12 @@ def test_the_agency_fleet_is_seeded_as_the_context_describes(agency: Any) -> Non
     assert all(
         len(d["serialNumber"]) == 10 and d["serialNumber"].startswith("5CD") for d in devices
     )
+
+
+def test_the_seeded_regions_are_fleetsyncs_default_regions() -> None:
+    """The sandbox reads no fleetsync settings: its own list of the agency's regions must stay
+    the one fleetsync ships as its default, in the same order (bench fleets cycle through it)."""
+    assert AGENCY_REGIONS == DEFAULT_REGIONS
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from fleetsync.sandbox.seed import parse_fleet, seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.state import load_tenant
 from fleetsync.sandbox.tenant import Tenant
-from fleetsync.settings import config_document
+from fleetsync.settings import config_document, load_settings
 
 __all__ = ["QUOTA_NAMES", "app", "parse_quotas"]
 
@@ -278,6 +278,7 @@ def serve(
         write_key_file(tenant, server.token_uri, key_file)
         if write_config_to is not None:
             write_config(tenant, write_config_to, url=server.url, key_file=key_file, base=base)
+            load_settings(write_config_to)  # a config the sandbox writes loads: ConfigError if not
         oauth_files = None
         if oauth_client_out is not None:
             oauth_files = write_oauth_client(tenant, server.token_uri, oauth_client_out)

@@ -3,8 +3,9 @@ an installed-app OAuth client and an admin's refresh token for other admin tools
 
 The key file is a service-account key as Google's Cloud console hands it out, its ``token_uri``
 replaced by the sandbox's. The config names the endpoint, the key, the customer, the admin to act
-as, and an SQLite ledger next to the config file; it is validated with fleetsync's own settings
-loader before this returns, so a config the sandbox writes always loads.
+as, and an SQLite ledger next to the config file. The sandbox knows nothing of fleetsync's settings:
+``fleetsync sandbox serve --write-config`` checks the written file with fleetsync's own loader
+(``cli/sandbox.py``), and every test loads the config it had written.
 
 Given a ``base`` (the settings of a real deployment), the written config is that one with only
 the Google connection and the ledger replaced: ICT rehearses its own org units, policies and
@@ -21,7 +22,6 @@ from typing import Any
 
 from fleetsync.sandbox.discovery import SERVED_APIS, bundled_document
 from fleetsync.sandbox.tenant import Tenant
-from fleetsync.settings import load_settings
 
 __all__ = [
     "admin_tool_scopes",
@@ -126,7 +126,7 @@ def write_config(
     base: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> Path:
-    """Write a fleetsync config for this sandbox, and check that fleetsync can load it."""
+    """Write a fleetsync config for this sandbox (checked by whoever loads it, not here)."""
     document = config_document(
         tenant, url=url, key_file=key_file, directory=path.parent, base=base, **overrides
     )
@@ -140,7 +140,6 @@ def write_config(
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(header + to_toml(document))
     os.chmod(path, 0o600)
-    load_settings(path)  # raises ConfigError naming the problem
     return path
 
 

@@ -19,11 +19,11 @@ from fleetsync.sandbox.clock import from_rfc3339, rfc3339
 from fleetsync.sandbox.presence import Presence
 from fleetsync.sandbox.tenant import Tenant
 from fleetsync.sandbox.users import User
-from fleetsync.settings import DEFAULT_REGIONS
 
 __all__ = [
     "AGENCY_DEVICES",
     "AGENCY_LTE_DEVICES",
+    "AGENCY_REGIONS",
     "STAGING",
     "parse_fleet",
     "seed_agency",
@@ -44,6 +44,8 @@ _AGENCY_SPLIT = {
     "Vlaams-Brabant": (120, 12),
     "West-Vlaanderen": (150, 13),
 }
+#: The agency's regions, in the order of fleetsync's default ``regions`` setting (a test checks).
+AGENCY_REGIONS: tuple[str, ...] = tuple(_AGENCY_SPLIT)
 WIFI_MODEL = "HP Chromebook 14 G7"
 LTE_MODEL = "HP Chromebook 14 G7 LTE"
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -126,7 +128,6 @@ def seed_agency(tenant: Tenant) -> int:
     records = []
     index = len(tenant.devices)
     for region, (count, lte_count) in _AGENCY_SPLIT.items():
-        assert region in DEFAULT_REGIONS
         # LTE devices are spread through each region's batch, not bunched at its end.
         lte_slots = set(rng.sample(range(count), lte_count))
         for slot in range(count):
@@ -151,7 +152,7 @@ def _bench_devices(
     unit = tenant.orgunits.ensure_path(org_unit_path)
     rng = random.Random(start + 1)  # noqa: S311
     now = tenant.clock.now()
-    regions = DEFAULT_REGIONS
+    regions = AGENCY_REGIONS
     for offset in range(count):
         index = start + offset
         data = _device(

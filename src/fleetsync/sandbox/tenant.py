@@ -21,7 +21,7 @@ from fleetsync.sandbox.orgunits import OrgUnitTree
 from fleetsync.sandbox.policy import PolicyStore
 from fleetsync.sandbox.presence import Behaviour, Presence
 from fleetsync.sandbox.users import User, UserDirectory
-from fleetsync.settings import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
+from fleetsync.scopes import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 
 __all__ = ["Tenant"]
 

@@ -35,7 +35,7 @@ from fleetsync.sandbox.handoff import write_config, write_key_file
 from fleetsync.sandbox.seed import seeded_tenant
 from fleetsync.sandbox.server import SandboxServer
 from fleetsync.sandbox.tenant import Tenant
-from fleetsync.settings import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
+from fleetsync.scopes import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 
 __all__ = ["RunningSandbox", "running_sandbox", "shared_account"]
 
