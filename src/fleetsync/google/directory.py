@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from fleetsync.domain.observed import (
     ObservedAccount,
-    ObservedCommand,
     ObservedDevice,
     ObservedOrgUnit,
 )
@@ -129,12 +128,6 @@ class Directory:
             )
         return matches[0] if matches else None
 
-    def get_device(self, device_id: str) -> ObservedDevice:
-        request = self._devices.get(
-            customerId=self._customer, deviceId=device_id, projection="BASIC", fields=DEVICE_FIELDS
-        )
-        return parse(DeviceWire, self._session.execute(request), method=request.methodId).observed()
-
     def get_devices(self, device_ids: Sequence[str]) -> dict[str, ObservedDevice | None]:
         """Several devices by id, in HTTP batches (reads: the query quota only). ``None`` for a
         device Google does not have; a device whose read failed for good is left out."""
@@ -233,13 +226,6 @@ class Directory:
         )
         answer = self._session.execute(request, quota=Quota.DEVICE_WRITES, idempotent=False)
         return parse(IssueCommandResponse, answer, method=request.methodId).commandId
-
-    def get_command(self, device_id: str, command_id: str) -> ObservedCommand:
-        request = self._commands.get(
-            customerId=self._customer, deviceId=device_id, commandId=command_id
-        )
-        answer = parse(CommandWire, self._session.execute(request), method=request.methodId)
-        return answer.observed(device_id)
 
     def get_commands(self, commands: Sequence[tuple[str, str]]) -> BatchOutcome[tuple[str, str]]:
         """Several commands, (device id, command id) each, in HTTP batches; answers are

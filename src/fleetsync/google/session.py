@@ -24,7 +24,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from fleetsync.google.auth import load_credentials
-from fleetsync.google.errors import GoogleError, from_exception
+from fleetsync.google.errors import GoogleError
 from fleetsync.google.retry import backoff_seconds, call_with_retry, classify
 from fleetsync.google.throttle import Quota, Throttle
 from fleetsync.google.transport import OneShotHttp
@@ -128,17 +128,6 @@ class GoogleSession:
         for http in connections:
             http.close()
         self._local = threading.local()
-
-    def check_token(self) -> None:
-        """Exchange a token now (``config check --online``): raises a clear GoogleAuthError."""
-        request = google_auth_httplib2.Request(httplib2.Http(timeout=self.settings.timeout_seconds))
-        try:
-            self._credentials.refresh(request)
-        except Exception as exc:
-            mapped = from_exception(exc, method="oauth2.token")
-            if mapped is None:
-                raise
-            raise mapped from exc
 
     # ---------------------------------------------------------------- side by side
     def fan_out(self, call: Callable[[X], T], items: Iterable[X]) -> list[T | Exception]:

@@ -194,9 +194,6 @@ class Discovery:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
-    def path_exists(self, path: str) -> bool:
-        return any(route.regex.match(path) for route in self.routes)
-
     # ----------------------------------------------------------------------- parameters
     def check_query(self, route: Route, query: dict[str, list[str]]) -> dict[str, Any]:
         """Typed query parameters, or the 400 Google answers for the first bad one."""
