@@ -24,6 +24,7 @@ from fleetsync.domain.actions import (
     MoveDevices,
     PolicyValue,
     ReenableDevices,
+    SetAccountPassword,
     SetPolicy,
     SuspendAccount,
     UnsuspendAccount,
@@ -423,6 +424,22 @@ def test_accounts_follow_the_ledger(
 ) -> None:
     result = make_plan(borrowers=[borrower(status)], accounts=[observed] if observed else [])
     assert [type(a) for a in result.actions] == expected
+
+
+def test_a_new_first_password_is_set_only_on_the_borrowers_own_active_account() -> None:
+    issued = borrower(AccountStatus.ACTIVE, new_password=42, google_user_id="u-7")
+    [action] = make_plan(borrowers=[issued], accounts=[account()]).actions
+    assert isinstance(action, SetAccountPassword)
+    assert (action.borrower, action.email, action.credential) == (
+        "B-7",
+        "jan.peeters@example.org",
+        42,
+    )
+    assert action.detail()["credential"] == 42  # the sealed row's id, never the password
+    # Suspended again meanwhile (the loan ended), or the address is someone else's: no password.
+    ended = replace(issued, account_status=AccountStatus.SUSPENDED)
+    assert kinds(make_plan(borrowers=[ended], accounts=[account()])) == ["suspend_account"]
+    assert make_plan(borrowers=[issued], accounts=[account(borrower_id="B-99")]).actions == ()
 
 
 def test_a_suspended_account_is_deleted_only_once_the_retention_has_passed() -> None:

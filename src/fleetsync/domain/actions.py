@@ -33,6 +33,7 @@ __all__ = [
     "Phase",
     "PolicyValue",
     "ReenableDevices",
+    "SetAccountPassword",
     "SetPolicy",
     "SuspendAccount",
     "TargetDevice",
@@ -210,6 +211,16 @@ class UnsuspendAccount(_AccountAction):
 class MoveAccount(_AccountAction):
     kind: ClassVar[str] = "move_account"
     org_unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccountPassword(_AccountAction):
+    """Set the new first password a desk issued (the borrower lost theirs) as the account's
+    password. The action names the ledger's sealed password by its id, never the password."""
+
+    kind: ClassVar[str] = "set_account_password"
+    #: The ``pending_credentials`` row whose password Google must get.
+    credential: int
 
 
 @dataclass(frozen=True, slots=True)

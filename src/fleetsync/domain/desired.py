@@ -137,6 +137,9 @@ class LedgerBorrower:
     google_user_id: str | None = None
     #: ``account_email`` is an existing account to take over (``loan import``), not to create.
     adopt_account: bool = False
+    #: A first password sealed for the borrower that Google does not have yet (its id), while
+    #: Google has the account: one a desk issued because the borrower lost theirs.
+    new_password: int | None = None
 
 
 # ------------------------------------------------------------------------ desired state
@@ -239,6 +242,8 @@ class DesiredAccount:
     #: An existing account adopted by its address (``loan import``): never created, and acted
     #: on although it carries no borrower id.
     adopt: bool = False
+    #: A new first password (its id in the ledger) to set as the account's password.
+    new_password: int | None = None
 
 
 def desired_account(
@@ -266,4 +271,5 @@ def desired_account(
         google_user_id=borrower.google_user_id,
         recorded_deleted=borrower.account_status is AccountStatus.DELETED,
         adopt=borrower.adopt_account,
+        new_password=borrower.new_password if wanted is AccountWanted.ACTIVE else None,
     )

@@ -39,6 +39,7 @@ from fleetsync.domain.actions import (
     MoveDevices,
     PolicyValue,
     ReenableDevices,
+    SetAccountPassword,
     SetPolicy,
     SuspendAccount,
     TargetDevice,
@@ -528,6 +529,14 @@ class _Planner:
             if seen.suspended:
                 self.actions.append(
                     UnsuspendAccount(**who, reason="the borrower has a device on loan again")
+                )
+            if account.new_password is not None:
+                self.actions.append(
+                    SetAccountPassword(
+                        **who,
+                        credential=account.new_password,
+                        reason="the desk issued a new first password (the borrower lost theirs)",
+                    )
                 )
             if seen.org_unit_path != account.org_unit:
                 self.actions.append(

@@ -315,6 +315,17 @@ class Directory:
             items.append((email, self._users.patch(userKey=email, body=dict(body), fields="id")))
         return self._session.execute_batch(items)
 
+    def set_password(
+        self, user_key: str, *, password: str, change_password_at_next_login: bool = True
+    ) -> None:
+        """Set an account's password (``users.update``, which takes only the fields sent), as
+        :meth:`create_account` sends it. Idempotent: sending the same password again (a retry
+        after a lost answer, the next run after an unknown outcome) leaves the account as one
+        send does, so the session's retries may repeat it."""
+        body = {"password": password, "changePasswordAtNextLogin": change_password_at_next_login}
+        request = self._users.update(userKey=user_key, body=body, fields="id")
+        self._session.execute(request)
+
     def delete_accounts(self, user_keys: Sequence[str]) -> BatchOutcome[str]:
         """Delete accounts, each named by Google's user id (or address). A repeated delete
         answers notFound: the caller treats it as done."""

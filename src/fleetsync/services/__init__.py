@@ -17,7 +17,9 @@ transaction rolls back); unknown things :class:`~fleetsync.domain.errors.NotFoun
 from fleetsync.services._effects import DeviceChange, local_date, today
 from fleetsync.services.accounts import (
     FirstPassword,
+    NewFirstPassword,
     collect_first_password,
+    issue_first_password,
     purge_credentials,
 )
 from fleetsync.services.desks import loan_for, may_see
@@ -44,6 +46,7 @@ __all__ = [
     "Extension",
     "FirstPassword",
     "ImportReport",
+    "NewFirstPassword",
     "Programme",
     "RegionChange",
     "assign_ict_test",
@@ -51,6 +54,7 @@ __all__ = [
     "collect_first_password",
     "extend_loan",
     "import_devices",
+    "issue_first_password",
     "loan_for",
     "local_date",
     "mark_found",

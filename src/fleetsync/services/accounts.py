@@ -4,6 +4,10 @@ At checkout a borrower without an account (or whose account was deleted) gets a 
 a first password, sealed in ``pending_credentials`` for that loan; a suspended account is
 reactivated. The reconciler creates or unsuspends the account in Google. The password belongs to
 the loan it was sealed for: that loan's desk (or a technician, or the admin) collects it once.
+
+A borrower who lost it gets a new one (:func:`issue_first_password`): sealed for the same loan the
+same way, shown once on the slip the same way, and set as the account's password by the next
+reconcile (``used_at`` records that Google has it).
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.errors import AlreadyCollected, LoanEnded, NotFound
+from fleetsync.domain.errors import (
+    AccountBeingDeleted,
+    AlreadyCollected,
+    LoanEnded,
+    NotFound,
+    Refused,
+)
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.domain.usernames import derive_username
-from fleetsync.ledger.audit import record
+from fleetsync.ledger import queries
+from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.credentials import (
     generate_password,
     open_password,
@@ -32,7 +43,9 @@ from fleetsync.services.programme import Programme
 __all__ = [
     "AccountChange",
     "FirstPassword",
+    "NewFirstPassword",
     "collect_first_password",
+    "issue_first_password",
     "provide_account",
     "purge_credentials",
     "seal_first_password",
@@ -54,6 +67,17 @@ class FirstPassword:
     borrower: str
     email: str
     password: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewFirstPassword:
+    """A new first password was sealed for the loan: it waits for collection (the slip, or
+    ``loan first-password``) and for the next reconcile to set it in Google."""
+
+    loan: str
+    borrower: str
+    email: str
+    issued_at: datetime
 
 
 def provide_account(
@@ -178,6 +202,71 @@ def collect_first_password(
         borrower=person.desk_id,
         email=credential.account_email,
         password=open_password(programme.key, credential.sealed_password),
+    )
+
+
+def issue_first_password(
+    session: Session,
+    *,
+    loan: str,
+    programme: Programme,
+    actor: str,
+    now: datetime | None = None,
+) -> NewFirstPassword:
+    """Seal a new first password for the account of ``loan``'s borrower, who lost theirs.
+
+    It replaces every password still sealed for the borrower: the slip shows the new one once
+    (:func:`collect_first_password`, as for the checkout's), and the next reconcile sets it as the
+    account's password in Google (with "change at next sign-in" as for a new account). Only the
+    loan's desk issues it (or a technician, or the admin); another desk's loan is
+    :class:`NotFound`. Refused while the loan has ended (the account is suspended), while the
+    account is being deleted, and before Google has the account (the checkout's first password,
+    still on the slip, is the one it is created with).
+    """
+    check_actor(actor)
+    now = now_or(now)
+    found = loan_for(session, loan, actor=actor)
+    # The borrower's lock: the reconciler's write-backs (account created, password set) take it.
+    person = queries.find_borrower(session, found.borrower.desk_id, lock=True)
+    assert person is not None
+    if found.returned_at is not None:
+        raise LoanEnded(
+            f"loan {found.ref} has ended and borrower {person.desk_id}'s account is suspended; a "
+            "new first password is issued for the account of an open loan (lend a device again "
+            "first)"
+        )
+    if person.account_deleting_since is not None:
+        raise AccountBeingDeleted(
+            f"borrower {person.desk_id}'s Workspace account is being deleted right now; no "
+            "password was issued: lend a device again in a few minutes, and the borrower gets a "
+            "new account with its own first password"
+        )
+    if person.account_status != AccountStatus.ACTIVE.value or person.account_email is None:
+        raise Refused(
+            f"borrower {person.desk_id} has no active Workspace account "
+            f"({person.account_status}); no password was issued"
+        )
+    if person.google_user_id is None:
+        raise Refused(
+            f"borrower {person.desk_id}'s account {person.account_email} is not in Google yet: "
+            "the next reconcile creates it with the first password on the slip of loan "
+            f"{found.ref}; issue a new one once the account exists (the loan's progress shows it)"
+        )
+    session.execute(sa.delete(PendingCredential).where(PendingCredential.borrower_id == person.id))
+    seal_first_password(session, person, loan=found, programme=programme, now=now)
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="first_password_issued",
+        borrower_id=person.id,
+        loan_id=found.id,
+        reason="a new first password for the borrower, who lost theirs; Google gets it at the "
+        "next reconcile",
+    )
+    wake(session, "borrower", person.desk_id, "first_password_issued", at=now)
+    return NewFirstPassword(
+        loan=found.ref, borrower=person.desk_id, email=person.account_email, issued_at=now
     )
 
 

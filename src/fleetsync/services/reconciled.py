@@ -38,6 +38,8 @@ __all__ = [
     "command_update",
     "first_password_for",
     "link_devices",
+    "new_password_for",
+    "password_set",
     "powerwash_issued",
     "powerwash_lost",
     "request_powerwash_again",
@@ -187,6 +189,51 @@ def account_created(
         action="account_created",
         borrower_id=person.id,
         after={"account": AccountStatus.ACTIVE.value, "google_user_id": user_id},
+    )
+
+
+def new_password_for(
+    session: Session, borrower: str, *, credential: int, programme: Programme, now: datetime
+) -> str | None:
+    """The new first password ``credential`` in clear, to set as the borrower's password in
+    Google, if the ledger still wants that: the account is active, Google has it, and this is
+    the password sealed for it that Google does not have yet. ``None``: a newer one replaced it
+    (the next run sets that one), or it was set, or it expired."""
+    person = queries.find_borrower(session, borrower, lock=True)
+    if (
+        person is None
+        or person.account_status != AccountStatus.ACTIVE.value
+        or person.google_user_id is None
+    ):
+        return None
+    sealed = session.get(PendingCredential, credential)
+    if (
+        sealed is None
+        or sealed.borrower_id != person.id
+        or sealed.used_at is not None
+        or sealed.expires_at <= now
+        or sealed.account_email != person.account_email
+    ):
+        return None
+    return open_password(programme.key, sealed.sealed_password)
+
+
+def password_set(session: Session, borrower: str, *, credential: int, now: datetime) -> None:
+    """Google has the new first password ``credential``: recorded, so it is never sent again."""
+    person = queries.find_borrower(session, borrower, lock=True)
+    sealed = session.get(PendingCredential, credential, with_for_update=True)
+    if person is None or sealed is None or sealed.used_at is not None:
+        return
+    sealed.used_at = now
+    person.google_checked_at = now
+    record(
+        session,
+        at=now,
+        actor=SYNC,
+        action="first_password_set",
+        borrower_id=person.id,
+        loan_id=sealed.loan_id,
+        reason="Google has the new first password the desk issued",
     )
 
 

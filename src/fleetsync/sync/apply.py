@@ -36,6 +36,7 @@ from fleetsync.domain.actions import (
     MoveDevices,
     Phase,
     ReenableDevices,
+    SetAccountPassword,
     SetPolicy,
     SuspendAccount,
     UnsuspendAccount,
@@ -432,6 +433,32 @@ class _Applier:
         if deletes:
             self._delete_accounts(deletes)
         self._each((a for a in actions if isinstance(a, AccountGone)), self._account_gone)
+        self._each((a for a in actions if isinstance(a, SetAccountPassword)), self._set_password)
+
+    def _set_password(self, action: SetAccountPassword) -> str | None:
+        """Send a new first password, then record that Google has it (it is never sent again).
+        A failure or a lost answer leaves it unrecorded, and the next run sends the same password
+        again: harmless, the account ends up as after one send."""
+        with self.ledger.transaction() as session:
+            password = reconciled.new_password_for(
+                session,
+                action.borrower,
+                credential=action.credential,
+                programme=self.programme,
+                now=now(),
+            )
+        if password is None:
+            return "skipped"
+        self.google.directory.set_password(
+            action.email,
+            password=password,
+            change_password_at_next_login=self.programme.accounts.change_password_at_next_login,
+        )
+        with self.ledger.transaction() as session:
+            reconciled.password_set(
+                session, action.borrower, credential=action.credential, now=now()
+            )
+        return None
 
     def _create_account(self, action: CreateAccount) -> str | None:
         at = now()

@@ -1,5 +1,6 @@
 """The ledger's facts, read for the planner: every device with its open loan and waiting
-powerwash (one query), every borrower with an account (one query)."""
+powerwash (one query), every borrower with an account (one query), and the new first passwords
+Google does not have yet (one query of the few sealed passwords)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from fleetsync.ledger.models import (
     DeviceCommand,
     Loan,
     LoanEscalation,
+    PendingCredential,
     loan_ref,
 )
 from fleetsync.ledger.queries import POWERWASH
@@ -125,7 +127,32 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
     return devices
 
 
-def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorrower]:
+def _new_passwords(session: Session, scope: Scope | None, *, now: datetime) -> dict[str, int]:
+    """Per borrower (desk id), the first password sealed for them that Google does not have,
+    while Google has their account: a new one a desk issued. (A password sealed before the
+    account exists is the one the account is created with.) The table holds a few rows: the
+    passwords not yet used or collected."""
+    stmt = (
+        sa.select(Borrower.desk_id, sa.func.max(PendingCredential.id))
+        .join(Borrower, Borrower.id == PendingCredential.borrower_id)
+        .where(
+            PendingCredential.used_at.is_(None),
+            PendingCredential.expires_at > now,
+            PendingCredential.account_email == Borrower.account_email,
+            Borrower.google_user_id.is_not(None),
+            Borrower.account_status == AccountStatus.ACTIVE.value,
+        )
+        .group_by(Borrower.desk_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(Borrower.desk_id.in_(scope.borrowers))
+    return {str(desk_id): int(credential) for desk_id, credential in session.execute(stmt)}
+
+
+def _ledger_borrowers(
+    session: Session, scope: Scope | None, *, now: datetime
+) -> list[LedgerBorrower]:
+    new_passwords = _new_passwords(session, scope, now=now)
     stmt = (
         sa.select(
             Borrower.desk_id,
@@ -156,6 +183,7 @@ def _ledger_borrowers(session: Session, scope: Scope | None) -> list[LedgerBorro
             account_status_since=since,
             google_user_id=user_id,
             adopt_account=bool(adopt),
+            new_password=new_passwords.get(desk_id),
         )
         for desk_id, email, given, family, region, status, since, user_id, adopt in session.execute(
             stmt
@@ -184,7 +212,7 @@ def load_desired(
     layout = layout_of(settings)
     delete_after = timedelta(days=settings.accounts.delete_after_days)
     devices = _ledger_devices(session, scope)
-    borrowers = _ledger_borrowers(session, scope)
+    borrowers = _ledger_borrowers(session, scope, now=now)
     accounts = tuple(
         account
         for account in (
