@@ -109,6 +109,22 @@ def technician(ledger: Ledger) -> str:
 
 
 @pytest.fixture
+def admin(ledger: Ledger) -> str:
+    """``ada``, an admin at Bea's desk (Brussel): she sees every desk."""
+    with ledger.transaction() as session:
+        add_staff(
+            session,
+            username="ada",
+            display_name="Ada",
+            desk="brussel",
+            role=StaffRole.ADMIN,
+            actor="cli:tester",
+            password=password_of("ada"),
+        )
+    return "ada"
+
+
+@pytest.fixture
 def app(settings: Settings, ledger: Ledger) -> FastAPI:
     return create_app(settings, ledger)
 
@@ -155,5 +171,11 @@ def browser(app: FastAPI) -> Iterator[Browser]:
 
 @pytest.fixture
 def other_browser(app: FastAPI) -> Iterator[Browser]:
+    with TestClient(app) as client:
+        yield Browser(client)
+
+
+@pytest.fixture
+def third_browser(app: FastAPI) -> Iterator[Browser]:
     with TestClient(app) as client:
         yield Browser(client)

@@ -80,7 +80,7 @@ class LendForm:
 
 def _desk_region(seen: Visit) -> str:
     settings = seen.desk.api.settings
-    desk = settings.api.desks.get(scope(seen))
+    desk = settings.api.desks.get(seen.own_desk)
     if desk is not None and desk.region:
         try:
             return seen.desk.api.programme.region(desk.region)
@@ -196,6 +196,8 @@ class LoanView:
     account: str | None
     #: The first password's state (``waiting``, ``collected``, ``expired``, ``none``).
     password_state: str
+    #: The desk that lent it (``None``: a technician's loan).
+    desk: str | None = None
 
 
 def loan_view(seen: Visit, ref: str) -> LoanView | None:
@@ -203,7 +205,7 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
     api = seen.desk.api
     with api.ledger.read() as session:
         try:
-            loan = services.loan_for(session, ref, actor=seen.actor)
+            loan = services.loan_for(session, ref, actor=seen.actor, all_desks=seen.all_desks)
         except (NotFound, InvalidInput):
             return None
         targets = api.targets(loan.borrower.region)
@@ -223,6 +225,7 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
             progress=loan_progress(facts, targets),
             account=loan.borrower.account_email,
             password_state=ledger_progress.first_password_state(session, loan, clock.now()),
+            desk=loan.desk,
         )
 
 
@@ -260,7 +263,12 @@ async def extend(seen: Lender, ref: str) -> Response:
     try:
         with api.ledger.transaction() as session:
             services.extend_loan(
-                session, loan=ref, until=until, reason=fields.get("reason"), actor=seen.actor
+                session,
+                loan=ref,
+                until=until,
+                reason=fields.get("reason"),
+                actor=seen.actor,
+                all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
         return _after(seen, ref, str(exc), None, _status(exc))
@@ -281,7 +289,11 @@ async def report_lost(seen: TakingBack, ref: str) -> Response:
     try:
         with api.ledger.transaction() as session:
             services.mark_lost(
-                session, device=view.loan["serial"], reason=fields.get("reason"), actor=seen.actor
+                session,
+                device=view.loan["serial"],
+                reason=fields.get("reason"),
+                actor=seen.actor,
+                all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
         return _after(seen, ref, str(exc), None, _status(exc))
@@ -298,7 +310,12 @@ def agreement(seen: LookUp, ref: str) -> Response:
     try:
         with api.ledger.read() as session:
             filled = agreement_page(
-                session, loan=ref, programme=api.programme, actor=seen.actor, now=clock.now()
+                session,
+                loan=ref,
+                programme=api.programme,
+                actor=seen.actor,
+                now=clock.now(),
+                all_desks=seen.all_desks,
             )
     except NotFound:
         return not_found(seen)

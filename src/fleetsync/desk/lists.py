@@ -4,6 +4,10 @@ spare devices by connectivity, each on screen (a page at a time) and as CSV.
 The CSV is UTF-8 with a byte order mark (spreadsheets then read the accents right), with ``;``
 between fields in Dutch (the separator Dutch-language spreadsheets expect, since the decimal
 comma takes ``,``) and ``,`` in English; dates are ISO (YYYY-MM-DD), whatever the language.
+
+A clerk or a technician sees their own desk's loans only. An admin chooses the desk (``?desk=``):
+their own desk unless they ask for another one or for every desk (``?desk=all``, which adds the
+desk to each line and a "Desk" column to the CSV). Spare devices are shared by every desk.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import io
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
 from fleetsync import clock
-from fleetsync.desk.pages import scope
 from fleetsync.desk.web import DeskRoute, Visit, page, require
+from fleetsync.domain.actors import ADMIN, DESK_NAME
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.staff import Permission
 from fleetsync.services import lookup
@@ -32,10 +37,28 @@ LookUp = Annotated[Visit, Depends(require(Permission.LOOK_UP))]
 Show = Literal["open", "week", "overdue"]
 PAGE = 100
 BOM = "\ufeff"
+#: The desk filter's value for every desk's loans (no desk may be named so: see ``ADMIN``).
+EVERY_DESK = "all"
+
+
+def _desk_filter(seen: Visit, value: str) -> str:
+    """The desk whose loans the list shows (``all``: every desk's): always the staff member's own
+    for a clerk or a technician; for an admin the one asked for, their own by default."""
+    wanted = value.strip()
+    if not seen.all_desks or not wanted:
+        return seen.own_desk
+    if wanted == EVERY_DESK or (DESK_NAME.fullmatch(wanted) and wanted != ADMIN):
+        return wanted
+    return seen.own_desk
+
+
+def _desks(seen: Visit) -> list[str]:
+    """The desks an admin chooses from: every configured desk, and their own."""
+    return sorted({*seen.desk.api.settings.api.desks, seen.own_desk})
 
 
 def _loans_page(
-    seen: Visit, show: str, cursor: str | None, limit: int
+    seen: Visit, show: str, cursor: str | None, limit: int, desk: str
 ) -> lookup.Page[lookup.LoanLine]:
     today = clock.today()
     state = lookup.LoanState.OVERDUE if show == "overdue" else lookup.LoanState.OPEN
@@ -45,7 +68,7 @@ def _loans_page(
     with seen.desk.api.ledger.read() as session:
         return lookup.list_loans(
             session,
-            desk=scope(seen),
+            desk=None if desk == EVERY_DESK else desk,
             today=today,
             state=state,
             due_before=due_before,
@@ -59,13 +82,21 @@ def _show(value: str) -> str:
 
 
 @router.get("/loans")
-def loans(seen: LookUp, show: str = "open", cursor: str | None = None) -> Response:
-    show = _show(show)
+def loans(seen: LookUp, show: str = "open", cursor: str | None = None, desk: str = "") -> Response:
+    show, chosen = _show(show), _desk_filter(seen, desk)
     try:
-        found = _loans_page(seen, show, cursor, PAGE)
+        found = _loans_page(seen, show, cursor, PAGE, chosen)
     except InvalidInput:  # a cursor from another list, or mangled
-        found = _loans_page(seen, show, None, PAGE)
-    return page(seen, "loans.html", {"show": show, "page": found})
+        found = _loans_page(seen, show, None, PAGE, chosen)
+    context = {
+        "show": show,
+        "page": found,
+        "desk_filter": chosen,
+        "desks": _desks(seen) if seen.all_desks else [],
+        # The query that keeps the desk chosen (for the filters, the next page, the CSV).
+        "desk_query": f"&desk={quote(chosen)}" if seen.all_desks else "",
+    }
+    return page(seen, "loans.html", context)
 
 
 def _separator(seen: Visit) -> str:
@@ -94,16 +125,17 @@ def _csv(seen: Visit, name: str, header: list[str], rows: Iterator[list[str]]) -
 
 
 @router.get("/loans.csv")
-def loans_csv(seen: LookUp, show: str = "open") -> Response:
-    show = _show(show)
+def loans_csv(seen: LookUp, show: str = "open", desk: str = "") -> Response:
+    show, chosen = _show(show), _desk_filter(seen, desk)
+    every = chosen == EVERY_DESK
     _ = seen._
 
     def rows() -> Iterator[list[str]]:
         cursor: str | None = None
         while True:
-            found = _loans_page(seen, show, cursor, lookup.MAX_PAGE)
+            found = _loans_page(seen, show, cursor, lookup.MAX_PAGE, chosen)
             for line in found.items:
-                yield [
+                yield ([line.desk or ""] if every else []) + [
                     line.loan,
                     line.serial,
                     line.asset_tag or "",
@@ -125,7 +157,10 @@ def loans_csv(seen: LookUp, show: str = "open") -> Response:
         _("Family name"), _("Region"), _("Connectivity"), _("Lent on"), _("Agreed end"),
         _("Days overdue"),
     ]  # fmt: skip
-    return _csv(seen, f"loans-{show}-{clock.today().isoformat()}.csv", header, rows())
+    if every:
+        header.insert(0, _("Desk"))
+    name = f"loans-{show}-{'' if chosen == seen.own_desk else chosen + '-'}"
+    return _csv(seen, f"{name}{clock.today().isoformat()}.csv", header, rows())
 
 
 def _spares_page(

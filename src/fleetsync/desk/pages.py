@@ -3,7 +3,8 @@
 One search field a barcode scanner types into (it types and presses Enter): an exact serial or
 asset tag opens the device, a borrower id of this desk opens the borrower, anything else is
 searched in the names of this desk's borrowers. Never a prefix match on devices
-(:mod:`fleetsync.services.lookup`).
+(:mod:`fleetsync.services.lookup`). An admin's search covers every desk, and the list of names
+says which desk lent to each borrower.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ router = APIRouter(prefix="/desk", route_class=DeskRoute, include_in_schema=Fals
 LookUp = Annotated[Visit, Depends(require(Permission.LOOK_UP))]
 
 
-def scope(seen: Visit) -> str:
-    """Whose loans and borrowers the page shows: the staff member's desk."""
-    assert seen.staff is not None
-    return seen.staff.desk
+def scope(seen: Visit) -> str | None:
+    """Whose loans and borrowers the page shows: the staff member's desk, every desk's (``None``)
+    for an admin."""
+    return seen.scope
 
 
 @router.get("")
@@ -62,7 +63,12 @@ def find(seen: LookUp, q: str = "") -> Response:
         except InvalidInput:
             matches = []
     message = None
-    if not matches:
+    if not matches and seen.all_desks:
+        message = seen._(
+            "Nothing found: no device has this serial or asset tag (exactly), and no borrower "
+            "of any desk has this id or name."
+        )
+    elif not matches:
         message = seen._(
             "Nothing found: no device has this serial or asset tag (exactly), and no borrower "
             "of this desk has this id or name."

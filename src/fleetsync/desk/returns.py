@@ -54,6 +54,7 @@ async def take_back(seen: TakingBack) -> Response:
                 condition=Condition(condition),
                 note=note or None,
                 actor=seen.actor,
+                all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
         status = 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 422

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from fleetsync import services
 from fleetsync.desk.lending import LoanView, loan_view
-from fleetsync.desk.pages import not_found, scope
+from fleetsync.desk.pages import not_found
 from fleetsync.desk.web import DeskRoute, Visit, page, require
 from fleetsync.domain.errors import FleetsyncError
 from fleetsync.domain.staff import Permission
@@ -40,7 +40,8 @@ def _slip(
     status: int = 200,
 ) -> Response:
     settings = seen.desk.api.settings
-    desk = settings.api.desks.get(scope(seen))
+    # Where to bring it back: the desk that lent it (an admin may open another desk's slip).
+    desk = settings.api.desks.get(view.desk or seen.own_desk)
     return page(
         seen,
         "slip.html",
@@ -77,7 +78,11 @@ async def reveal(seen: Handing, ref: str) -> Response:
     try:
         with api.ledger.transaction() as session:
             handed = services.collect_first_password(
-                session, loan=ref, programme=api.programme, actor=seen.actor
+                session,
+                loan=ref,
+                programme=api.programme,
+                actor=seen.actor,
+                all_desks=seen.all_desks,
             )
             # Rendered inside the transaction: if rendering fails, nothing is marked collected.
             view = loan_view_after(view, handed.email)
@@ -97,4 +102,5 @@ def loan_view_after(view: LoanView, email: str) -> LoanView:
         progress=view.progress,
         account=view.account or email,
         password_state="collected",  # noqa: S106 - a state, not a password
+        desk=view.desk,
     )

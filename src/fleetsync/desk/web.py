@@ -167,6 +167,22 @@ class Visit:
         assert self.staff is not None
         return self.staff.actor
 
+    @property
+    def all_desks(self) -> bool:
+        """An admin: sees and acts on the loans and borrowers of every desk."""
+        return self.may(Permission.ALL_DESKS)
+
+    @property
+    def own_desk(self) -> str:
+        assert self.staff is not None
+        return self.staff.desk
+
+    @property
+    def scope(self) -> str | None:
+        """Whose loans and borrowers the pages show: the staff member's desk, or every desk's
+        (``None``) for an admin."""
+        return None if self.all_desks else self.own_desk
+
     async def form(self) -> dict[str, str]:
         """The posted form's fields, once its CSRF token is this session's
         (:class:`CsrfRefused` otherwise)."""

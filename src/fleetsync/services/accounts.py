@@ -153,17 +153,18 @@ def collect_first_password(
     programme: Programme,
     actor: str,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> FirstPassword:
     """Hand over the first password sealed for ``loan`` (``L-88``), once, while the loan is open.
 
-    Only the loan's desk collects it (or a technician, or the admin): for another desk the loan
-    does not exist (:class:`NotFound`). Later calls are refused (:class:`AlreadyCollected`), as
-    is a loan that has ended (:class:`LoanEnded`). The caller shows the password before it
-    commits: rolled back, the password still waits.
+    Only the loan's desk collects it (or a technician, the admin, or with ``all_desks`` a desk
+    admin): for another desk the loan does not exist (:class:`NotFound`). Later calls are
+    refused (:class:`AlreadyCollected`), as is a loan that has ended (:class:`LoanEnded`). The
+    caller shows the password before it commits: rolled back, the password still waits.
     """
     check_actor(actor)
     now = now_or(now)
-    found = loan_for(session, loan, actor=actor)
+    found = loan_for(session, loan, actor=actor, all_desks=all_desks)
     if found.returned_at is not None:
         raise LoanEnded(
             f"loan {found.ref} has ended; a first password is collected while the loan is open"

@@ -113,11 +113,17 @@ h1 { font-size: 18pt; margin: 0 0 4mm; }
 
 
 def agreement_page(
-    session: Session, *, loan: str, programme: Programme, actor: str, now: datetime
+    session: Session,
+    *,
+    loan: str,
+    programme: Programme,
+    actor: str,
+    now: datetime,
+    all_desks: bool = False,
 ) -> AgreementPage:
-    """The loan agreement filled in for ``loan`` (as ``actor`` may see it): one self-contained
-    HTML page to print on A4 and sign."""
-    found = loan_for(session, loan, actor=actor)
+    """The loan agreement filled in for ``loan`` (as ``actor`` may see it; ``all_desks``: a desk
+    admin): one self-contained HTML page to print on A4 and sign."""
+    found = loan_for(session, loan, actor=actor, all_desks=all_desks)
     config = programme.agreement
     version = config.version or "-"
     person = found.borrower

@@ -6,7 +6,8 @@ desk (``webhook:<desk>``, ``desk:<desk>:<person>``) sees, extends, returns, repo
 collects the first password of that desk's loans only. Any other loan is answered exactly like a
 loan that does not exist, so a desk learns nothing of another desk's borrowers, loans or dates.
 Technicians (``cli:<user>``), the admin token (``webhook:admin``) and the reconciler act on
-every loan.
+every loan; so does an admin of the desk web app, whose actions still name them
+(``desk:<desk>:<person>``): the web app passes ``all_desks=True`` for them.
 """
 
 from __future__ import annotations
@@ -18,19 +19,25 @@ from fleetsync.domain.errors import NotFound
 from fleetsync.ledger import queries
 from fleetsync.ledger.models import Device, Loan, loan_ref
 
-__all__ = ["check_device_loan", "loan_for", "may_see"]
+__all__ = ["check_device_loan", "loan_for", "may_see", "scope_of"]
 
 
-def may_see(loan: Loan, actor: str) -> bool:
+def scope_of(actor: str, *, all_desks: bool = False) -> str | None:
+    """The desk whose loans ``actor`` sees, or ``None`` for every desk's (``all_desks``: an admin
+    of the desk web app, whatever their own desk)."""
+    return None if all_desks else desk_of(actor)
+
+
+def may_see(loan: Loan, actor: str, *, all_desks: bool = False) -> bool:
     """Whether ``actor`` may see and change ``loan``."""
-    desk = desk_of(actor)
+    desk = scope_of(actor, all_desks=all_desks)
     return desk is None or loan.desk == desk
 
 
-def loan_for(session: Session, ref: str, *, actor: str) -> Loan:
+def loan_for(session: Session, ref: str, *, actor: str, all_desks: bool = False) -> Loan:
     """The loan ``ref`` (``L-88`` or ``88``) as ``actor`` may see it. Raises
     :class:`NotFound` for another desk's loan, worded exactly as for one that does not exist."""
-    desk = desk_of(actor)
+    desk = scope_of(actor, all_desks=all_desks)
     if desk is None:
         return queries.find_loan(session, ref)
     hidden = NotFound(
@@ -46,10 +53,12 @@ def loan_for(session: Session, ref: str, *, actor: str) -> Loan:
     return loan
 
 
-def check_device_loan(session: Session, device: Device, *, actor: str) -> None:
+def check_device_loan(
+    session: Session, device: Device, *, actor: str, all_desks: bool = False
+) -> None:
     """Refuse (:class:`NotFound`) a desk's action on a device that is on another desk's loan
     (a return, an extension, a loss report): it names neither the loan nor its borrower."""
-    desk = desk_of(actor)
+    desk = scope_of(actor, all_desks=all_desks)
     if desk is None:
         return
     loan = queries.open_loan(session, device.id)

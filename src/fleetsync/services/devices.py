@@ -81,14 +81,15 @@ def mark_lost(
     actor: str,
     reason: str | None = None,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> DeviceChange:
     """The device is missing. A loan it was on ends (condition ``lost``) and the borrower's
     account is suspended; a replacement is a new checkout. A desk reports lost its own loans'
-    devices (and devices on no loan)."""
+    devices (and devices on no loan; ``all_desks``: any desk's, for a desk admin)."""
     check_actor(actor)
     found = lock_device(session, device)
-    check_device_loan(session, found, actor=actor)
-    transition = lifecycle.mark_lost(facts(session, found, actor=actor))
+    check_device_loan(session, found, actor=actor, all_desks=all_desks)
+    transition = lifecycle.mark_lost(facts(session, found, actor=None if all_desks else actor))
     why = clean_text(reason, "reason")
     now = now_or(now)
     ending = queries.open_loan(session, found.id)

@@ -282,9 +282,11 @@ def return_device(
     condition: Condition = Condition.OK,
     note: str | None = None,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> DeviceChange:
     """The borrower brought the device back: the loan ends, the device goes to refurbishment
-    (a powerwash is asked for) and the borrower's account is suspended."""
+    (a powerwash is asked for) and the borrower's account is suspended. A desk takes back its
+    own loans' devices (``all_desks``: any desk's, for a desk admin)."""
     check_actor(actor)
     now = now_or(now)
     if condition is Condition.LOST:
@@ -292,9 +294,10 @@ def return_device(
             "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`"
         )
     record_ = lock_device(session, device)
-    check_device_loan(session, record_, actor=actor)
+    check_device_loan(session, record_, actor=actor, all_desks=all_desks)
     transition = lifecycle.return_device(
-        facts(session, record_, actor=actor), damaged=condition is Condition.DAMAGED
+        facts(session, record_, actor=None if all_desks else actor),
+        damaged=condition is Condition.DAMAGED,
     )
     why = clean_text(note, "note")
     ending = queries.open_loan(session, record_.id)
@@ -322,15 +325,17 @@ def extend_loan(
     loan: str | None = None,
     reason: str | None = None,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> Extension:
     """Agree a later end date for an open loan, named by its device or its id (``L-88``). The
-    new end may be today (the loan's last day), and must be later than the current one."""
+    new end may be today (the loan's last day), and must be later than the current one. A desk
+    extends its own loans (``all_desks``: any desk's, for a desk admin)."""
     check_actor(actor)
     now = now_or(now)
     if (device is None) == (loan is None):
         raise InvalidInput("name the loan by its device (--serial) or by its id (--loan), not both")
     if loan is not None:
-        found = loan_for(session, loan, actor=actor)
+        found = loan_for(session, loan, actor=actor, all_desks=all_desks)
         if found.returned_at is not None:
             raise LoanNotExtended(
                 f"loan {found.ref} ended on {local_date(found.returned_at).isoformat()} "
@@ -339,9 +344,11 @@ def extend_loan(
         device = found.device.serial
     assert device is not None
     record_ = lock_device(session, device)
-    check_device_loan(session, record_, actor=actor)
+    check_device_loan(session, record_, actor=actor, all_desks=all_desks)
     transition = lifecycle.extend_loan(
-        facts(session, record_, actor=actor), until=until, today=local_date(now)
+        facts(session, record_, actor=None if all_desks else actor),
+        until=until,
+        today=local_date(now),
     )
     current = queries.open_loan(session, record_.id)
     assert current is not None  # the lifecycle allowed an extension: the loan is open

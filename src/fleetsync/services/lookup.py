@@ -21,7 +21,7 @@ import json
 import sys
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -162,8 +162,11 @@ class BorrowerMatch:
     given_name: str | None
     family_name: str | None
     region: str
-    #: Their open loan at this desk (``L-88``), if any.
+    #: Their open loan at this desk (``L-88``; any desk's in a search of every desk), if any.
     open_loan: str | None
+    #: The desk of that open loan, or else of their last loan (``None``: a technician's, or
+    #: none yet). A desk's own search: that desk.
+    desk: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,11 +352,31 @@ def search_borrowers(
                 family_name=family,
                 region=region,
                 open_loan=None if loan_id is None else loan_ref(loan_id),
+                desk=desk,
             ),
         )
         if len(found) == limit:
             break
+    if desk is None and found:
+        found = _with_desks(session, found)
     return sorted(found.values(), key=lambda m: (m.family_name or "", m.given_name or "", m.id))
+
+
+def _with_desks(session: Session, found: dict[int, BorrowerMatch]) -> dict[int, BorrowerMatch]:
+    """Every desk's search says which desk each borrower is with: their open loan's, or else
+    their last loan's. One query for the page (a few loans a borrower, by the borrower index)."""
+    stmt = sa.select(Loan.borrower_id, Loan.id, Loan.desk, Loan.returned_at).where(
+        Loan.borrower_id.in_(list(found))
+    )
+    best: dict[int, tuple[bool, int, str | None]] = {}
+    for borrower_id, loan_id, desk, returned_at in session.execute(stmt):
+        rank = (returned_at is None, loan_id, desk)
+        if borrower_id not in best or rank[:2] > best[borrower_id][:2]:
+            best[borrower_id] = rank
+    return {
+        id_: replace(match, desk=best[id_][2]) if id_ in best else match
+        for id_, match in found.items()
+    }
 
 
 def _begins(column: QueryableAttribute[str], prefix: str) -> tuple[sa.ColumnElement[bool], ...]:
