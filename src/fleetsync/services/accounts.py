@@ -213,20 +213,22 @@ def issue_first_password(
     programme: Programme,
     actor: str,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> NewFirstPassword:
     """Seal a new first password for the account of ``loan``'s borrower, who lost theirs.
 
     It replaces every password still sealed for the borrower: the slip shows the new one once
     (:func:`collect_first_password`, as for the checkout's), and the next reconcile sets it as the
     account's password in Google (with "change at next sign-in" as for a new account). Only the
-    loan's desk issues it (or a technician, or the admin); another desk's loan is
+    loan's desk issues it (or a technician, the admin, or with ``all_desks`` a desk admin);
+    another desk's loan is
     :class:`NotFound`. Refused while the loan has ended (the account is suspended), while the
     account is being deleted, and before Google has the account (the checkout's first password,
     still on the slip, is the one it is created with).
     """
     check_actor(actor)
     now = now_or(now)
-    found = loan_for(session, loan, actor=actor)
+    found = loan_for(session, loan, actor=actor, all_desks=all_desks)
     # The borrower's lock: the reconciler's write-backs (account created, password set) take it.
     person = queries.find_borrower(session, found.borrower.desk_id, lock=True)
     assert person is not None
