@@ -135,9 +135,9 @@ def list_devices(
         wanted = None if region is None else programme.region(region)
         rows = queries.device_rows(
             session,
-            state=None if state is None else state.value,
+            state=state,
             region=wanted,
-            connectivity=None if connectivity is None else connectivity.value,
+            connectivity=connectivity,
             today=services.today(),
         )
     if not_in_google:

@@ -28,7 +28,7 @@ from fleetsync.cli._context import (
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
-from fleetsync.domain.lifecycle import Condition
+from fleetsync.domain.lifecycle import Condition, Connectivity
 from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import queries
 from fleetsync.services.agreement import agreement_page
@@ -241,7 +241,7 @@ def _show_checkout(
         print_json(asdict(result) | {"first_password": password})
     else:
         tag = f" ({result.asset_tag})" if result.asset_tag else ""
-        data = ", 4G" if result.connectivity == "4g" else ""
+        data = ", 4G" if result.connectivity is Connectivity.FOUR_G else ""
         course = f", course {result.course}" if result.course else ""
         _say(
             f"lent {result.serial}{tag} to {result.borrower} until "

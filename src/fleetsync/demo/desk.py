@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
 from fleetsync import clock
-from fleetsync.domain.lifecycle import DeviceState
+from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import Borrower, Device, Loan
 from fleetsync.log import get_logger
@@ -94,7 +94,7 @@ class SimulatedDesk(threading.Thread):
         elif spare:
             self._checkout(self.rng.choice(spare))
 
-    def _fleet(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, datetime]]]:
+    def _fleet(self) -> tuple[list[tuple[str, str, Connectivity]], list[tuple[str, datetime]]]:
         """Spare devices (serial, region, connectivity) and on-loan devices with their loan's
         start."""
         with self.ledger.read() as session:
@@ -117,7 +117,7 @@ class SimulatedDesk(threading.Thread):
         return spare, on_loan
 
     # ------------------------------------------------------------------ the events
-    def _checkout(self, device: tuple[str, str, str]) -> None:
+    def _checkout(self, device: tuple[str, str, Connectivity]) -> None:
         serial, region, connectivity = device
         self._borrowers += 1
         borrower = f"B-{self._borrowers}"
@@ -135,7 +135,7 @@ class SimulatedDesk(threading.Thread):
                 "agreed_end": (
                     clock.today() + timedelta(days=self.rng.randint(45, 90))
                 ).isoformat(),
-                "needs_data": connectivity == "4g",
+                "needs_data": connectivity is Connectivity.FOUR_G,
             },
         )
         if answer is None:

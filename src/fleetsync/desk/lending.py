@@ -25,6 +25,7 @@ from fleetsync.domain.errors import (
     NotFound,
     Refused,
 )
+from fleetsync.domain.lifecycle import Connectivity
 from fleetsync.domain.progress import Progress, loan_progress
 from fleetsync.domain.staff import Permission
 from fleetsync.ledger import progress as ledger_progress
@@ -126,7 +127,8 @@ def _suggest(seen: Visit, form: LendForm, region: str) -> lookup.SpareDevice | N
     """A spare device of the borrower's region: 4G for one who needs data; for one who does
     not, Wi-Fi first (the 4G devices stay for those who need them), else any."""
     with seen.desk.api.ledger.read() as session:
-        wanted = ["4g"] if form.needs_data else ["wifi", "4g"]
+        four_g, wifi = Connectivity.FOUR_G, Connectivity.WIFI
+        wanted = [four_g] if form.needs_data else [wifi, four_g]
         for connectivity in wanted:
             found = lookup.spare_devices(
                 session, region=region, connectivity=connectivity, limit=1

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
+from fleetsync.domain.lifecycle import Connectivity
+
 __all__ = [
     "AccountGone",
     "Action",
@@ -151,7 +153,7 @@ class AdoptDevice(Action):
     device: TargetDevice
     model: str
     region: str
-    connectivity: str
+    connectivity: Connectivity
     asset_tag: str | None
 
     @property

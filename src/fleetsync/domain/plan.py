@@ -58,7 +58,7 @@ from fleetsync.domain.inventory import (
     quoted,
     record_problems,
 )
-from fleetsync.domain.lifecycle import DeviceState
+from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.domain.observed import (
     Observation,
     ObservedAccount,
@@ -450,7 +450,7 @@ class _Planner:
     def _adopt(self, seen: ObservedDevice, region: str, tag: str | None) -> None:
         self.adopted += 1
         ref = TargetDevice(seen.serial.upper(), seen.device_id)
-        connectivity = "4g" if _is_mobile(seen.model) else "wifi"
+        connectivity = Connectivity.FOUR_G if _is_mobile(seen.model) else Connectivity.WIFI
         self.actions.append(
             AdoptDevice(
                 device=ref,

@@ -29,7 +29,6 @@ __all__ = [
     "open_reservations",
 ]
 
-_4G = Connectivity.FOUR_G.value
 #: A device in one of these states left the programme on the day it entered it (as far as the
 #: ledger knows: it keeps the current state and since when).
 _GONE = (DeviceState.LOST.value, DeviceState.RETIRED.value, DeviceState.ICT_TEST.value)
@@ -90,7 +89,10 @@ def loan_sums(
         .where(within, sa.true() if region is None else Loan.region == region)
         .group_by(*keys)
     )
-    return [LoanSums(r, c, g == _4G, int(n), int(a or 0)) for r, c, g, n, a in _rows(session, stmt)]
+    return [
+        LoanSums(r, c, g == Connectivity.FOUR_G, int(n), int(a or 0))
+        for r, c, g, n, a in _rows(session, stmt)
+    ]
 
 
 def device_groups(
@@ -105,7 +107,7 @@ def device_groups(
     dated = (
         sa.select(
             Device.region.label("region"),
-            sa.case((Device.connectivity == _4G, 1), else_=0).label("four_g"),
+            sa.case((Device.connectivity == Connectivity.FOUR_G, 1), else_=0).label("four_g"),
             delivered.label("delivered"),
             gone.label("gone"),
         )
@@ -173,7 +175,7 @@ def course_loan_sums(
         sa.select(
             Loan.region.label("region"),
             Loan.course_period.label("course"),
-            sa.case((Loan.connectivity == _4G, 1), else_=0).label("four_g"),
+            sa.case((Loan.connectivity == Connectivity.FOUR_G, 1), else_=0).label("four_g"),
             fate.label("fate"),
             (end - out_day).label("agreed"),
             sa.case((fate == "returned", back_day - out_day), else_=0).label("actual"),

@@ -207,7 +207,7 @@ def loan_groups(session: Session, window: Window) -> list[LoanGroup]:
     dated = _fenced(
         sa.select(
             Loan.region.label("region"),
-            sa.case((Loan.connectivity == Connectivity.FOUR_G.value, 1), else_=0).label("four_g"),
+            sa.case((Loan.connectivity == Connectivity.FOUR_G, 1), else_=0).label("four_g"),
             sa.case(
                 (returned.is_(None), Fate.OPEN),
                 (Loan.return_condition == Condition.LOST.value, Fate.LOST),

@@ -22,15 +22,13 @@ from fleetsync.ledger.models import CoursePeriod, CoursePeriodRegion, Device, Lo
 
 __all__ = ["ForecastRow", "course_rows", "forecast", "shortfalls", "upcoming_courses"]
 
-_WIFI, _4G = Connectivity.WIFI.value, Connectivity.FOUR_G.value
-
 
 @dataclass(frozen=True, slots=True)
 class ForecastRow:
     course: str
     first: date
     region: str
-    connectivity: str
+    connectivity: Connectivity
     #: Open reservations (``needs_data``: 4G, else wifi).
     reserved: int
     spare: int
@@ -73,7 +71,7 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
         )
     ]
     delivered = sa.or_(Device.available_from <= day, Device.available_from.is_(None))
-    counts: dict[tuple[str, str, str], int] = {}
+    counts: dict[tuple[str, Connectivity, str], int] = {}
     for region, link, state, n in session.execute(
         sa.select(Device.region, Device.connectivity, Device.state, sa.func.count())
         .where(
@@ -95,19 +93,19 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
         .group_by(Device.region, Device.connectivity)
     ):
         counts[(region, link, "returning")] = int(n)
-    reserved: dict[tuple[str, str], int] = {}
+    reserved: dict[tuple[str, Connectivity], int] = {}
     for region, needs_data, n in session.execute(
         sa.select(Reservation.region, Reservation.needs_data, sa.func.count())
         .where(Reservation.course_id == course.id, Reservation.status == "open")
         .group_by(Reservation.region, Reservation.needs_data)
     ):
-        key = (region, _4G if needs_data else _WIFI)
+        key = (region, Connectivity.FOUR_G if needs_data else Connectivity.WIFI)
         reserved[key] = reserved.get(key, 0) + int(n)
 
     rows: list[ForecastRow] = []
     for region in regions:
 
-        def row(link: str, extra: int = 0, *, region: str = region) -> ForecastRow:
+        def row(link: Connectivity, extra: int = 0, *, region: str = region) -> ForecastRow:
             spare = counts.get((region, link, DeviceState.SPARE.value), 0)
             refurb = counts.get((region, link, DeviceState.IN_REFURBISHMENT.value), 0)
             back = counts.get((region, link, "returning"), 0)
@@ -125,8 +123,8 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
                 balance=spare + refurb + back + extra - wanted,
             )
 
-        four_g = row(_4G)
-        rows.append(row(_WIFI, max(0, four_g.balance)))
+        four_g = row(Connectivity.FOUR_G)
+        rows.append(row(Connectivity.WIFI, max(0, four_g.balance)))
         rows.append(four_g)
     return rows
 

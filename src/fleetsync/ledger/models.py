@@ -8,6 +8,7 @@ agree on both databases). Times are stored in UTC and always come back timezone-
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -107,6 +108,26 @@ class Base(DeclarativeBase):
     }
 
 
+def _values(vocabulary: type[StrEnum]) -> list[str]:
+    return [member.value for member in vocabulary]
+
+
+def _vocabulary(values: type[StrEnum], length: int) -> sa.Enum:
+    """A column that holds one word of a domain vocabulary (:class:`~enum.StrEnum`): stored as
+    the member's value in a ``VARCHAR(length)``, exactly as a plain string column would (no
+    native enum type, no constraint of its own: the table declares its CHECK with
+    :func:`_check_in`), read back as the member. A string that is not one of the words is
+    refused before it reaches the database, in a write and in a comparison alike."""
+    return sa.Enum(
+        values,
+        native_enum=False,
+        create_constraint=False,
+        values_callable=_values,
+        validate_strings=True,
+        length=length,
+    )
+
+
 def _check_in(column: str, values: type[Any], name: str) -> sa.CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({allowed})", name=name)
@@ -135,7 +156,7 @@ class Device(Base):
     asset_tag: Mapped[str | None] = mapped_column(sa.String(MAX_IDENTIFIER), unique=True)
     model: Mapped[str] = mapped_column(sa.String(MAX_MODEL))
     region: Mapped[str] = mapped_column(sa.String(MAX_REGION), index=True)
-    connectivity: Mapped[str] = mapped_column(sa.String(8))
+    connectivity: Mapped[Connectivity] = mapped_column(_vocabulary(Connectivity, 8))
     google_device_id: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_ID), unique=True)
     state: Mapped[str] = mapped_column(sa.String(20), index=True)
     state_since: Mapped[datetime]
@@ -315,7 +336,7 @@ class Loan(Base):
     needs_data: Mapped[bool]
     #: The device's region and connectivity at checkout: reports never change afterwards.
     region: Mapped[str] = mapped_column(sa.String(64), index=True)
-    connectivity: Mapped[str] = mapped_column(sa.String(8))
+    connectivity: Mapped[Connectivity] = mapped_column(_vocabulary(Connectivity, 8))
     #: When the loan ended: the device came back, or was lost (``return_condition = 'lost'``).
     returned_at: Mapped[datetime | None]
     return_condition: Mapped[str | None] = mapped_column(sa.String(10))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fleetsync.domain.errors import InvalidInput, NotFound
+from fleetsync.domain.lifecycle import Connectivity, DeviceState
 from fleetsync.ledger.models import (
     AuditEvent,
     Borrower,
@@ -157,9 +158,9 @@ def _iso(value: datetime | date | None) -> str | None:
 def device_rows(
     session: Session,
     *,
-    state: str | None = None,
+    state: DeviceState | None = None,
     region: str | None = None,
-    connectivity: str | None = None,
+    connectivity: Connectivity | None = None,
     today: date,
 ) -> list[dict[str, Any]]:
     """Every device (filtered) with its open loan, what Google last confirmed and when its open

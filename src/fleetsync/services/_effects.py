@@ -95,7 +95,7 @@ def facts(session: Session, device: Device, *, actor: str | None = None) -> life
         serial=device.serial,
         state=lifecycle.DeviceState(device.state),
         since=local_date(device.state_since),
-        connectivity=lifecycle.Connectivity(device.connectivity),
+        connectivity=device.connectivity,
         region=device.region,
         loan=None if loan is None else loan_facts(loan, device.serial, actor=actor),
         powerwash=None

@@ -132,7 +132,7 @@ def _insert(session: Session, rows: list[DeviceRow], *, actor: str, now: datetim
                 "asset_tag": r.asset_tag,
                 "model": r.model,
                 "region": r.region,
-                "connectivity": r.connectivity.value,
+                "connectivity": r.connectivity,
                 "state": spare,
                 "state_since": now,
                 "created_at": now,

@@ -249,7 +249,7 @@ def import_loans(
                     f"unknown course period {row.course!r}; add it first with `fleetsync course "
                     "add` (the known ones: `fleetsync course list`)"
                 )
-        if row.needs_data and device["connectivity"] != Connectivity.FOUR_G.value:
+        if row.needs_data and device["connectivity"] != Connectivity.FOUR_G:
             bad.append(f"the borrower needs data and device {device['serial']} has no 4G")
         known = borrowers.get(row.borrower)
         if known is not None and (known["given_name"], known["family_name"]) not in (

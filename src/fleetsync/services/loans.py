@@ -50,7 +50,7 @@ class CheckoutResult:
     asset_tag: str | None
     borrower: str
     region: str
-    connectivity: str
+    connectivity: lifecycle.Connectivity
     needs_data: bool
     agreed_end: date
     account_email: str | None

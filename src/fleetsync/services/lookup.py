@@ -88,7 +88,7 @@ class LoanLine:
     given_name: str | None
     family_name: str | None
     region: str
-    connectivity: str
+    connectivity: Connectivity
     needs_data: bool
     course_period: str | None
     checked_out_at: datetime
@@ -124,7 +124,7 @@ class DeviceInfo:
     state: str
     state_since: datetime
     region: str
-    connectivity: str
+    connectivity: Connectivity
     #: Its open loan, when the scope may see it.
     loan: LoanLine | None
     #: On an open loan the scope may not see (another desk's, or a technician's).
@@ -175,7 +175,7 @@ class SpareDevice:
     asset_tag: str | None
     model: str
     region: str
-    connectivity: str
+    connectivity: Connectivity
     spare_since: datetime
 
 
@@ -533,9 +533,9 @@ def _state(state: LoanState | str) -> LoanState:
         ) from None
 
 
-def _connectivity(value: str) -> str:
+def _connectivity(value: str) -> Connectivity:
     try:
-        return Connectivity(value.strip().lower()).value
+        return Connectivity(value.strip().lower())
     except ValueError:
         raise InvalidInput(
             f"connectivity {value!r} is not one of {', '.join(c.value for c in Connectivity)}"

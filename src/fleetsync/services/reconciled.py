@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import AccountStatus, CommandState, DeviceState
+from fleetsync.domain.lifecycle import AccountStatus, CommandState, Connectivity, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record
 from fleetsync.ledger.credentials import open_password
@@ -57,7 +57,7 @@ class Adoption:
     device_id: str
     model: str
     region: str
-    connectivity: str
+    connectivity: Connectivity
     asset_tag: str | None
 
 
