@@ -1,4 +1,5 @@
-"""The org unit tree: paths and ids as Google gives them, and the ``orgunits`` methods.
+"""The org unit tree: paths and ids as Google gives them (the ``orgunits`` methods:
+``methods/orgunits.py``).
 
 Devices and users refer to org units by id, so renaming or moving an org unit is a change of the
 tree and of the cached paths below it, nothing else. Paths are case-insensitive, as in Google.
@@ -9,14 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fleetsync.sandbox.errors import ApiError, not_found
+from fleetsync.sandbox.errors import ApiError
 
-if TYPE_CHECKING:
-    from fleetsync.sandbox.calls import Call
-
-__all__ = ["HANDLERS", "OrgUnit", "OrgUnitTree", "invalid_org_unit"]
+__all__ = ["OrgUnit", "OrgUnitTree", "invalid_org_unit"]
 
 
 @dataclass
@@ -189,97 +187,3 @@ class OrgUnitTree:
             data["parentOrgUnitPath"] = parent.path
             data["parentOrgUnitId"] = f"id:{parent.ou_id}"
         return data
-
-
-# ---------------------------------------------------------------------------- handlers
-def _list(call: Call) -> dict[str, Any]:
-    tree = call.tenant.orgunits
-    start = tree.find(call.params.get("orgUnitPath") or "/")
-    if start is None:
-        raise not_found("orgUnitPath")
-    kind = call.params.get("type", "children")
-    if kind == "children":
-        ids = list(start.children)
-    else:
-        ids = tree.subtree(start.ou_id)
-        if kind == "all":
-            ids = ids[1:]
-    body: dict[str, Any] = {"kind": "admin#directory#orgUnits", "etag": '"orgunits"'}
-    if ids:
-        body["organizationUnits"] = [tree.to_json(tree.by_id[i]) for i in ids]
-    return body
-
-
-def _found(call: Call) -> OrgUnit:
-    unit = call.tenant.orgunits.find(call.params["orgUnitPath"])
-    if unit is None:
-        raise not_found("orgUnitPath")
-    return unit
-
-
-def _get(call: Call) -> dict[str, Any]:
-    return call.tenant.orgunits.to_json(_found(call))
-
-
-def _parent(call: Call, body: dict[str, Any]) -> OrgUnit | None:
-    tree = call.tenant.orgunits
-    if body.get("parentOrgUnitId"):
-        found = tree.find("id:" + str(body["parentOrgUnitId"]).removeprefix("id:"))
-    elif body.get("parentOrgUnitPath"):
-        found = tree.find(str(body["parentOrgUnitPath"]))
-    else:
-        return None
-    if found is None:
-        raise ApiError(400, "invalid", "Invalid Parent Orgunit Id")
-    return found
-
-
-def _insert(call: Call) -> dict[str, Any]:
-    body = call.body or {}
-    parent = _parent(call, body)
-    if parent is None:
-        raise ApiError(
-            400, "required", "Missing required field: parentOrgUnitPath or parentOrgUnitId."
-        )
-    unit = call.tenant.orgunits.insert(
-        str(body["name"]), parent, description=str(body.get("description") or "")
-    )
-    call.tenant.touch()
-    return call.tenant.orgunits.to_json(unit)
-
-
-def _patch(call: Call) -> dict[str, Any]:
-    unit = _found(call)
-    body = call.body or {}
-    changed = call.tenant.orgunits.update(
-        unit,
-        name=body.get("name") or None,
-        parent=_parent(call, body),
-        description=body.get("description"),
-    )
-    call.tenant.org_units_moved(changed)
-    return call.tenant.orgunits.to_json(unit)
-
-
-def _delete(call: Call) -> None:
-    unit = _found(call)
-    tenant = call.tenant
-    if tenant.devices.members.count([unit.ou_id]) or tenant.users.members.count([unit.ou_id]):
-        raise ApiError(
-            400,
-            "invalid",
-            f"Invalid Input: org unit {unit.path} still holds devices or users; move them first",
-        )
-    tenant.orgunits.delete(unit)
-    tenant.policies.forget_org_unit(unit.ou_id)
-    tenant.touch()
-
-
-HANDLERS = {
-    "directory.orgunits.list": _list,
-    "directory.orgunits.get": _get,
-    "directory.orgunits.insert": _insert,
-    "directory.orgunits.patch": _patch,
-    "directory.orgunits.update": _patch,
-    "directory.orgunits.delete": _delete,
-}

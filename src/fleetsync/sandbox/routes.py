@@ -6,8 +6,8 @@ and then answered with an honest 501 that names it.
 
 from __future__ import annotations
 
-from fleetsync.sandbox import commands, customers, devices, gmail, orgunits, policy, users
 from fleetsync.sandbox.calls import Handler
+from fleetsync.sandbox.methods import commands, customers, devices, gmail, orgunits, policy, users
 
 __all__ = ["HANDLERS", "IMPLEMENTED"]
 

@@ -69,7 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(sandbox.front.token(body, sandbox.url + "token", authorization))
             return
         if command == "GET" and path.split("?", 1)[0] == "/":
-            self._send(status_page(sandbox))
+            self._send(
+                status_page(
+                    sandbox.tenant, sandbox.front, url=sandbox.url, state_file=sandbox.state_file
+                )
+            )
             return
         if command == "GET" and self._discovery(sandbox, path):
             return
@@ -197,7 +201,6 @@ class SandboxServer:
     ) -> None:
         self.tenant = tenant
         self.front = Front(tenant, faults=faults, quotas=quotas)
-        self.surface = ControlSurface(self)
         self.state_file = state_file
         self._httpd = _HTTPServer((host, port), self)
         bound_host, bound_port = self._httpd.server_address[:2]
@@ -206,6 +209,9 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._autosaver = (
             Autosaver(tenant, state_file, autosave_seconds) if state_file is not None else None
+        )
+        self.surface = ControlSurface(
+            tenant, self.front, url=self.url, state_file=state_file, save=self.save
         )
 
     @property

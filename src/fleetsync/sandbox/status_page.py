@@ -17,7 +17,10 @@ from fleetsync.sandbox.clock import rfc3339
 from fleetsync.sandbox.front import Reply
 
 if TYPE_CHECKING:
-    from fleetsync.sandbox.server import SandboxServer
+    from pathlib import Path
+
+    from fleetsync.sandbox.front import Front
+    from fleetsync.sandbox.tenant import Tenant
 
 __all__ = ["RECENT_REQUESTS", "status_page"]
 
@@ -62,8 +65,7 @@ def _by_path(paths: dict[str, str], ou_ids: set[str]) -> list[tuple[str, str]]:
     return sorted(((o, paths.get(o, o)) for o in ou_ids), key=lambda item: item[1].lower())
 
 
-def _devices(server: SandboxServer) -> str:
-    tenant = server.tenant
+def _devices(tenant: Tenant) -> str:
     with tenant.lock:  # copied under the lock, counted after it: API calls wait the least
         paths = {unit.ou_id: unit.path for unit in tenant.orgunits.all_units()}
         seen = [(d.ou_id, d.data.get("status"), d.presence.online) for d in tenant.devices.devices]
@@ -83,8 +85,7 @@ def _devices(server: SandboxServer) -> str:
     return table.replace("<tr><td>all org units", '<tr class="total"><td>all org units')
 
 
-def _users(server: SandboxServer) -> str:
-    tenant = server.tenant
+def _users(tenant: Tenant) -> str:
     active: Counter[str] = Counter()
     suspended: Counter[str] = Counter()
     with tenant.lock:
@@ -100,8 +101,8 @@ def _users(server: SandboxServer) -> str:
     return _table(["org unit", "active", "suspended", "users"], rows) + note
 
 
-def _requests(server: SandboxServer) -> str:
-    log = server.front.log
+def _requests(front: Front) -> str:
+    log = front.log
     counters = log.counters()
     since = max(0, int(counters["nextIndex"]) - RECENT_REQUESTS)
     entries = list(reversed(log.entries(since=since, limit=RECENT_REQUESTS)))
@@ -128,12 +129,11 @@ def _requests(server: SandboxServer) -> str:
     return total + _table(head, rows, numeric_from=6)
 
 
-def _tenant(server: SandboxServer) -> str:
-    tenant = server.tenant
+def _tenant(tenant: Tenant, front: Front, state_file: Path | None) -> str:
     with tenant.lock:
         summary = tenant.summary()
-    faults = server.front.faults.faults
-    limits = [f"{k} {v}" for k, v in server.front.quotas.to_json().items() if v is not None]
+    faults = front.faults.faults
+    limits = [f"{k} {v}" for k, v in front.quotas.to_json().items() if v is not None]
     offset = float(summary["clockOffsetSeconds"])
     simulated = rfc3339(float(summary["now"]))
     if offset:
@@ -154,14 +154,13 @@ def _tenant(server: SandboxServer) -> str:
             f"drop rate {faults.drop_rate}",
         ],
         ["quotas per minute", ", ".join(limits) or "unlimited"],
-        ["state file", str(server.state_file) if server.state_file else "(in memory only)"],
+        ["state file", str(state_file) if state_file else "(in memory only)"],
     ]
     return _table([], rows, numeric_from=99)
 
 
-def status_page(server: SandboxServer) -> Reply:
+def status_page(tenant: Tenant, front: Front, *, url: str, state_file: Path | None) -> Reply:
     """The page, as the reply to ``GET /``."""
-    url = server.url
     links = [
         (f"{url}_sandbox/status", "the control surface (JSON)"),
         (f"{url}discovery/v1/apis", "the discovery documents"),
@@ -170,7 +169,7 @@ def status_page(server: SandboxServer) -> Reply:
         f'<li><a href="{escape(href)}">{escape(href)}</a>: {escape(text)}</li>'
         for href, text in links
     )
-    domain = server.tenant.domain
+    domain = tenant.domain
     html = "\n".join(
         [
             "<!doctype html>",
@@ -182,13 +181,13 @@ def status_page(server: SandboxServer) -> Reply:
             "and Chrome Policy APIs. Read-only; reload for fresh figures.</p>",
             f"<ul>{items}</ul>",
             "<h2>Tenant</h2>",
-            _tenant(server),
+            _tenant(tenant, front, state_file),
             "<h2>Devices by org unit and state</h2>",
-            _devices(server),
+            _devices(tenant),
             "<h2>Users by org unit</h2>",
-            _users(server),
+            _users(tenant),
             f"<h2>The last {RECENT_REQUESTS} calls</h2>",
-            _requests(server),
+            _requests(front),
             "</body></html>",
         ]
     )

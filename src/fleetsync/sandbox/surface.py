@@ -35,13 +35,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from pydantic import BaseModel, ValidationError
 
 from fleetsync.sandbox.clock import rfc3339
-from fleetsync.sandbox.commands import check_in_now, set_presence
 from fleetsync.sandbox.devices import Device
 from fleetsync.sandbox.discovery import discovery
 from fleetsync.sandbox.front import Reply
@@ -66,7 +66,8 @@ from fleetsync.sandbox.surface_params import (
 )
 
 if TYPE_CHECKING:
-    from fleetsync.sandbox.server import SandboxServer
+    from fleetsync.sandbox.front import Front
+    from fleetsync.sandbox.tenant import Tenant
 
 __all__ = ["ControlSurface"]
 
@@ -97,8 +98,23 @@ def _reply(data: Any, status: int = 200) -> Reply:
 
 
 class ControlSurface:
-    def __init__(self, sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
+    """The routes under ``/_sandbox/``, given what they use: the tenant, the front door (its log,
+    faults, quotas and tokens), where the sandbox listens, and how to save its state."""
+
+    def __init__(
+        self,
+        tenant: Tenant,
+        front: Front,
+        *,
+        url: str,
+        state_file: Path | None,
+        save: Callable[[], Path | None],
+    ) -> None:
+        self.tenant = tenant
+        self._front = front
+        self.url = url
+        self.state_file = state_file
+        self._save_state = save
         self._routes: dict[tuple[str, str], _Route] = {
             ("GET", "status"): _Route(self._status),
             ("GET", "log"): _Route(self._log, query=LogQuery),
@@ -113,10 +129,10 @@ class ControlSurface:
             ("POST", "faults/fail-next"): _Route(self._fail_next, FailNext),
             ("GET", "quotas"): _Route(lambda b, q: self._front.quotas.to_json()),
             ("PATCH", "quotas"): _Route(self._quotas, QuotasChange),
-            ("GET", "behaviour"): _Route(lambda b, q: self.sandbox.tenant.behaviour.to_json()),
+            ("GET", "behaviour"): _Route(lambda b, q: self.tenant.behaviour.to_json()),
             ("PATCH", "behaviour"): _Route(self._behaviour, BehaviourChange),
             ("GET", "scopes"): _Route(
-                lambda b, q: {"scopes": sorted(self.sandbox.tenant.delegated_scopes)}
+                lambda b, q: {"scopes": sorted(self.tenant.delegated_scopes)}
             ),
             ("PUT", "scopes"): _Route(self._scopes, ScopesChange),
             ("POST", "seed/devices"): _Route(self._seed_devices, SeedDevices),
@@ -127,10 +143,6 @@ class ControlSurface:
             ("POST", "save"): _Route(self._save),
             ("GET", "messages"): _Route(self._messages, query=MessagesQuery),
         }
-
-    @property
-    def _front(self) -> Any:
-        return self.sandbox.front
 
     def handle(self, http_method: str, target: str, body: bytes) -> Reply:
         path, _, query_string = target.partition("?")
@@ -189,21 +201,21 @@ class ControlSurface:
 
     # ----------------------------------------------------------------------- reading
     def _messages(self, body: NoParams, query: MessagesQuery) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         wanted = None if query.to is None else query.to.strip().lower()
         with tenant.lock:
             found = [m.to_json() for m in tenant.messages if wanted is None or wanted in m.to]
         return {"messages": found}
 
     def _status(self, body: NoParams, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             summary = tenant.summary()
         summary.update(
             {
-                "url": self.sandbox.url,
-                "tokenUri": self.sandbox.token_uri,
-                "stateFile": str(self.sandbox.state_file) if self.sandbox.state_file else None,
+                "url": self.url,
+                "tokenUri": self.url + "token",
+                "stateFile": str(self.state_file) if self.state_file else None,
                 "faults": self._front.faults.faults.to_json(),
                 "quotas": self._front.quotas.to_json(),
                 "counters": self._front.log.counters(),
@@ -220,12 +232,12 @@ class ControlSurface:
         return self._front.log.counters()
 
     def _clock(self) -> Any:
-        clock = self.sandbox.tenant.clock
+        clock = self.tenant.clock
         now = clock.now()
         return {"now": now, "iso": rfc3339(now), "offset_seconds": clock.offset}
 
     def _device(self, reference: str) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             device = self._find(reference)
             now = tenant.clock.now()
@@ -243,14 +255,14 @@ class ControlSurface:
 
     # ----------------------------------------------------------------------- changing
     def _advance(self, body: ClockAdvance, query: Any) -> Any:
-        with self.sandbox.tenant.lock:
-            self.sandbox.tenant.clock.advance(body.total_seconds)
-            self.sandbox.tenant.touch()
+        with self.tenant.lock:
+            self.tenant.clock.advance(body.total_seconds)
+            self.tenant.touch()
         return self._clock()
 
     def _find(self, reference: str) -> Device:
         """A device by Google's id or by serial number (404 when none, 400 when ambiguous)."""
-        fleet = self.sandbox.tenant.devices
+        fleet = self.tenant.devices
         device = fleet.by_id.get(reference)
         if device is not None:
             return device
@@ -265,7 +277,7 @@ class ControlSurface:
         )
 
     def _devices(self, body: DeviceCheckIn) -> list[Device]:
-        fleet = self.sandbox.tenant.devices
+        fleet = self.tenant.devices
         if body.all:
             return list(fleet.devices)
         found, missing = [], []
@@ -281,7 +293,7 @@ class ControlSurface:
         return found
 
     def _presence(self, body: PresenceChange, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         changed = 0
         with tenant.lock:
             devices = self._devices(body)
@@ -293,8 +305,7 @@ class ControlSurface:
             for device in devices:
                 if body.all and body.online and device.data.get("status") == "DEPROVISIONED":
                     continue  # "all online" means every device that still can be
-                set_presence(
-                    tenant,
+                tenant.set_presence(
                     device,
                     online=body.online,
                     checkin_interval=body.checkin_interval_seconds,
@@ -305,12 +316,12 @@ class ControlSurface:
         return {"changed": changed}
 
     def _checkin(self, body: DeviceCheckIn, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         count = 0
         with tenant.lock:
             for device in self._devices(body):
                 if device.data.get("status") != "DEPROVISIONED":
-                    check_in_now(tenant, device)
+                    tenant.check_in_now(device)
                     count += 1
         return {"checked_in": count}
 
@@ -340,27 +351,27 @@ class ControlSurface:
         return self._front.quotas.to_json()
 
     def _behaviour(self, body: BehaviourChange, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             tenant.behaviour.update(changes(body))
             tenant.touch()
         return tenant.behaviour.to_json()
 
     def _scopes(self, body: ScopesChange, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             tenant.delegated_scopes = frozenset(body.scopes)
             tenant.touch()
         return {"scopes": sorted(tenant.delegated_scopes)}
 
     def _seed_devices(self, body: SeedDevices, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             added = seed_devices(tenant, body.count, org_unit_path=body.org_unit_path)
             return {"added": added, "devices": len(tenant.devices)}
 
     def _seed_users(self, body: SeedUsers, query: Any) -> Any:
-        tenant = self.sandbox.tenant
+        tenant = self.tenant
         with tenant.lock:
             added = seed_users(
                 tenant,
@@ -372,7 +383,7 @@ class ControlSurface:
             return {"added": added, "users": len(tenant.users)}
 
     def _save(self, body: NoParams, query: Any) -> Any:
-        path = self.sandbox.save()
+        path = self._save_state()
         if path is None:
             raise _Problem(409, "this sandbox runs without --state: there is nothing to save to")
         return {"saved": str(path)}

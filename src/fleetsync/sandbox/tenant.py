@@ -13,13 +13,13 @@ from typing import Any
 
 from fleetsync.sandbox.auth import ServiceAccount
 from fleetsync.sandbox.clock import Clock
-from fleetsync.sandbox.devices import DeviceFleet
+from fleetsync.sandbox.devices import Device, DeviceFleet
 from fleetsync.sandbox.errors import ApiError
 from fleetsync.sandbox.gmail import SentMessage
 from fleetsync.sandbox.oauth_clients import OAuthClients
 from fleetsync.sandbox.orgunits import OrgUnitTree
 from fleetsync.sandbox.policy import PolicyStore
-from fleetsync.sandbox.presence import Behaviour, Presence
+from fleetsync.sandbox.presence import Behaviour, Presence, check_in, settle
 from fleetsync.sandbox.users import User, UserDirectory
 from fleetsync.scopes import GMAIL_SEND_SCOPE, GOOGLE_SCOPES
 
@@ -119,6 +119,52 @@ class Tenant:
     def is_admin(self, email: str) -> bool:
         user = self.users.find(email)
         return user is not None and user.is_admin
+
+    # ----------------------------------------------------------------------- presence
+    def set_presence(
+        self,
+        device: Device,
+        *,
+        online: bool | None = None,
+        checkin_interval: float | None = None,
+        forced_reenrollment: bool | None = None,
+        command_outcome: str | None = None,
+    ) -> None:
+        """What the control surface changes of a device's presence (Google offers no way to)."""
+        now = self.clock.now()
+        presence = device.presence
+        settle(presence, device.data, now, self.behaviour)
+        if checkin_interval is not None:
+            if checkin_interval <= 0:
+                raise ValueError("a check-in interval is a positive number of seconds")
+            presence.checkin_interval = checkin_interval
+        if forced_reenrollment is not None:
+            presence.forced_reenrollment = forced_reenrollment
+        if command_outcome is not None:
+            if command_outcome not in {"SUCCESS", "FAILURE", "IGNORED"}:
+                raise ValueError("a command outcome is SUCCESS, FAILURE or IGNORED")
+            presence.command_outcome = command_outcome
+            for command in presence.commands:
+                if command.delivered is None and command.final_state is None:
+                    command.outcome = command_outcome
+        if online is True and device.data.get("status") == "DEPROVISIONED":
+            raise ValueError(f"device {device.device_id} is deprovisioned and cannot come online")
+        if online is True and not presence.online:
+            # Coming online is a check-in. It happens while the device still counts as offline:
+            # otherwise the check-ins it would have made while away get invented, and a command
+            # issued then would look delivered (even executed) at a time the device was off.
+            check_in(presence, device.data, now, self.behaviour)
+            presence.online = True
+        elif online is False:
+            presence.online = False
+        self.touch()
+
+    def check_in_now(self, device: Device) -> None:
+        """The device contacts Google now, whether or not it is otherwise online."""
+        if device.data.get("status") == "DEPROVISIONED":
+            raise ValueError(f"device {device.device_id} is deprovisioned and cannot check in")
+        check_in(device.presence, device.data, self.clock.now(), self.behaviour)
+        self.touch()
 
     # ------------------------------------------------------------------------ changes
     def touch(self) -> None:

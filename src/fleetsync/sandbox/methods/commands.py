@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from fleetsync.sandbox.clock import rfc3339
 from fleetsync.sandbox.errors import ApiError, not_found
-from fleetsync.sandbox.presence import Command, check_in, settle
+from fleetsync.sandbox.presence import Command, settle
 
 if TYPE_CHECKING:
     from fleetsync.sandbox.calls import Call
     from fleetsync.sandbox.devices import Device
     from fleetsync.sandbox.tenant import Tenant
 
-__all__ = ["HANDLERS", "MAX_DEVICES_PER_CALL", "check_in_now", "set_presence"]
+__all__ = ["HANDLERS", "MAX_DEVICES_PER_CALL"]
 
 MAX_DEVICES_PER_CALL = 50
 _ACTION = "CHANGE_CHROME_OS_DEVICE_STATUS_ACTION_"
@@ -171,53 +171,6 @@ def _get_command(call: Call) -> dict[str, Any]:
         if command.command_id == wanted:
             return command.view(now, tenant.behaviour)
     raise not_found("commandId")
-
-
-# ---------------------------------------------------------------- presence (control surface)
-def set_presence(
-    tenant: Tenant,
-    device: Device,
-    *,
-    online: bool | None = None,
-    checkin_interval: float | None = None,
-    forced_reenrollment: bool | None = None,
-    command_outcome: str | None = None,
-) -> None:
-    now = tenant.clock.now()
-    presence = device.presence
-    settle(presence, device.data, now, tenant.behaviour)
-    if checkin_interval is not None:
-        if checkin_interval <= 0:
-            raise ValueError("a check-in interval is a positive number of seconds")
-        presence.checkin_interval = checkin_interval
-    if forced_reenrollment is not None:
-        presence.forced_reenrollment = forced_reenrollment
-    if command_outcome is not None:
-        if command_outcome not in {"SUCCESS", "FAILURE", "IGNORED"}:
-            raise ValueError("a command outcome is SUCCESS, FAILURE or IGNORED")
-        presence.command_outcome = command_outcome
-        for command in presence.commands:
-            if command.delivered is None and command.final_state is None:
-                command.outcome = command_outcome
-    if online is True and device.data.get("status") == "DEPROVISIONED":
-        raise ValueError(f"device {device.device_id} is deprovisioned and cannot come online")
-    if online is True and not presence.online:
-        # Coming online is a check-in. It happens while the device still counts as offline:
-        # otherwise the check-ins it would have made while away get invented, and a command
-        # issued then would look delivered (even executed) at a time the device was off.
-        check_in(presence, device.data, now, tenant.behaviour)
-        presence.online = True
-    elif online is False:
-        presence.online = False
-    tenant.touch()
-
-
-def check_in_now(tenant: Tenant, device: Device) -> None:
-    """The device contacts Google now, whether or not it is otherwise online."""
-    if device.data.get("status") == "DEPROVISIONED":
-        raise ValueError(f"device {device.device_id} is deprovisioned and cannot check in")
-    check_in(device.presence, device.data, tenant.clock.now(), tenant.behaviour)
-    tenant.touch()
 
 
 HANDLERS = {
