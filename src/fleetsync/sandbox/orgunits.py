@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from fleetsync.sandbox.errors import ApiError
 
@@ -171,19 +170,3 @@ class OrgUnitTree:
         self.by_id[unit.parent_id or self.root.ou_id].children.remove(unit.ou_id)
         del self.by_id[unit.ou_id]
         del self._by_path[unit.path.lower()]
-
-    # ---------------------------------------------------------------------- wire
-    def to_json(self, unit: OrgUnit) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "kind": "admin#directory#orgUnit",
-            "etag": unit.etag(),
-            "name": unit.name,
-            "description": unit.description,
-            "orgUnitPath": unit.path,
-            "orgUnitId": f"id:{unit.ou_id}",
-        }
-        if unit.parent_id is not None:
-            parent = self.by_id[unit.parent_id]
-            data["parentOrgUnitPath"] = parent.path
-            data["parentOrgUnitId"] = f"id:{parent.ou_id}"
-        return data

@@ -91,7 +91,9 @@ class RunningSandbox:
         return SandboxControl(self.url)
 
     def write_config(self, path: Path, **overrides: Any) -> Path:
-        """A fleetsync TOML config pointing at this sandbox (``overrides`` merge into it)."""
+        """A fleetsync TOML config pointing at this sandbox (``overrides`` merge into it).
+
+        Not checked here (the sandbox reads no fleetsync settings): ``load_settings`` it."""
         return write_config(self.tenant, path, url=self.url, key_file=self.key_file, **overrides)
 
     # ------------------------------------------------- Google's own clients, pointed here

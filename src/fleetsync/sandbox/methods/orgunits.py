@@ -5,12 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetsync.sandbox.errors import ApiError, not_found
-from fleetsync.sandbox.orgunits import OrgUnit
+from fleetsync.sandbox.orgunits import OrgUnit, OrgUnitTree
 
 if TYPE_CHECKING:
     from fleetsync.sandbox.calls import Call
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "org_unit_json"]
+
+
+def org_unit_json(tree: OrgUnitTree, unit: OrgUnit) -> dict[str, Any]:
+    """An org unit as the Directory API answers it."""
+    data: dict[str, Any] = {
+        "kind": "admin#directory#orgUnit",
+        "etag": unit.etag(),
+        "name": unit.name,
+        "description": unit.description,
+        "orgUnitPath": unit.path,
+        "orgUnitId": f"id:{unit.ou_id}",
+    }
+    if unit.parent_id is not None:
+        parent = tree.by_id[unit.parent_id]
+        data["parentOrgUnitPath"] = parent.path
+        data["parentOrgUnitId"] = f"id:{parent.ou_id}"
+    return data
 
 
 def _list(call: Call) -> dict[str, Any]:
@@ -27,7 +44,7 @@ def _list(call: Call) -> dict[str, Any]:
             ids = ids[1:]
     body: dict[str, Any] = {"kind": "admin#directory#orgUnits", "etag": '"orgunits"'}
     if ids:
-        body["organizationUnits"] = [tree.to_json(tree.by_id[i]) for i in ids]
+        body["organizationUnits"] = [org_unit_json(tree, tree.by_id[i]) for i in ids]
     return body
 
 
@@ -39,7 +56,7 @@ def _found(call: Call) -> OrgUnit:
 
 
 def _get(call: Call) -> dict[str, Any]:
-    return call.tenant.orgunits.to_json(_found(call))
+    return org_unit_json(call.tenant.orgunits, _found(call))
 
 
 def _parent(call: Call, body: dict[str, Any]) -> OrgUnit | None:
@@ -66,7 +83,7 @@ def _insert(call: Call) -> dict[str, Any]:
         str(body["name"]), parent, description=str(body.get("description") or "")
     )
     call.tenant.touch()
-    return call.tenant.orgunits.to_json(unit)
+    return org_unit_json(call.tenant.orgunits, unit)
 
 
 def _patch(call: Call) -> dict[str, Any]:
@@ -79,7 +96,7 @@ def _patch(call: Call) -> dict[str, Any]:
         description=body.get("description"),
     )
     call.tenant.org_units_moved(changed)
-    return call.tenant.orgunits.to_json(unit)
+    return org_unit_json(call.tenant.orgunits, unit)
 
 
 def _delete(call: Call) -> None:
