@@ -33,6 +33,7 @@ from fleetsync.ledger.models import AuditEvent, Loan, OutboxEntry, WebhookDelive
 from fleetsync.log import configure_logging
 from fleetsync.settings import ApiSettings, DaemonSettings, DeskSettings, Settings
 from tests.pinned import days_from_today
+from tests.waiting import wait_until
 
 WEBHOOK = "/webhooks/loan-desk"
 #: For what is decided before the ledger is touched (signatures, limits, validation, tokens):
@@ -235,10 +236,12 @@ def serving(app: FastAPI) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        for _ in range(500):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
+        wait_until(
+            lambda: server.started or not thread.is_alive(),
+            what="uvicorn to start",
+            timeout=5,
+            interval=0.01,
+        )
         assert server.started, "uvicorn did not start"
         port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}"

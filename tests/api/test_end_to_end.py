@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from fleetsync.settings import Settings, load_settings
 from fleetsync.sync import SyncBusy, drain_outbox, reconcile, track_commands
 from fleetsync.sync.lock import reconciler_lock
 from tests.api.conftest import Desk, checkout_event, deliver, event, new_secret
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -71,17 +71,6 @@ def client(settings: Settings, ledger: Ledger) -> Iterator[TestClient]:
         yield running
 
 
-def _until(
-    check: Callable[[], bool], seconds: float = 60, every: Callable[[], object] | None = None
-) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "Google did not get there in time"
-        if every is not None:
-            every()
-        time.sleep(0.1)
-
-
 def _progress(client: TestClient, desk: Desk, loan: str) -> dict[str, Any]:
     response = client.get(f"/v1/loans/{loan}", headers=desk.auth)
     assert response.status_code == 200, response.text
@@ -100,7 +89,7 @@ def test_a_signed_checkout_alone_brings_google_to_the_loan(
     assert accepted.status_code == 202, accepted.text
     loan = accepted.json()["loan"]
 
-    _until(lambda: _progress(client, desk, loan)["complete"])
+    wait_until(lambda: _progress(client, desk, loan)["complete"], what="the checkout in Google")
 
     directory = sandbox.directory()
     user = directory.users().get(userKey="ayse.ozturk@example.org").execute()
@@ -128,7 +117,7 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
 ) -> None:
     checkout = checkout_event(device={"asset_tag": "CB-0001"})
     loan = deliver(client, desk, checkout).json()["loan"]
-    _until(lambda: _progress(client, desk, loan)["complete"])
+    wait_until(lambda: _progress(client, desk, loan)["complete"], what="the checkout in Google")
 
     assert (
         deliver(client, desk, event("loan.returned", device={"asset_tag": "CB-0001"})).status_code
@@ -138,7 +127,10 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
     def steps() -> dict[str, str]:
         return {s["step"]: s["state"] for s in _progress(client, desk, loan)["steps"]}
 
-    _until(lambda: steps()["account_suspended"] == "done" and steps()["powerwash_issued"] == "done")
+    wait_until(
+        lambda: steps()["account_suspended"] == "done" and steps()["powerwash_issued"] == "done",
+        what="the account suspended and the powerwash issued",
+    )
     user = sandbox.directory().users().get(userKey="ayse.ozturk@example.org").execute()
     assert user["suspended"] is True
 
@@ -158,7 +150,11 @@ def test_a_signed_return_suspends_powerwashes_and_makes_the_device_spare(
         ):
             track_commands(ledger, google, settings)
 
-    _until(lambda: _progress(client, desk, loan)["complete"], every=time_passes)
+    wait_until(
+        lambda: _progress(client, desk, loan)["complete"],
+        what="the returned device spare in Google",
+        between=time_passes,
+    )
     google = (
         sandbox.directory()
         .chromeosdevices()
@@ -195,7 +191,7 @@ def test_the_status_says_a_password_waits_when_google_s_account_is_created_again
         return steps["account_created"] == "done"
 
     first = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0001"})).json()["loan"]
-    _until(lambda: account_active(first))
+    wait_until(lambda: account_active(first), what="the first loan's account in Google")
     assert client.post(f"/v1/loans/{first}/credentials", headers=desk.auth).status_code == 200
     returned = event("loan.returned", device={"asset_tag": "CB-0001"})
     assert deliver(client, desk, returned).status_code == 202
@@ -204,7 +200,7 @@ def test_the_status_says_a_password_waits_when_google_s_account_is_created_again
     again = deliver(client, desk, checkout_event(device={"asset_tag": "CB-0002"}))
     assert again.status_code == 202, again.text
     second = again.json()["loan"]
-    _until(lambda: account_active(second))
+    wait_until(lambda: account_active(second), what="the second loan's account in Google")
     assert status(second)["first_password"] == "none"
 
     # An administrator deletes the account in Google; the next full reconcile creates it again,
@@ -218,7 +214,7 @@ def test_the_status_says_a_password_waits_when_google_s_account_is_created_again
         except SyncBusy:
             return False
 
-    _until(full_reconcile)
+    wait_until(full_reconcile, what="a converged full reconcile")
     assert status(second)["first_password"] == "waiting"
     handed = client.post(f"/v1/loans/{second}/credentials", headers=desk.auth)
     assert handed.status_code == 200, handed.text

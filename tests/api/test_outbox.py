@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -22,13 +20,16 @@ from tests.api.conftest import (
     mark_outbox_done,
     pending_outbox,
 )
+from tests.waiting import wait_until
 
 
-def _eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.02)
+def _drained(ledger: Ledger, timeout: float = 10.0) -> None:
+    wait_until(
+        lambda: pending_outbox(ledger) == 0,
+        what="the outbox drained",
+        timeout=timeout,
+        interval=0.02,
+    )
 
 
 def _workers() -> list[threading.Thread]:
@@ -38,9 +39,9 @@ def _workers() -> list[threading.Thread]:
 def test_an_accepted_webhook_is_reconciled_in_the_background(
     client: TestClient, antwerpen: Desk, ledger: Ledger
 ) -> None:
-    _eventually(lambda: pending_outbox(ledger) == 0)  # what the devices' import left
+    _drained(ledger)  # what the devices' import left
     assert deliver(client, antwerpen, checkout_event()).status_code == 202
-    _eventually(lambda: pending_outbox(ledger) == 0)
+    _drained(ledger)
     with ledger.read() as session:
         done = session.scalars(
             sa.select(OutboxEntry.entity_key).where(OutboxEntry.reason == "checkout")
@@ -64,7 +65,7 @@ def test_a_checkout_interrupted_by_a_restart_is_picked_up_by_the_next_process(
     assert _workers() == []
 
     with TestClient(create_app(settings, ledger, drain=mark_outbox_done(ledger))):
-        _eventually(lambda: pending_outbox(ledger) == 0)
+        _drained(ledger)
     assert _workers() == []
 
 
@@ -82,7 +83,7 @@ def test_the_worker_carries_on_after_a_failing_drain(ledger: Ledger) -> None:
     worker = OutboxWorker(flaky, interval_seconds=0.05)
     worker.start()
     try:
-        _eventually(lambda: pending_outbox(ledger) == 0)
+        _drained(ledger)
     finally:
         worker.stop()
     assert len(failures) == 2
@@ -94,7 +95,7 @@ def test_a_wake_drains_at_once_without_waiting_for_the_timer(ledger: Ledger) -> 
     worker = OutboxWorker(mark_outbox_done(ledger), interval_seconds=3600)
     worker.start()
     try:
-        _eventually(lambda: pending_outbox(ledger) == 0)  # the drain at start
+        _drained(ledger)  # the drain at start
         with ledger.transaction() as session:
             session.add(
                 OutboxEntry(
@@ -106,6 +107,6 @@ def test_a_wake_drains_at_once_without_waiting_for_the_timer(ledger: Ledger) -> 
             )
         assert pending_outbox(ledger) == 1
         worker.wake()
-        _eventually(lambda: pending_outbox(ledger) == 0, seconds=5)
+        _drained(ledger, timeout=5)
     finally:
         worker.stop()

@@ -8,8 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,13 +100,6 @@ class Daemons:
             except subprocess.TimeoutExpired:
                 daemon.process.kill()
                 daemon.process.wait()
-
-
-def until(check: Callable[[], bool], seconds: float = 60, what: str = "it") -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
-        time.sleep(0.1)
 
 
 def runs(ledger: Ledger) -> list[tuple[int, str, str, datetime, datetime | None]]:

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from fleetsync.daemon import DaemonAlreadyRunning, Leadership
 from fleetsync.ledger.models import SyncRun
 from tests.cli_runner import run_cli
-from tests.daemon.conftest import Daemons, runs, until
+from tests.daemon.conftest import Daemons, runs
+from tests.waiting import wait_until
 
 # Starts processes (daemons run as subprocesses): not part of .ci/run's clock runs.
 pytestmark = pytest.mark.processes
@@ -29,9 +30,9 @@ def test_the_daemon_reconciles_serves_the_api_and_stops_cleanly_on_sigterm(
     fleet.checkout(serial, "B-1")
     daemon = daemons.start(api=True)
 
-    until(lambda: daemons.replicas().get(daemon.replica) is True, what="leadership")
-    until(lambda: fleet.device(serial)["orgUnitPath"] == "/Chromebooks/On loan",
-          what="the checkout reaching Google")  # fmt: skip
+    wait_until(lambda: daemons.replicas().get(daemon.replica) is True, what="leadership")
+    wait_until(lambda: fleet.device(serial)["orgUnitPath"] == "/Chromebooks/On loan",
+               what="the checkout reaching Google")  # fmt: skip
     live = httpx.get(f"http://127.0.0.1:{daemon.port}/livez", timeout=5)
     ready = httpx.get(f"http://127.0.0.1:{daemon.port}/readyz", timeout=5)
     assert (live.status_code, ready.status_code) == (200, 200)
@@ -67,7 +68,7 @@ def test_sigterm_mid_reconcile_finishes_the_action_in_flight_and_journals_the_st
     serials = fleet.lent_and_returned(25)
     fleet.sandbox.control.faults(latency_ms=60)  # every call is slow: the run lasts seconds
     daemon = daemons.start()
-    until(lambda: any(len(fleet.commands(s)) for s in serials), what="the first powerwash")
+    wait_until(lambda: any(len(fleet.commands(s)) for s in serials), what="the first powerwash")
     daemon.process.send_signal(signal.SIGTERM)
     assert daemon.process.wait(timeout=60) == 0, daemon.output()
     fleet.sandbox.control.clear_faults()
@@ -94,20 +95,20 @@ def test_two_daemons_elect_one_leader_and_a_standby_takes_over_when_it_dies(
     serials = fleet.lent_and_returned(25)
     fleet.sandbox.control.faults(latency_ms=40)
     first, second = daemons.start(), daemons.start()
-    until(lambda: len(daemons.replicas()) == 2, what="both heartbeats")
-    until(lambda: sum(daemons.replicas().values()) == 1, what="one leader")
+    wait_until(lambda: len(daemons.replicas()) == 2, what="both heartbeats")
+    wait_until(lambda: sum(daemons.replicas().values()) == 1, what="one leader")
     leader, standby = (first, second) if daemons.replicas()[first.replica] else (second, first)
-    until(lambda: any(status == "running" for _, kind, status, _, _ in runs(fleet.ledger)
-                      if kind == "full"), what="a full reconcile")  # fmt: skip
+    wait_until(lambda: any(status == "running" for _, kind, status, _, _ in runs(fleet.ledger)
+                           if kind == "full"), what="a full reconcile")  # fmt: skip
 
     leader.process.kill()  # SIGKILL, mid-reconcile
     leader.process.wait()
     fleet.sandbox.control.clear_faults()
-    until(lambda: daemons.replicas().get(standby.replica) is True, seconds=30,
-          what="the standby taking over")  # fmt: skip
-    until(lambda: any(status == "converged" and kind == "full" and number > 1
-                      for number, (_, kind, status, _, _) in enumerate(runs(fleet.ledger))),
-          seconds=120, what="a converged full reconcile by the new leader")  # fmt: skip
+    wait_until(lambda: daemons.replicas().get(standby.replica) is True, timeout=30,
+               what="the standby taking over")  # fmt: skip
+    wait_until(lambda: any(status == "converged" and kind == "full" and number > 1
+                           for number, (_, kind, status, _, _) in enumerate(runs(fleet.ledger))),
+               timeout=120, what="a converged full reconcile by the new leader")  # fmt: skip
 
     with fleet.ledger.read() as session:
         crashed = session.scalar(sa.select(sa.func.count()).where(SyncRun.status == "crashed"))
@@ -123,7 +124,9 @@ def test_two_daemons_elect_one_leader_and_a_standby_takes_over_when_it_dies(
 def test_on_sqlite_a_second_daemon_refuses_to_start(daemons: Daemons) -> None:
     fleet = daemons.fleet
     first = daemons.start()
-    until(lambda: daemons.replicas().get(first.replica) is True, what="the first daemon leading")
+    wait_until(
+        lambda: daemons.replicas().get(first.replica) is True, what="the first daemon leading"
+    )
     second = daemons.start()
     assert second.process.wait(timeout=60) == 2
     assert "another fleetsync daemon is running on this ledger" in second.output()

@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +36,7 @@ from fleetsync.sandbox.testing import running_sandbox
 from fleetsync.services.staff import add_staff
 from fleetsync.settings import Settings, load_settings
 from tests.conftest import IN_CI
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.processes
 
@@ -142,16 +142,14 @@ def _staff_and_an_overdue_loan(ledger: Ledger, settings: Settings) -> None:
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     import httpx2 as httpx
 
-    deadline = time.monotonic() + 60
-    while True:
+    def live() -> bool:
         assert process.poll() is None, log.read_text()
         try:
-            if httpx.get(url + "/livez", timeout=2).status_code == 200:
-                return
+            return httpx.get(url + "/livez", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "fleetsync serve did not start:\n" + log.read_text()
-        time.sleep(0.2)
+            return False
+
+    wait_until(live, what="fleetsync serve to start", interval=0.2, detail=log.read_text)
 
 
 @pytest.fixture(scope="module")

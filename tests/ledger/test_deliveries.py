@@ -4,7 +4,6 @@ PostgreSQL: each delivery ends exactly as if it had come alone, after the ones b
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -189,7 +188,7 @@ def test_a_delivery_another_process_is_recording_gets_that_answer(
             )
         )
         batch.start()
-        time.sleep(0.5)
+        batch.join(0.5)  # it cannot finish: it waits on the other replica's transaction
         assert batch.is_alive(), "the batch did not wait for the other replica's transaction"
         transaction.commit()
         held.close()

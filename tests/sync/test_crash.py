@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from fleetsync.ledger.models import Device, SyncRun
 from tests.sync.conftest import Fleet
+from tests.waiting import wait_until
 
 # Starts processes (a sync runs as a subprocess and is killed): not part of .ci/run's clock runs.
 pytestmark = pytest.mark.processes
@@ -45,11 +45,14 @@ def test_a_sync_killed_mid_apply_resumes_without_repeating_or_losing_a_powerwash
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while _powerwashes_in_google(adopted, serials) < kill_after:
+
+    def started() -> bool:
+        if _powerwashes_in_google(adopted, serials) >= kill_after:
+            return True
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        assert time.monotonic() < deadline, "the sync never started its powerwashes"
-        time.sleep(0.01)
+        return False
+
+    wait_until(started, what="the sync's first powerwashes", interval=0.01)
     process.kill()
     process.wait()
     if process.stderr is not None:
