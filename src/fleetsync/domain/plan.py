@@ -250,7 +250,7 @@ class _Planner:
 
     def _check_fits(self, serial: str, seen: ObservedDevice) -> None:
         # The ledger keeps what Google last confirmed of its devices; a value that does not fit
-        # is not kept (sync/confirmed.py), and a person hears of it.
+        # is not kept (services/confirmed.py), and a person hears of it.
         problems = observed_problems(seen)
         if problems:
             self.find(

@@ -63,12 +63,22 @@ class Adoption:
 
 # ------------------------------------------------------------------------------- devices
 def link_devices(session: Session, links: Sequence[tuple[str, str]], *, now: datetime) -> int:
-    """Record Google's id for ledger devices found by exact serial: (serial, device id)."""
+    """Record Google's id for ledger devices found by exact serial: (serial, device id). The
+    devices are read in one query per 10,000 serials, not one per serial."""
+    serials = [serial for serial, _ in links]
+    unlinked: dict[str, Device] = {}
+    for start in range(0, len(serials), _IN_CHUNK):
+        chunk = serials[start : start + _IN_CHUNK]
+        unlinked.update(
+            (device.serial, device)
+            for device in session.scalars(
+                sa.select(Device).where(Device.serial.in_(chunk), Device.google_device_id.is_(None))
+            )
+        )
     linked = 0
     for serial, device_id in links:
-        device = session.scalars(
-            sa.select(Device).where(Device.serial == serial, Device.google_device_id.is_(None))
-        ).first()
+        # Popped: a serial listed twice is linked once, as when each was looked up in turn.
+        device = unlinked.pop(serial, None)
         if device is None:
             continue
         device.google_device_id = device_id

@@ -5,19 +5,19 @@ allows), and each action's outcome is journaled. A failed action is recorded and
 actions that depend on it fail in turn or wait for the next run, which plans from what Google then
 shows. Before any irreversible call, the ledger is asked once more whether it still wants it: a
 checkout that happened since the plan was made wins.
+
+Each phase reads as: ask the ledger → call Google → record. The asking and the recording go
+through :class:`~fleetsync.services.writeback.WriteBack`, the one home of what the reconciler
+writes back; this module holds no SQL (an import-linter contract keeps it so).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypeVar, cast
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from typing import Any, TypeVar
 
 from fleetsync.domain.actions import (
     AccountGone,
@@ -42,11 +42,9 @@ from fleetsync.domain.actions import (
     UnsuspendAccount,
 )
 from fleetsync.domain.desired import DeviceStatus
-from fleetsync.domain.lifecycle import AccountStatus, DeviceState
+from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
-from fleetsync.domain.overdue import LOCK, LOCK_HELD
 from fleetsync.domain.plan import Plan
-from fleetsync.domain.safety import Limit
 from fleetsync.google import Google
 from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
@@ -56,12 +54,17 @@ from fleetsync.google.errors import (
     GoogleOutcomeUnknown,
 )
 from fleetsync.google.policy import PolicyWrite
-from fleetsync.ledger import Ledger, budgets
-from fleetsync.ledger.models import Borrower, Device, Loan, LoanEscalation
+from fleetsync.ledger import Ledger
 from fleetsync.log import get_logger
-from fleetsync.services import reconciled
 from fleetsync.services.programme import Programme
-from fleetsync.sync.journal import Journal, now
+from fleetsync.services.writeback import (
+    AccountConfirmed,
+    Adoption,
+    BudgetGuard,
+    Link,
+    WriteBack,
+)
+from fleetsync.sync.journal import Journal
 from fleetsync.sync.observe import ProgressCallback, devices_in
 
 __all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
@@ -74,48 +77,13 @@ _STATUS_ACTION: dict[type[Action], StatusAction] = {
     ReenableDevices: "REENABLE",
     DeprovisionDevices: "DEPROVISION",
 }
-#: What the ledger must still say of a device for its status change to go ahead.
-_STATUS_NEEDS = {
-    DisableDevices: {DeviceState.LOST.value},
-    DeprovisionDevices: {DeviceState.RETIRED.value},
-    ReenableDevices: {
-        s.value for s in DeviceState if s not in (DeviceState.LOST, DeviceState.RETIRED)
-    },
-}
 _DEPROVISION_REASON = "DEPROVISION_REASON_RETIRING_DEVICE"
-
-
-def _still_wanted(
-    kind: type[DisableDevices | ReenableDevices | DeprovisionDevices],
-    state: str | None,
-    locked: bool,
-) -> bool:
-    """The ledger still wants this status change: a lost device disabled, or a loan device
-    whose overdue lock is held; any other active one re-enabled; a retired one deprovisioned."""
-    on_loan = state == DeviceState.ON_LOAN.value
-    if kind is DisableDevices:
-        return state in _STATUS_NEEDS[kind] or (on_loan and locked)
-    if kind is ReenableDevices:
-        return state in _STATUS_NEEDS[kind] and not (on_loan and locked)
-    return state in _STATUS_NEEDS[kind]
-
-
-def _locked(session: Session, device_ids: list[str]) -> set[str]:
-    """The devices (by Google id) whose open loan's lock the ledger holds."""
-    return {
-        device_id
-        for device_id in session.scalars(
-            sa.select(Device.google_device_id)
-            .join(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
-            .join(LoanEscalation, LoanEscalation.loan_id == Loan.id)
-            .where(
-                Device.google_device_id.in_(device_ids),
-                LoanEscalation.step == LOCK,
-                LoanEscalation.state.in_(LOCK_HELD),
-            )
-        )
-        if device_id is not None
-    }
+#: The status Google has once a change went through.
+_NEW_STATUS = {
+    DisableDevices: DeviceStatus.DISABLED,
+    ReenableDevices: DeviceStatus.ACTIVE,
+    DeprovisionDevices: DeviceStatus.DEPROVISIONED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,28 +91,6 @@ class Failure:
     kind: str
     target: str
     error: str
-
-
-@dataclass(frozen=True)
-class BudgetGuard:
-    """The safety budgets as apply spends them: right before each destructive call, in the
-    transaction that records the decision (see :mod:`fleetsync.ledger.budgets`). The plan was
-    already cut to what the budgets had left; this catches what another process spent since."""
-
-    limits: Mapping[Budget, Limit]
-    forced: frozenset[Budget] = frozenset()
-    run_id: int | None = None
-
-    def take(self, session: Any, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
-        return budgets.spend(
-            session,
-            budget,
-            targets,
-            limits=self.limits,
-            now=now(),
-            forced=budget in self.forced,
-            run_id=self.run_id,
-        )
 
 
 def _held_reason(budget: Budget) -> str:
@@ -222,7 +168,7 @@ class _Applier:
     ) -> None:
         self._stop = stop
         self.guard = guard
-        self.ledger = ledger
+        self.ledger = WriteBack(ledger)
         self.google = google
         self.programme = programme
         self.journal = journal
@@ -323,18 +269,6 @@ class _Applier:
         self.report.held[budget].extend(listed)
         log.warning("sync.held", budget=str(budget), targets=len(listed))
 
-    def _take(self, budget: Budget, targets: Sequence[str]) -> dict[str, int]:
-        if not targets:
-            return {}
-        with self.ledger.transaction() as session:
-            return self.guard.take(session, budget, targets)
-
-    def _refund(self, rows: Iterable[int]) -> None:
-        listed = list(rows)
-        if listed:
-            with self.ledger.transaction() as session:
-                budgets.refund(session, listed)
-
     def _each_by_key(
         self, actions: Sequence[A], call: Callable[[A], str | None], key: Callable[[A], str]
     ) -> None:
@@ -366,44 +300,11 @@ class _Applier:
     # ---------------------------------------------------------------------- ledger
     def _ledger(self, actions: list[Action]) -> None:
         entries = self.journal.intend(actions)
-        self._settle_each(self._record_each(list(zip(actions, entries, strict=True)), now()))
-
-    def _record_each(
-        self, pairs: list[tuple[Action, int]], at: datetime
-    ) -> list[tuple[Action, int, str, str | None]]:
-        """Record links and adoptions in one transaction; when the ledger refuses a row (a
-        serial or asset tag taken since the plan was made, a value too long), halve and retry,
-        so that only the refused device fails and the run goes on."""
-        try:
-            with self.ledger.transaction() as session:
-                self._record(session, [action for action, _ in pairs], at)
-        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-            if len(pairs) == 1:
-                [(action, entry)] = pairs
-                return [(action, entry, "failed", f"the ledger refused it: {exc.orig}".strip())]
-            half = len(pairs) // 2
-            return self._record_each(pairs[:half], at) + self._record_each(pairs[half:], at)
-        return [(action, entry, "done", None) for action, entry in pairs]
-
-    @staticmethod
-    def _record(session: Any, actions: Sequence[Action], at: datetime) -> None:
-        links = [
-            (a.device.serial, a.device.device_id) for a in actions if isinstance(a, LinkDevice)
-        ]
-        adoptions = [
-            reconciled.Adoption(
-                serial=a.device.serial,
-                device_id=a.device.device_id,
-                model=a.model,
-                region=a.region,
-                connectivity=a.connectivity,
-                asset_tag=a.asset_tag,
-            )
-            for a in actions
-            if isinstance(a, AdoptDevice)
-        ]
-        reconciled.link_devices(session, links, now=at)
-        reconciled.adopt_devices(session, adoptions, now=at)
+        refused = self.ledger.devices_recorded([_record_of(action) for action in actions])
+        self._settle_each(
+            (action, entry, "done", None) if why is None else (action, entry, "failed", why)
+            for action, entry, why in zip(actions, entries, refused, strict=True)
+        )
 
     # ------------------------------------------------------------------- org units
     def _org_units(self, actions: list[Action]) -> None:
@@ -439,14 +340,9 @@ class _Applier:
         """Send a new first password, then record that Google has it (it is never sent again).
         A failure or a lost answer leaves it unrecorded, and the next run sends the same password
         again: harmless, the account ends up as after one send."""
-        with self.ledger.transaction() as session:
-            password = reconciled.new_password_for(
-                session,
-                action.borrower,
-                credential=action.credential,
-                programme=self.programme,
-                now=now(),
-            )
+        password = self.ledger.new_password(
+            action.borrower, credential=action.credential, programme=self.programme
+        )
         if password is None:
             return "skipped"
         self.google.directory.set_password(
@@ -454,18 +350,11 @@ class _Applier:
             password=password,
             change_password_at_next_login=self.programme.accounts.change_password_at_next_login,
         )
-        with self.ledger.transaction() as session:
-            reconciled.password_set(
-                session, action.borrower, credential=action.credential, now=now()
-            )
+        self.ledger.password_set(action.borrower, credential=action.credential)
         return None
 
     def _create_account(self, action: CreateAccount) -> str | None:
-        at = now()
-        with self.ledger.transaction() as session:
-            password = reconciled.first_password_for(
-                session, action.borrower, programme=self.programme, now=at
-            )
+        password = self.ledger.first_password(action.borrower, programme=self.programme)
         try:
             account = self.google.directory.create_account(
                 email=action.email,
@@ -490,34 +379,21 @@ class _Applier:
                     reason=exc.reason,
                 ) from exc
             account = existing
-        with self.ledger.transaction() as session:
-            reconciled.account_created(
-                session,
-                action.borrower,
-                user_id=account.user_id,
-                org_unit=account.org_unit_path,
-                now=now(),
-            )
+        self.ledger.account_created(
+            action.borrower, user_id=account.user_id, org_unit=account.org_unit_path
+        )
         return None
-
-    def _ledger_accounts(self, borrowers: Iterable[str]) -> dict[str, Borrower]:
-        with self.ledger.read() as session:
-            found = reconciled.borrowers_by_desk_id(session, borrowers)
-            for person in found.values():
-                session.expunge(person)
-            return found
 
     def _patch_accounts(
         self, actions: list[SuspendAccount | UnsuspendAccount | MoveAccount]
     ) -> None:
-        ledger = self._ledger_accounts(a.borrower for a in actions)
+        statuses = self.ledger.account_statuses(a.borrower for a in actions)
         bodies: dict[str, dict[str, Any]] = defaultdict(dict)
         going: dict[str, list[tuple[Action, int]]] = defaultdict(list)
         entries = self.journal.intend(actions)
         suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
-            person = ledger.get(action.borrower)
-            status = person.account_status if person is not None else None
+            status = statuses.get(action.borrower)
             if isinstance(action, SuspendAccount) and status != AccountStatus.SUSPENDED.value:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
@@ -529,7 +405,9 @@ class _Applier:
             else:
                 bodies[action.email]["orgUnitPath"] = action.org_unit
             going[action.email].append((action, entry))
-        granted = self._take(Budget.SUSPENSIONS, [a.borrower for a, _ in suspending])
+        granted = self.ledger.take(
+            self.guard, Budget.SUSPENSIONS, [a.borrower for a, _ in suspending]
+        )
         for action, entry in suspending:
             if action.borrower not in granted:
                 self._settle([action], [entry], "skipped", _held_reason(Budget.SUSPENSIONS))
@@ -540,24 +418,20 @@ class _Applier:
         if not bodies:
             return
         outcome = self.google.directory.update_accounts(bodies)
-        self._refund(
+        self.ledger.refund(
             granted[a.borrower]
             for a, _ in suspending
             if a.email in outcome.errors and a.borrower in granted
         )
-        at = now()
-        with self.ledger.transaction() as session:
-            for email, body in bodies.items():
-                if email in outcome.results:
-                    person = session.scalars(
-                        sa.select(Borrower).where(Borrower.account_email == email)
-                    ).first()
-                    if person is not None:
-                        if "suspended" in body:
-                            person.google_suspended = body["suspended"]
-                        if "orgUnitPath" in body:
-                            person.google_org_unit = body["orgUnitPath"]
-                        person.google_checked_at = at
+        self.ledger.accounts_updated(
+            {
+                email: AccountConfirmed(
+                    suspended=body.get("suspended"), org_unit=body.get("orgUnitPath")
+                )
+                for email, body in bodies.items()
+                if email in outcome.results
+            }
+        )
         settled: list[tuple[Action, int, str, str | None]] = []
         for email, pairs in going.items():
             error = outcome.errors.get(email)
@@ -574,21 +448,17 @@ class _Applier:
         spent: dict[str, int] = {}
         for action, entry in zip(actions, entries, strict=True):
             # The budget is spent in the transaction that commits the intent.
-            with self.ledger.transaction() as session:
-                granted = self.guard.take(session, Budget.DELETIONS, [action.borrower])
-                wanted = bool(granted) and reconciled.begin_account_deletion(
-                    session, action.borrower, email=action.email, now=now()
-                )
-                if granted and not wanted:
-                    budgets.refund(session, granted.values())
-            if not granted:
+            granted, wanted = self.ledger.account_deletion_begun(
+                self.guard, action.borrower, email=action.email
+            )
+            if granted is None:
                 self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
                 self._held(Budget.DELETIONS, [action.borrower])
                 continue
             if not wanted:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
-            spent[action.borrower] = granted[action.borrower]
+            spent[action.borrower] = granted
             going[action.user_id or action.email] = (action, entry)
         if not going:
             return
@@ -601,13 +471,10 @@ class _Applier:
                 self._settle([action], [entry], "unknown", str(error))
                 continue
             if error is not None and not isinstance(error, GoogleNotFound):
-                with self.ledger.transaction() as session:
-                    reconciled.account_deletion_refused(session, action.borrower, now=now())
-                    budgets.refund(session, [spent[action.borrower]])
+                self.ledger.account_deletion_refused(action.borrower, spent=spent[action.borrower])
                 self._settle([action], [entry], "failed", str(error))
                 continue
-            with self.ledger.transaction() as session:
-                reconciled.account_deleted(session, action.borrower, now=now())
+            self.ledger.account_deleted(action.borrower)
             self._settle([action], [entry], "done")
 
     def _account_gone(self, action: AccountGone) -> str | None:
@@ -619,14 +486,11 @@ class _Applier:
             found = self.google.directory.get_account(key)
             if found is not None:
                 return "skipped"  # it exists after all: a later run deletes it
-        with self.ledger.transaction() as session:
-            reconciled.account_deleted(
-                session,
-                action.borrower,
-                now=now(),
-                reason="the retention period after the return has passed and Google has no "
-                "such account (never created, or deleted already)",
-            )
+        self.ledger.account_deleted(
+            action.borrower,
+            reason="the retention period after the return has passed and Google has no "
+            "such account (never created, or deleted already)",
+        )
         return None
 
     # --------------------------------------------------------------------- devices
@@ -662,22 +526,16 @@ class _Applier:
         if not moved:
             return
         seen = self._read_back(moved)
-        at = now()
         outcomes: list[tuple[MoveDevices, int, list[str]]] = []
-        confirmed: dict[str, dict[str, Any]] = {}
+        confirmed: dict[str, str] = {}
         for action, entry in moved:
             wrong = [d.serial for d in action.devices if seen.get(d.device_id) != action.org_unit]
             confirmed.update(
-                {
-                    d.device_id: {"google_org_unit": action.org_unit, "google_checked_at": at}
-                    for d in action.devices
-                    if d.serial not in wrong
-                }
+                {d.device_id: action.org_unit for d in action.devices if d.serial not in wrong}
             )
             outcomes.append((action, entry, wrong))
-        with self.ledger.transaction() as session:
-            # One executemany for every move, not one per move.
-            self._confirm_devices(session, confirmed)
+        # One write for every move, not one per move.
+        self.ledger.devices_moved(confirmed)
         self._settle_each(
             (action, entry, "done", None)
             if not wrong
@@ -724,43 +582,19 @@ class _Applier:
                 where[device_id] = None if device is None else device.org_unit_path
         return where
 
-    @staticmethod
-    def _confirm_devices(session: Any, changes: dict[str, dict[str, Any]]) -> None:
-        """Write what Google confirmed about devices (by Google's id): Core, one executemany
-        per set of columns, no objects loaded."""
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for device_id, values in changes.items():
-            row = {f"new_{column}": value for column, value in values.items()}
-            row["device_key"] = device_id
-            by_columns[tuple(sorted(values))].append(row)
-        devices = cast(sa.Table, Device.__table__)
-        for columns, rows in by_columns.items():
-            session.connection().execute(
-                devices.update()
-                .where(devices.c.google_device_id == sa.bindparam("device_key"))
-                .values({column: sa.bindparam(f"new_{column}") for column in columns}),
-                rows,
-            )
-
     def _annotations(self, actions: list[Action]) -> None:
         annotate = [a for a in actions if isinstance(a, AnnotateDevice)]
         entries = self.journal.intend(annotate)
         outcome = self.google.directory.annotate_devices(
             {a.device.device_id: dict(a.changes) for a in annotate}
         )
-        at = now()
-        with self.ledger.transaction() as session:
-            self._confirm_devices(
-                session,
-                {
-                    a.device.device_id: {
-                        "google_annotated_user": dict(a.changes)["annotatedUser"],
-                        "google_checked_at": at,
-                    }
-                    for a in annotate
-                    if a.device.device_id in outcome.results and "annotatedUser" in dict(a.changes)
-                },
-            )
+        self.ledger.devices_annotated(
+            {
+                a.device.device_id: dict(a.changes)["annotatedUser"]
+                for a in annotate
+                if a.device.device_id in outcome.results and "annotatedUser" in dict(a.changes)
+            }
+        )
         settled: list[tuple[Action, int, str, str | None]] = []
         for action, entry in zip(annotate, entries, strict=True):
             error = outcome.errors.get(action.device.device_id)
@@ -779,26 +613,14 @@ class _Applier:
                 return
             [entry] = self.journal.intend([action])
             kind = type(action)
-            with self.ledger.read() as session:
-                states = dict(
-                    session.execute(
-                        sa.select(Device.google_device_id, Device.state).where(
-                            Device.google_device_id.in_([d.device_id for d in action.devices])
-                        )
-                    ).all()
-                )
-                locked = _locked(session, [d.device_id for d in action.devices])
-            allowed = [
-                d
-                for d in action.devices
-                if _still_wanted(kind, states.get(d.device_id), d.device_id in locked)
-            ]
+            wanted = self.ledger.status_change_wanted(kind, [d.device_id for d in action.devices])
+            allowed = [d for d in action.devices if d.device_id in wanted]
             if not allowed:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
             granted: dict[str, int] = {}
             if action.limit is not None:
-                granted = self._take(action.limit, [d.serial for d in allowed])
+                granted = self.ledger.take(self.guard, action.limit, [d.serial for d in allowed])
                 held = [d.serial for d in allowed if d.serial not in granted]
                 if held:
                     self._held(action.limit, held)
@@ -814,29 +636,18 @@ class _Applier:
                 )
             except GoogleError as exc:
                 if not isinstance(exc, GoogleOutcomeUnknown):
-                    self._refund(granted.values())
+                    self.ledger.refund(granted.values())
                 self._settle([action], [entry], "failed", str(exc))
                 continue
-            self._refund(
+            self.ledger.refund(
                 granted[ref.serial]
                 for ref in allowed
                 if results.get(ref.device_id) is not None and ref.serial in granted
             )
-            new_status = {
-                DisableDevices: DeviceStatus.DISABLED,
-                ReenableDevices: DeviceStatus.ACTIVE,
-                DeprovisionDevices: DeviceStatus.DEPROVISIONED,
-            }[kind].value
-            at = now()
-            with self.ledger.transaction() as session:
-                self._confirm_devices(
-                    session,
-                    {
-                        device_id: {"google_status": new_status, "google_checked_at": at}
-                        for device_id, error in results.items()
-                        if error is None
-                    },
-                )
+            self.ledger.devices_status_changed(
+                (device_id for device_id, error in results.items() if error is None),
+                _NEW_STATUS[kind],
+            )
             errors = {
                 ref.serial: results.get(ref.device_id)
                 for ref in allowed
@@ -879,16 +690,15 @@ class _Applier:
     def _powerwash(self, action: IssuePowerwash) -> str | None:
         # The intent is in the ledger before Google hears of it: a crash from here on leaves the
         # request ISSUING, which is never sent again blindly.
-        with self.ledger.transaction() as session:
-            granted = self.guard.take(session, Budget.POWERWASHES, [action.device.serial])
-            if not granted:
-                self._held(Budget.POWERWASHES, [action.device.serial])
-                return "held"
-            wanted = reconciled.begin_powerwash(
-                session, action.request_id, device_id=action.device.device_id, now=now()
-            )
-            if not wanted:
-                budgets.refund(session, granted.values())
+        spent, wanted = self.ledger.powerwash_begun(
+            self.guard,
+            action.request_id,
+            device_id=action.device.device_id,
+            serial=action.device.serial,
+        )
+        if spent is None:
+            self._held(Budget.POWERWASHES, [action.device.serial])
+            return "held"
         if not wanted:
             return "skipped"
         try:
@@ -896,20 +706,25 @@ class _Applier:
                 action.device.device_id, "REMOTE_POWERWASH"
             )
         except GoogleOutcomeUnknown as exc:
-            with self.ledger.transaction() as session:
-                reconciled.powerwash_lost(
-                    session, action.request_id, error=str(exc), now=now(), sent=True
-                )
+            self.ledger.command_lost(action.request_id, error=str(exc), sent=True)
             raise
         except GoogleError as exc:
-            with self.ledger.transaction() as session:
-                reconciled.powerwash_lost(
-                    session, action.request_id, error=str(exc), now=now(), sent=False
-                )
-                budgets.refund(session, granted.values())
+            self.ledger.command_lost(action.request_id, error=str(exc), sent=False, refund=spent)
             raise
-        with self.ledger.transaction() as session:
-            reconciled.powerwash_issued(
-                session, action.request_id, command_id=command_id, now=now()
-            )
+        self.ledger.command_issued(action.request_id, command_id=command_id)
         return None
+
+
+def _record_of(action: Action) -> Link | Adoption:
+    """What the ledger records of a link or an adoption."""
+    if isinstance(action, AdoptDevice):
+        return Adoption(
+            serial=action.device.serial,
+            device_id=action.device.device_id,
+            model=action.model,
+            region=action.region,
+            connectivity=action.connectivity,
+            asset_tag=action.asset_tag,
+        )
+    assert isinstance(action, LinkDevice), action
+    return Link(serial=action.device.serial, device_id=action.device.device_id)

@@ -28,14 +28,10 @@ from fleetsync.ledger.models import OutboxEntry
 from fleetsync.log import get_logger
 from fleetsync.metrics import OUTBOX_DEPTH, RECONCILE_DURATION
 from fleetsync.services.programme import Programme
+from fleetsync.services.writeback import BudgetGuard, WriteBack
 from fleetsync.settings import Settings
-from fleetsync.sync.apply import ApplyReport, BudgetGuard, apply_plan
+from fleetsync.sync.apply import ApplyReport, apply_plan
 from fleetsync.sync.config import layout_of, limits_of
-from fleetsync.sync.confirmed import (
-    remember_new_links,
-    remember_observation,
-    remember_policies,
-)
 from fleetsync.sync.desired import Scope, load_desired, scope_of_borrowers
 from fleetsync.sync.journal import Journal, now
 from fleetsync.sync.lock import SyncBusy, reconciler_lock
@@ -224,7 +220,7 @@ def _run(
             ),
         )
     if not dry_run:
-        remember_observation(ledger, observation, now=now())
+        WriteBack(ledger).observation_confirmed(observation)
     limits = limits_of(settings)
     with ledger.read() as session:
         spent = budgets.spent(session, now=now())
@@ -265,14 +261,14 @@ def _run(
             limits=limits,
             scope=(scope.devices, scope.borrowers) if scope else None,
         )
-    remember_new_links(ledger, observation, now=now())
+    WriteBack(ledger).links_confirmed(observation)
     if applied.stopped:
         report.status = "stopped"
     else:
         report.status = "converged" if applied.ok else "failed"
     if desired.policies:
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
-        remember_policies(ledger, desired.policies, the_plan, failed, now=now())
+        WriteBack(ledger).policies_confirmed(desired.policies, the_plan, failed)
     return report
 
 
