@@ -8,7 +8,6 @@ import os
 import pty
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from fleetsync import clock
 from tests.cli_runner import CliResult, run_cli
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.processes
 
@@ -48,10 +48,14 @@ def _on_a_terminal(env: dict[str, str], answer: str, *args: str) -> tuple[int, s
     )  # fmt: skip
     os.close(secondary)
     seen = b""
-    deadline = time.monotonic() + 60
+
+    def asked() -> bool:
+        nonlocal seen
+        seen += os.read(primary, 4096)
+        return b"[y/N]" in seen
+
     try:
-        while b"[y/N]" not in seen and time.monotonic() < deadline:
-            seen += os.read(primary, 4096)
+        wait_until(asked, what="the question [y/N]", interval=0)
         os.write(primary, answer.encode() + b"\n")
     except OSError:  # it ended without asking: the terminal closed with it
         pass
