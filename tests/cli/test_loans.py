@@ -393,3 +393,44 @@ def test_db_upgrade_on_an_empty_database(database_url: str, tmp_path: Path) -> N
     result = run_cli("db", "upgrade", env=env)
     assert result.exit_code == 0
     assert f"migrated from (empty) to {before['head']}" in " ".join(result.stdout.split())
+
+
+def test_a_new_first_password_is_shown_once_and_waits_for_google(cli: Cli, ledger: Ledger) -> None:
+    lent = _json(cli("loan", "checkout", "--serial", "CB-0001", "--borrower-id", "B-1",
+                     "--given-name", "Ann", "--family-name", "Lee", "--region", "Antwerpen",
+                     "--until", UNTIL, "--json"))  # fmt: skip
+    early = cli("loan", "new-password", "L-1")
+    assert (early.exit_code, "not in Google yet" in early.stderr) == (3, True)
+    with ledger.transaction() as session:  # what the reconciler records once Google has it
+        reconciled.account_created(
+            session, "B-1", user_id="u-1", org_unit="/Students/Antwerpen", now=clock.now()
+        )
+    assert "Google has it since" in cli("loan", "show", "L-1").stdout
+
+    issued = cli("loan", "new-password", "L-1")
+    assert issued.exit_code == 0, issued.output
+    lines = issued.stdout.splitlines()
+    assert lines[0] == (
+        "loan L-1, borrower B-1: a new first password for ann.lee@example.org; Google gets it "
+        "at the next sync"
+    )
+    password = lines[1].removeprefix("first password: ").split()[0]
+    assert password != lent["first_password"]
+    assert len(password) >= 8
+    shown = cli("loan", "show", "L-1")
+    assert "first password: collected; a password waits for Google" in shown.stdout
+    assert password not in shown.stdout
+    again = cli("loan", "first-password", "L-1")
+    assert (again.exit_code, "was already collected" in again.stderr) == (3, True)
+
+    sealed = _json(cli("loan", "new-password", "L-1", "--hide-password", "--json"))
+    assert sealed["first_password"] is None
+    assert (sealed["loan"], sealed["borrower"]) == ("L-1", "B-1")
+    assert _json(cli("loan", "first-password", "L-1", "--json"))["password"] not in (
+        password,
+        None,
+    )
+    assert cli("loan", "new-password", "L-99").exit_code == 4
+    cli("loan", "return", "--serial", "CB-0001")
+    ended = cli("loan", "new-password", "L-1")
+    assert (ended.exit_code, "has ended" in ended.stderr) == (3, True)

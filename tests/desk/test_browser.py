@@ -268,6 +268,24 @@ def test_a_loan_at_the_counter_from_scan_to_take_back(browser: Any, served: Serv
         (ARTIFACTS / "en-slip-80mm.pdf").write_bytes(receipt)
         assert _page_width_mm(receipt) == pytest.approx(80, abs=1)
 
+        # The borrower lost it: a new one, revealed once the same way; Google gets it.
+        desk.page.get_by_role("button", name="New first password").click()
+        assert "A new first password is ready" in _text(desk)
+        desk.page.get_by_role("button", name="Reveal the password").click()
+        new_password = desk.page.locator("strong.password").inner_text()
+        assert new_password != password
+        assert new_password not in desk.page.url
+        desk.check("new-password")
+        desk.goto(f"/desk/loans/{loan}/slip")
+        wait_until(
+            lambda: "Google has had this password since" in _text(desk),
+            what="the reconcile setting the new password in Google",
+            between=lambda: desk.goto(f"/desk/loans/{loan}/slip"),
+            interval=0.5,
+            detail=lambda: _text(desk),
+        )
+        assert new_password not in desk.page.content()
+
         desk.goto("/desk/return?device=CB-0001")
         desk.page.get_by_label("Damaged", exact=True).check()
         desk.page.get_by_label("Note (what is damaged)").fill("hinge cracked")
@@ -280,6 +298,7 @@ def test_a_loan_at_the_counter_from_scan_to_take_back(browser: Any, served: Serv
         desk.close()
     log = served.log.read_text()
     assert password not in log
+    assert new_password not in log
 
 
 def test_the_overdue_list_and_its_export_in_dutch(browser: Any, served: Served) -> None:

@@ -8,8 +8,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from fleetsync import clock
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import AuditEvent, PendingCredential
+from fleetsync.services import reconciled
 from tests.desk.conftest import Browser
 from tests.desk.test_lend import lend
 
@@ -62,3 +64,79 @@ def test_a_clerk_of_another_desk_cannot_reveal_it(browser: Browser, other_browse
     other_browser.get("/desk")
     assert other_browser.post(loan + "/slip", {"paper": "a4"}).status_code == 404
     assert "Reveal the password" in browser.get(loan + "/slip").text  # still waiting
+
+
+def _issued(ledger: Ledger) -> list[str]:
+    with ledger.read() as session:
+        return list(
+            session.scalars(
+                sa.select(AuditEvent.actor).where(AuditEvent.action == "first_password_issued")
+            )
+        )
+
+
+def test_a_new_first_password_is_issued_and_shown_once_the_same_way(
+    browser: Browser, other_browser: Browser, ledger: Ledger, capfd: pytest.CaptureFixture[str]
+) -> None:
+    browser.sign_in("ann")
+    loan = lend(browser).url.path
+    first = re.search(
+        r'<strong class="password">([^<]+)</strong>', browser.post(loan + "/slip").text
+    )
+    assert first
+    # Google has no account yet: it is created with the password the borrower has.
+    early = browser.post(loan + "/slip/new-password", {"paper": "a4"})
+    assert early.status_code == 409
+    assert "not in Google yet" in early.text
+    with ledger.transaction() as session:  # what the reconciler records once Google has it
+        reconciled.account_created(
+            session, "B-1017", user_id="u-1", org_unit="/Students/Antwerpen", now=clock.now()
+        )
+    slip = browser.get(loan + "/slip")
+    assert "Google has had this password since" in slip.text
+    assert "New first password" in slip.text
+
+    # Another desk's clerk, and a form without the page's CSRF token, issue nothing.
+    other_browser.sign_in("bea")
+    other_browser.get("/desk")
+    assert other_browser.post(loan + "/slip/new-password").status_code == 404
+    forged = browser.client.post(loan + "/slip/new-password", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    assert _issued(ledger) == []
+
+    issued = browser.post(loan + "/slip/new-password", {"paper": "a4"})
+    assert issued.status_code == 200
+    assert issued.headers["cache-control"] == "no-store"
+    assert "A new first password is ready" in issued.text
+    assert "Google gets this password at the next reconcile." in issued.text
+    assert "Reveal the password" in issued.text
+    assert _issued(ledger) == ["desk:antwerpen:ann"]
+
+    revealed = browser.post(loan + "/slip", {"paper": "a4"})
+    new = re.search(r'<strong class="password">([^<]+)</strong>', revealed.text)
+    assert new
+    assert new[1] != first[1]
+    assert revealed.headers["cache-control"] == "no-store"
+    assert new[1] not in str(revealed.url)
+    assert new[1] not in str(issued.url)
+    assert new[1] not in browser.get(loan + "/slip").text  # shown once
+    assert browser.post(loan + "/slip").status_code == 409
+    with ledger.read() as session:
+        sealed = session.scalars(sa.select(PendingCredential.sealed_password)).all()
+    assert all(new[1] not in s for s in sealed)
+    out, err = capfd.readouterr()
+    assert new[1] not in out + err
+
+
+def test_the_new_password_page_is_in_dutch(browser: Browser, ledger: Ledger) -> None:
+    browser.client.headers["Accept-Language"] = "nl-BE"
+    browser.sign_in("ann")
+    loan = lend(browser).url.path
+    browser.post(loan + "/slip")
+    with ledger.transaction() as session:
+        reconciled.account_created(
+            session, "B-1017", user_id="u-1", org_unit="/Students/Antwerpen", now=clock.now()
+        )
+    assert "Nieuw eerste wachtwoord" in browser.get(loan + "/slip").text
+    issued = browser.post(loan + "/slip/new-password")
+    assert "Google krijgt dit wachtwoord bij de volgende synchronisatie." in issued.text

@@ -9,9 +9,10 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
-from fleetsync import services
+from fleetsync import clock, services
 from fleetsync.domain.errors import AlreadyCollected, LoanEnded, NotFound, Refused
 from fleetsync.ledger.models import AuditEvent, PendingCredential, SyncJournalEntry
+from fleetsync.ledger.overview import overview
 from fleetsync.sync import drain_outbox
 from tests.sync.conftest import ACTOR, Fleet
 
@@ -38,6 +39,11 @@ def _issue(fleet: Fleet, loan: str, actor: str = ACTOR) -> services.NewFirstPass
         )
 
 
+def _waiting_for_google(fleet: Fleet) -> int:
+    with fleet.ledger.read() as session:
+        return overview(session, today=clock.today()).passwords_for_google
+
+
 @pytest.fixture
 def lent(adopted: Fleet) -> tuple[Fleet, services.CheckoutResult, services.FirstPassword]:
     """A loan whose account Google has, and whose first password was handed over."""
@@ -55,8 +61,10 @@ def test_google_gets_the_new_password_once_and_the_slip_shows_it_once(
     issued = _issue(fleet, result.loan)
     assert issued.email == first.email
     assert _google_has(fleet, first.email, first.password)  # not before the reconcile
+    assert _waiting_for_google(fleet) == 1  # what `fleetsync status` shows
 
     drain_outbox(fleet.ledger, fleet.settings, google=fleet.google)  # the targeted reconcile
+    assert _waiting_for_google(fleet) == 0
     new = _collect(fleet, result.loan)
     assert new.password != first.password
     assert _google_has(fleet, first.email, new.password)

@@ -30,6 +30,7 @@ from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
 from fleetsync.domain.lifecycle import Condition, Connectivity
 from fleetsync.google.gmail import Mailbox
+from fleetsync.ledger import progress as ledger_progress
 from fleetsync.ledger import queries
 from fleetsync.services.agreement import agreement_page
 from fleetsync.services.overdue import escalation_steps
@@ -304,6 +305,62 @@ def first_password(
         _flush()
 
 
+@app.command("new-password")
+def new_password(
+    loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
+    hide_password: Annotated[
+        bool,
+        typer.Option(
+            "--hide-password",
+            help="Do not show the new password now; keep it sealed for the loan's desk (the "
+            "slip) or `fleetsync loan first-password LOAN`, which show it once.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Issue a new first password for the account of an open loan's borrower, who lost theirs,
+    and show it once (as checkout shows the first). Google gets it at the next sync (the
+    daemon's, within minutes; or `fleetsync sync`), with "change at next sign-in" as for a new
+    account; until then the old password still works.
+
+    Exits 4 when the loan does not exist, 3 when it has ended, when the account is being
+    deleted, or when Google does not have the account yet (it is created with the first
+    password, which `loan first-password` shows if it was not collected).
+    """
+    actor = cli_actor()
+    with opened_ledger(config) as (settings, ledger):
+        programme = services.Programme.from_settings(settings)
+        with ledger.transaction() as session:
+            issued = services.issue_first_password(
+                session, loan=loan, programme=programme, actor=actor
+            )
+        password: str | None = None
+        # Issued and committed; like checkout's, the password is marked collected in a second
+        # transaction that commits only once it is out: if showing it fails, it still waits.
+        with ledger.transaction() as session:
+            if not hide_password:
+                password = services.collect_first_password(
+                    session, loan=issued.loan, programme=programme, actor=actor
+                ).password
+            if as_json:
+                print_json(asdict(issued) | {"first_password": password})
+            else:
+                _say(
+                    f"loan {issued.loan}, borrower {issued.borrower}: a new first password for "
+                    f"{issued.email}; Google gets it at the next sync"
+                )
+                if password is None:
+                    _say(
+                        f"first password: sealed; `fleetsync loan first-password {issued.loan}` "
+                        f"(or the desk's slip) shows it once (within "
+                        f"{settings.accounts.first_password_ttl_hours} h)"
+                    )
+                else:
+                    _say(_first_password_line(password))
+            _flush()
+
+
 @app.command("unlock")
 def unlock(
     loan: Annotated[str, typer.Argument(metavar="LOAN", help="The loan's id, e.g. L-88.")],
@@ -558,6 +615,7 @@ def show(
             if loan.agreement_signed_at is None
             else loan.agreement_signed_at.isoformat(),
             "escalation": escalation_steps(session, [loan.id]).get(loan.id),
+            "first_password": _first_password(session, loan),
         }
     if as_json:
         print_json(detail)
@@ -598,6 +656,26 @@ def _render_loan(d: dict[str, Any], today: date) -> None:
         )
     if d.get("escalation"):
         _say(f"overdue escalation: {d['escalation']}")
+    password = d.get("first_password") or {}
+    if password.get("state", "none") != "none":
+        if password.get("google_since"):
+            google = f"Google has it since {password['google_since'][:16].replace('T', ' ')}"
+        elif password.get("google_waits"):
+            google = "a password waits for Google: it gets it at the next sync"
+        else:
+            google = "Google does not get it"
+        _say(f"first password: {password['state']}; {google}")
+
+
+def _first_password(session: Any, loan: Any) -> dict[str, Any]:
+    """Whether a first password waits for collection, and whether Google has it yet."""
+    at = clock.now()
+    in_google = ledger_progress.first_password_in_google(session, loan, at)
+    return {
+        "state": ledger_progress.first_password_state(session, loan, at),
+        "google_waits": in_google.waits,
+        "google_since": None if in_google.since is None else in_google.since.isoformat(),
+    }
 
 
 @app.command("agreement")

@@ -139,6 +139,12 @@ def _show(result: Overview) -> None:
         highlight=False,
     )
     console.print(f"overdue loans: {result.overdue_loans}", highlight=False)
+    if result.passwords_for_google:
+        console.print(
+            f"new first passwords waiting for Google: {result.passwords_for_google} (a password "
+            "waits until the next reconcile sets it)",
+            highlight=False,
+        )
     if result.in_repair:
         console.print(
             f"{result.in_repair} device(s) in repair, oldest since {_when(result.oldest_repair)}",

@@ -200,6 +200,10 @@ class LoanView:
     password_state: str
     #: The desk that lent it (``None``: a technician's loan).
     desk: str | None = None
+    #: Whether Google has it yet (a new one is set by the next reconcile).
+    password_in_google: ledger_progress.FirstPasswordInGoogle = field(
+        default_factory=ledger_progress.FirstPasswordInGoogle
+    )
 
 
 def loan_view(seen: Visit, ref: str) -> LoanView | None:
@@ -228,6 +232,7 @@ def loan_view(seen: Visit, ref: str) -> LoanView | None:
             account=loan.borrower.account_email,
             password_state=ledger_progress.first_password_state(session, loan, clock.now()),
             desk=loan.desk,
+            password_in_google=ledger_progress.first_password_in_google(session, loan, clock.now()),
         )
 
 

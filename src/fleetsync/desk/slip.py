@@ -6,10 +6,15 @@ The password is collected with :func:`fleetsync.services.collect_first_password`
 API and the command line use: once, while the loan is open, by its desk. It appears only in the
 answer to the POST, which no cache keeps (``Cache-Control: no-store`` on every desk page) and no
 log records; never in a URL.
+
+A borrower who lost theirs gets a new one (:func:`fleetsync.services.issue_first_password`, a
+POST): the slip then shows it the same way, once, and says whether Google has it yet (the next
+reconcile sets it; the desk's action wakes it).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
@@ -37,6 +42,7 @@ def _slip(
     *,
     password: str | None = None,
     error: str | None = None,
+    done: str | None = None,
     status: int = 200,
 ) -> Response:
     settings = seen.desk.api.settings
@@ -50,6 +56,7 @@ def _slip(
             "paper": "80mm" if paper == "80mm" else "a4",
             "password": password,
             "error": error,
+            "done": done,
             "return_address": "" if desk is None else desk.return_address,
             "contact": settings.desk.contact,
             "change_at_first_sign_in": settings.accounts.change_password_at_next_login,
@@ -93,13 +100,41 @@ async def reveal(seen: Handing, ref: str) -> Response:
     return answer
 
 
+@router.post("/loans/{ref}/slip/new-password")
+async def new_password(seen: Handing, ref: str) -> Response:
+    """Issue a new first password for a borrower who lost theirs; the slip then reveals it once,
+    like the checkout's, and Google gets it at the next reconcile."""
+    fields = await seen.form()
+    paper = fields.get("paper", "a4")
+    view = loan_view(seen, ref)
+    if view is None:
+        return not_found(seen)
+    api = seen.desk.api
+    try:
+        with api.ledger.transaction() as session:
+            services.issue_first_password(
+                session,
+                loan=ref,
+                programme=api.programme,
+                actor=seen.actor,
+                all_desks=seen.all_desks,
+            )
+    except FleetsyncError as exc:
+        return _slip(seen, view, paper, error=str(exc), status=409)
+    if api.worker is not None:
+        api.worker.wake()
+    fresh = loan_view(seen, ref) or view
+    done = seen._(
+        "A new first password is ready: reveal it with the borrower at the desk. Google gets it "
+        "at the next reconcile, in a few minutes; until then the old one still works."
+    )
+    return _slip(seen, fresh, paper, done=done)
+
+
 def loan_view_after(view: LoanView, email: str) -> LoanView:
     """The view once the password is collected."""
-    return LoanView(
-        loan=view.loan,
-        borrower_name=view.borrower_name,
-        model=view.model,
-        progress=view.progress,
+    return replace(
+        view,
         account=view.account or email,
         password_state="collected",  # noqa: S106 - a state, not a password
         desk=view.desk,

@@ -13,17 +13,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fleetsync import clock
-from fleetsync.domain.lifecycle import CommandState, DeviceState, GoogleConfirmed, Lendability
+from fleetsync.domain.lifecycle import (
+    AccountStatus,
+    CommandState,
+    DeviceState,
+    GoogleConfirmed,
+    Lendability,
+)
 from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
 from fleetsync.ledger.budgets import BudgetState, budget_states
 from fleetsync.ledger.forecast import shortfalls
 from fleetsync.ledger.models import (
     STOPPED_PREFIX,
+    Borrower,
     DaemonReplica,
     Device,
     DeviceCommand,
     Loan,
     OutboxEntry,
+    PendingCredential,
     Repair,
     SyncJournalEntry,
     SyncRun,
@@ -55,6 +63,8 @@ class Overview:
     outbox_pending: int = 0
     outbox_oldest: datetime | None = None
     overdue_loans: int = 0
+    #: New first passwords a desk issued that Google does not have yet (the next reconcile).
+    passwords_for_google: int = 0
     #: Devices with an open repair, and since when the oldest one is open.
     in_repair: int = 0
     oldest_repair: datetime | None = None
@@ -83,6 +93,7 @@ class Overview:
                 "oldest": None if self.outbox_oldest is None else self.outbox_oldest.isoformat(),
             },
             "overdue_loans": self.overdue_loans,
+            "first_passwords_for_google": self.passwords_for_google,
             "repairs": {
                 "open": self.in_repair,
                 "oldest": None if self.oldest_repair is None else self.oldest_repair.isoformat(),
@@ -176,6 +187,20 @@ def overview(
     result.overdue_loans = (
         session.scalar(
             sa.select(sa.func.count()).where(Loan.returned_at.is_(None), Loan.agreed_end < today)
+        )
+        or 0
+    )
+    result.passwords_for_google = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PendingCredential)
+            .join(Borrower, Borrower.id == PendingCredential.borrower_id)
+            .where(
+                PendingCredential.used_at.is_(None),
+                PendingCredential.expires_at > now,
+                Borrower.google_user_id.is_not(None),
+                Borrower.account_status == AccountStatus.ACTIVE.value,
+            )
         )
         or 0
     )

@@ -4,6 +4,7 @@ password waits for collection. (Which desk may see it: :mod:`fleetsync.services.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -21,7 +22,13 @@ from fleetsync.domain.progress import (
 from fleetsync.ledger.models import DeviceCommand, Loan, PendingCredential, PolicyState
 from fleetsync.ledger.queries import POWERWASH
 
-__all__ = ["FirstPasswordState", "first_password_state", "loan_facts"]
+__all__ = [
+    "FirstPasswordInGoogle",
+    "FirstPasswordState",
+    "first_password_in_google",
+    "first_password_state",
+    "loan_facts",
+]
 
 FirstPasswordState = Literal["waiting", "collected", "expired", "none"]
 
@@ -98,3 +105,23 @@ def first_password_state(session: Session, loan: Loan, now: datetime) -> FirstPa
     if credential.expires_at <= now:
         return "expired"
     return "waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPasswordInGoogle:
+    """Whether Google has the loan's latest first password: ``since`` when it has (the account
+    was created with it, or the reconciler set it), else ``waits`` while it is still to be sent
+    (a new one a desk issued, or the checkout's before the account exists)."""
+
+    waits: bool = False
+    since: datetime | None = None
+
+
+def first_password_in_google(session: Session, loan: Loan, now: datetime) -> FirstPasswordInGoogle:
+    stmt = sa.select(PendingCredential).where(PendingCredential.loan_id == loan.id)
+    credential = session.scalars(stmt.order_by(PendingCredential.id.desc()).limit(1)).first()
+    if credential is None:
+        return FirstPasswordInGoogle()
+    if credential.used_at is not None:
+        return FirstPasswordInGoogle(since=credential.used_at)
+    return FirstPasswordInGoogle(waits=credential.expires_at > now and loan.returned_at is None)
