@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from fleetsync.domain.staff import Throttle
+from fleetsync.domain.staff import SignInThrottle
 from fleetsync.ledger import open_ledger
 from fleetsync.ledger.models import AuditEvent
 from fleetsync.services.staff import SignInRefused, sign_in
@@ -34,7 +34,7 @@ def _sign_in(config: str, username: str, password: str) -> str:
                 session,
                 username=username,
                 password=password,
-                throttle=Throttle(5, timedelta(minutes=15)),
+                throttle=SignInThrottle(5, timedelta(minutes=15)),
             ).actor
         except SignInRefused:
             return "refused"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from fleetsync.domain.staff import Throttle
+from fleetsync.domain.staff import SignInThrottle
 from fleetsync.ledger import create_ledger_engine, open_ledger
 from fleetsync.services.staff import SignInRefused, sign_in
 from fleetsync.settings import Settings
@@ -88,7 +88,10 @@ def _signs_in(directory: Path, banner: str) -> str:
     with open_ledger(settings) as ledger, ledger.transaction() as session:
         try:
             return sign_in(
-                session, username=found[1], password=found[2], throttle=Throttle(5, timedelta(1))
+                session,
+                username=found[1],
+                password=found[2],
+                throttle=SignInThrottle(5, timedelta(1)),
             ).actor
         except SignInRefused:
             return "refused"

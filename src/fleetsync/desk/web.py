@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from fleetsync.desk import i18n, labels
 from fleetsync.desk.sessions import AddressThrottle, DeskSession, SessionCookies
 from fleetsync.domain.progress import Targets
-from fleetsync.domain.staff import Permission, StaffRole, Throttle, may
+from fleetsync.domain.staff import Permission, SignInThrottle, StaffRole, may
 from fleetsync.ledger import Ledger
 from fleetsync.services import Programme
 from fleetsync.services.staff import StaffMember, staff_member
@@ -88,7 +88,7 @@ class SharedState(Protocol):
 class DeskState:
     api: SharedState
     cookies: SessionCookies
-    throttle: Throttle
+    throttle: SignInThrottle
     addresses: AddressThrottle
     environments: dict[str, jinja2.Environment]
 
@@ -100,7 +100,7 @@ class DeskState:
             cookies=SessionCookies(
                 key=api.programme.key, idle_seconds=settings.session_idle_minutes * 60
             ),
-            throttle=Throttle(
+            throttle=SignInThrottle(
                 attempts=settings.sign_in_attempts,
                 lockout=timedelta(minutes=settings.lockout_minutes),
             ),

@@ -24,8 +24,8 @@ from fleetsync.domain.errors import InvalidInput
 __all__ = [
     "MAX_USERNAME",
     "Permission",
+    "SignInThrottle",
     "StaffRole",
-    "Throttle",
     "check_desk_name",
     "check_username",
     "desk_actor",
@@ -93,7 +93,7 @@ def desk_actor(desk: str, username: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Throttle:
+class SignInThrottle:
     """After ``attempts`` failed sign-ins in a row, an account refuses every sign-in (the right
     password too) until ``lockout`` has passed since the last failure."""
 

@@ -4,8 +4,8 @@ command line (``fleetsync staff``), signed in and out by the desk's pages.
 Passwords are hashed with argon2id (argon2-cffi); a new or reset password is generated here and
 returned once, for the person who hands it over. Failed sign-ins in a row are counted on the
 account: past the limit it refuses every sign-in until the lockout has passed
-(:class:`~fleetsync.domain.staff.Throttle`). A password reset, disabling and a sign-out raise the
-account's session epoch, which voids every session cookie issued before.
+(:class:`~fleetsync.domain.staff.SignInThrottle`). A password reset, disabling and a sign-out
+raise the account's session epoch, which voids every session cookie issued before.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from fleetsync.domain.errors import InvalidInput, NotFound, Refused
 from fleetsync.domain.staff import (
+    SignInThrottle,
     StaffRole,
-    Throttle,
     check_desk_name,
     check_username,
     desk_actor,
@@ -231,7 +231,7 @@ def sign_in(
     *,
     username: str,
     password: str,
-    throttle: Throttle,
+    throttle: SignInThrottle,
     now: datetime | None = None,
 ) -> StaffMember:
     """The staff member whose password this is. Raises :class:`SignInRefused` for anything
