@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from fleetsync import services
 from fleetsync.domain.errors import InvalidInput, Refused
 from fleetsync.domain.inventory import parse_devices_csv
-from fleetsync.domain.lifecycle import Condition
+from fleetsync.domain.lifecycle import Condition, DeviceState
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, Loan, OutboxEntry
 from fleetsync.settings import DEFAULT_REGIONS
@@ -308,6 +308,6 @@ def test_the_machine_sees_a_broken_rule(ledger: Ledger, programme: services.Prog
     machine = type("Broken", (LedgerMachine,), {"ledger": ledger, "programme": programme})()
     with ledger.transaction() as session:
         device = session.scalars(sa.select(Device).where(Device.serial == machine.serials[0])).one()
-        device.state = "on_loan"  # without a loan: the ledger's first rule is broken
+        device.state = DeviceState.ON_LOAN  # without a loan: the ledger's first rule is broken
     with pytest.raises(AssertionError):
         machine.the_lifecycle_rules_hold()

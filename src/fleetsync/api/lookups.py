@@ -186,7 +186,7 @@ def device(
         serial=found.serial,
         asset_tag=found.asset_tag,
         model=found.model,
-        state=DeviceState(found.state),
+        state=found.state,
         state_since=found.state_since,
         region=found.region,
         connectivity=found.connectivity,

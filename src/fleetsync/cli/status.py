@@ -25,11 +25,11 @@ from fleetsync.sync.config import limits_of
 
 __all__ = ["status_command"]
 
-_STATES = [s.value for s in DeviceState]
+_STATES: list[str] = list(DeviceState)
 #: Short headers: the table fits an 80-column terminal with the longest region names.
 _HEADERS = {"spare": "spare", "on_loan": "on loan", "in_refurbishment": "refurb",
             "lost": "lost", "retired": "retired", "ict_test": "ICT"}  # fmt: skip
-_LENDABLE = {DeviceState.SPARE.value, DeviceState.ON_LOAN.value, DeviceState.IN_REFURBISHMENT.value}
+_LENDABLE: set[str] = {DeviceState.SPARE, DeviceState.ON_LOAN, DeviceState.IN_REFURBISHMENT}
 
 
 def status_command(

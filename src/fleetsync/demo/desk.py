@@ -102,7 +102,7 @@ class SimulatedDesk(threading.Thread):
                 (serial, region, connectivity)
                 for serial, region, connectivity in session.execute(
                     sa.select(Device.serial, Device.region, Device.connectivity).where(
-                        Device.state == DeviceState.SPARE.value
+                        Device.state == DeviceState.SPARE
                     )
                 )
             ]

@@ -59,7 +59,7 @@ class SimulatedDevices(threading.Thread):
                     sa.select(Device.serial, Device.google_device_id)
                     .join(DeviceCommand, DeviceCommand.device_id == Device.id)
                     .where(
-                        Device.state == DeviceState.IN_REFURBISHMENT.value,
+                        Device.state == DeviceState.IN_REFURBISHMENT,
                         DeviceCommand.state.in_(_ISSUED),
                     )
                 )

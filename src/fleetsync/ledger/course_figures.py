@@ -31,7 +31,7 @@ __all__ = [
 
 #: A device in one of these states left the programme on the day it entered it (as far as the
 #: ledger knows: it keeps the current state and since when).
-_GONE = (DeviceState.LOST.value, DeviceState.RETIRED.value, DeviceState.ICT_TEST.value)
+_GONE = (DeviceState.LOST, DeviceState.RETIRED, DeviceState.ICT_TEST)
 
 
 @dataclass(frozen=True, slots=True)

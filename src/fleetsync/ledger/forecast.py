@@ -76,7 +76,7 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
         sa.select(Device.region, Device.connectivity, Device.state, sa.func.count())
         .where(
             Device.region.in_(regions),
-            Device.state.in_([DeviceState.SPARE.value, DeviceState.IN_REFURBISHMENT.value]),
+            Device.state.in_([DeviceState.SPARE, DeviceState.IN_REFURBISHMENT]),
             delivered,
         )
         .group_by(Device.region, Device.connectivity, Device.state)
@@ -87,7 +87,7 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
         .join(Loan, sa.and_(Loan.device_id == Device.id, Loan.returned_at.is_(None)))
         .where(
             Device.region.in_(regions),
-            Device.state == DeviceState.ON_LOAN.value,
+            Device.state == DeviceState.ON_LOAN,
             Loan.agreed_end < day,
         )
         .group_by(Device.region, Device.connectivity)
@@ -106,8 +106,8 @@ def forecast(session: Session, course: CoursePeriod) -> list[ForecastRow]:
     for region in regions:
 
         def row(link: Connectivity, extra: int = 0, *, region: str = region) -> ForecastRow:
-            spare = counts.get((region, link, DeviceState.SPARE.value), 0)
-            refurb = counts.get((region, link, DeviceState.IN_REFURBISHMENT.value), 0)
+            spare = counts.get((region, link, DeviceState.SPARE), 0)
+            refurb = counts.get((region, link, DeviceState.IN_REFURBISHMENT), 0)
             back = counts.get((region, link, "returning"), 0)
             wanted = reserved.get((region, link), 0)
             return ForecastRow(

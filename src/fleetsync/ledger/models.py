@@ -158,7 +158,7 @@ class Device(Base):
     region: Mapped[str] = mapped_column(sa.String(MAX_REGION), index=True)
     connectivity: Mapped[Connectivity] = mapped_column(_vocabulary(Connectivity, 8))
     google_device_id: Mapped[str | None] = mapped_column(sa.String(MAX_GOOGLE_ID), unique=True)
-    state: Mapped[str] = mapped_column(sa.String(20), index=True)
+    state: Mapped[DeviceState] = mapped_column(_vocabulary(DeviceState, 20), index=True)
     state_since: Mapped[datetime]
     created_at: Mapped[datetime]
     #: What Google last confirmed about the device (read by a sync, or a change it made): the

@@ -252,13 +252,10 @@ def _utc(moment: datetime) -> datetime:
 
 
 _IN_CIRCULATION = [
-    s.value
-    for s in (
-        DeviceState.SPARE,
-        DeviceState.ON_LOAN,
-        DeviceState.IN_REFURBISHMENT,
-        DeviceState.ICT_TEST,
-    )
+    DeviceState.SPARE,
+    DeviceState.ON_LOAN,
+    DeviceState.IN_REFURBISHMENT,
+    DeviceState.ICT_TEST,
 ]
 
 
@@ -348,7 +345,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
                   DeviceCommand.updated_at)
         .join(latest, latest.c.device_id == Device.id)
         .join(DeviceCommand, DeviceCommand.id == latest.c.id)
-        .where(Device.state == DeviceState.IN_REFURBISHMENT.value)
+        .where(Device.state == DeviceState.IN_REFURBISHMENT)
         .order_by(Device.serial)
     ).all()  # fmt: skip
     for serial, state, result, error, updated in rows:

@@ -11,7 +11,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import CommandState, Condition, DeviceState
+from fleetsync.domain.lifecycle import CommandState, Condition
 from fleetsync.domain.progress import (
     AccountSeen,
     CommandSeen,
@@ -48,7 +48,7 @@ def loan_facts(session: Session, loan: Loan, *, policy_org_units: tuple[str, ...
             google_suspended=borrower.google_suspended,
         ),
         device=DeviceSeen(
-            state=DeviceState(device.state),
+            state=device.state,
             google_org_unit=device.google_org_unit,
             google_annotated_user=device.google_annotated_user,
             google_status=device.google_status,

@@ -93,7 +93,7 @@ def facts(session: Session, device: Device, *, actor: str | None = None) -> life
     repair = queries.open_repair(session, device.id)
     return lifecycle.Device(
         serial=device.serial,
-        state=lifecycle.DeviceState(device.state),
+        state=device.state,
         since=local_date(device.state_since),
         connectivity=device.connectivity,
         region=device.region,
@@ -211,7 +211,7 @@ def apply(
             before["repair"] = "open"
             after["repair"] = repair_outcome
     if transition.after != transition.before:
-        device.state = transition.after.value
+        device.state = transition.after
         device.state_since = now
     if transition.forced:
         after["forced"] = True

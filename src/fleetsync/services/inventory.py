@@ -123,7 +123,7 @@ def _line_number(problem: str) -> int:
 def _insert(session: Session, rows: list[DeviceRow], *, actor: str, now: datetime) -> None:
     if not rows:
         return
-    spare = DeviceState.SPARE.value
+    spare = DeviceState.SPARE
     ids = session.scalars(
         sa.insert(Device).returning(Device.id, sort_by_parameter_order=True),
         [

@@ -260,7 +260,7 @@ def import_loans(
         if row.returned is None:
             if row.checked_out > today:
                 bad.append(f"checked_out {row.checked_out} is after today")
-            if device["state"] != DeviceState.SPARE.value:
+            if device["state"] != DeviceState.SPARE:
                 bad.append(
                     f"device {device['serial']} is {device['state']}: an open loan needs a "
                     "spare device"
@@ -389,7 +389,7 @@ def _open(
 ) -> None:
     """An open loan: the device goes on loan, the borrower gets their account (adopted or new)."""
     record_ = session.get_one(Device, device["id"])
-    record_.state = DeviceState.ON_LOAN.value
+    record_.state = DeviceState.ON_LOAN
     record_.state_since = _noon(row.checked_out)
     person = session.scalars(sa.select(Borrower).where(Borrower.desk_id == row.borrower)).one()
     person.region = row.region

@@ -222,7 +222,7 @@ def checkout(
     account = provide_account(session, person, loan=loan, programme=programme, now=now)
     if contact is not None:
         store_contact(session, loan_id=loan.id, contact=contact, key=programme.key, now=now)
-    record_.state = transition.after.value
+    record_.state = transition.after
     record_.state_since = now
     record(
         session,

@@ -121,7 +121,7 @@ class DeviceInfo:
     serial: str
     asset_tag: str | None
     model: str
-    state: str
+    state: DeviceState
     state_since: datetime
     region: str
     connectivity: Connectivity
@@ -132,7 +132,7 @@ class DeviceInfo:
 
     @property
     def lendable(self) -> bool:
-        return self.state == DeviceState.SPARE.value
+        return self.state is DeviceState.SPARE
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +213,7 @@ def spare_devices(
     """Spare devices (lendable now), of a region and connectivity if given, by serial. Devices
     are shared: every desk sees every spare device."""
     limit = _limit(limit)
-    stmt = sa.select(Device).where(Device.state == DeviceState.SPARE.value)
+    stmt = sa.select(Device).where(Device.state == DeviceState.SPARE)
     if region is not None:
         stmt = stmt.where(Device.region == region)
     if connectivity is not None:

@@ -104,7 +104,7 @@ def not_in_google(rows: list[dict[str, Any]], lendability: Lendability) -> list[
     strict = replace(lendability, lend_unconfirmed=False)
     listed = []
     for row in rows:
-        if DeviceState(row["state"]) not in _IN_CIRCULATION:
+        if row["state"] not in _IN_CIRCULATION:
             continue
         checked = row["google_checked_at"]
         problem = strict.problem(

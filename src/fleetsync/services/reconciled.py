@@ -107,7 +107,7 @@ def adopt_devices(session: Session, adopted: Sequence[Adoption], *, now: datetim
     fresh = [a for a in adopted if a.serial not in known]
     if not fresh:
         return 0
-    spare = DeviceState.SPARE.value
+    spare = DeviceState.SPARE
     ids = session.scalars(
         sa.insert(Device).returning(Device.id, sort_by_parameter_order=True),
         [
@@ -338,7 +338,7 @@ def begin_powerwash(session: Session, request_id: int, *, device_id: str, now: d
     device = session.get(Device, command.device_id, with_for_update=True)
     if (
         device is None
-        or device.state != DeviceState.IN_REFURBISHMENT.value
+        or device.state is not DeviceState.IN_REFURBISHMENT
         or device.google_device_id != device_id
     ):
         return False
@@ -454,7 +454,7 @@ def request_powerwash_again(
     for it in refurbishment and this was its latest."""
     device = session.get(Device, command.device_id, with_for_update=True)
     latest = queries.latest_powerwash(session, command.device_id)
-    if device is None or device.state != DeviceState.IN_REFURBISHMENT.value:
+    if device is None or device.state is not DeviceState.IN_REFURBISHMENT:
         return False
     if latest is None or latest.id != command.id:
         return False

@@ -54,12 +54,10 @@ _IN_CHUNK = 10_000
 StatusChange = type[DisableDevices | ReenableDevices | DeprovisionDevices]
 
 #: What the ledger must still say of a device for its status change to go ahead.
-_STATUS_NEEDS: dict[StatusChange, set[str]] = {
-    DisableDevices: {DeviceState.LOST.value},
-    DeprovisionDevices: {DeviceState.RETIRED.value},
-    ReenableDevices: {
-        s.value for s in DeviceState if s not in (DeviceState.LOST, DeviceState.RETIRED)
-    },
+_STATUS_NEEDS: dict[StatusChange, set[DeviceState]] = {
+    DisableDevices: {DeviceState.LOST},
+    DeprovisionDevices: {DeviceState.RETIRED},
+    ReenableDevices: {s for s in DeviceState if s not in (DeviceState.LOST, DeviceState.RETIRED)},
 }
 
 
@@ -344,8 +342,8 @@ class WriteBack:
         confirmed.remember_policies(self.ledger, policies, plan, failed, now=clock.now())
 
 
-def _still_wanted(kind: StatusChange, state: str | None, locked: bool) -> bool:
-    on_loan = state == DeviceState.ON_LOAN.value
+def _still_wanted(kind: StatusChange, state: DeviceState | None, locked: bool) -> bool:
+    on_loan = state is DeviceState.ON_LOAN
     if kind is DisableDevices:
         return state in _STATUS_NEEDS[kind] or (on_loan and locked)
     if kind is ReenableDevices:

@@ -39,7 +39,6 @@ __all__ = ["Scope", "load_desired", "scope_of_borrowers"]
 #: Rows are streamed this many at a time, never all held at once.
 _STREAM = 2000
 #: The enums by value: a dict lookup per row instead of an Enum call.
-_DEVICE_STATES = {state.value: state for state in DeviceState}
 _ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}
 
 
@@ -117,7 +116,7 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
                 serial=serial,
                 asset_tag=tag,
                 region=intern(region),
-                state=_DEVICE_STATES[state],
+                state=state,
                 google_device_id=google_id,
                 loan=loan,
                 powerwash_request=request,
@@ -220,7 +219,7 @@ def load_desired(
         )
         if account is not None
     )
-    retired = DeviceState.RETIRED.value
+    retired = DeviceState.RETIRED
     if scope is None:
         known_serials = frozenset(d.serial for d in devices)
         known_tags = {d.asset_tag: d.serial for d in devices if d.asset_tag}
