@@ -97,10 +97,12 @@ def test_a_lost_answer_is_settled_by_sending_the_same_password_again(
 ) -> None:
     fleet, result, first = lent
     _issue(fleet, result.loan)
+    calls = fleet.sandbox.control.calls(UPDATE)
     # Google sets the password, then the connection drops: the answer is lost. The session's
     # retry sends the same password again, which leaves the account as one send does.
     fleet.sandbox.control.fail_next(UPDATE, status=0)
     drain_outbox(fleet.ledger, fleet.settings, google=fleet.google)
+    assert fleet.sandbox.control.calls(UPDATE) == calls + 2  # the lost one, and its retry
 
     new = _collect(fleet, result.loan)
     assert _google_has(fleet, first.email, new.password)
@@ -158,3 +160,36 @@ def test_another_desk_an_ended_loan_and_an_account_not_in_google_are_refused(
             sa.select(AuditEvent.actor).where(AuditEvent.action == "first_password_issued")
         ).all()
     assert audited == ["desk:antwerpen:ann"]
+
+
+def test_an_account_created_by_a_run_that_stopped_is_never_given_its_password_again(
+    adopted: Fleet,
+) -> None:
+    """The run creating the account stopped before Google's answer was recorded: the next run
+    finds the account (carrying the borrower's id) and records it. The password it was created
+    with is the slip's; it is not set again over the one the borrower may have chosen since."""
+    result = adopted.checkout(adopted.serials()[0], "B-1")
+    first = _collect(adopted, result.loan)
+    # What the stopped run had sent: the account, created with the sealed first password.
+    adopted.sandbox.directory().users().insert(
+        body={
+            "primaryEmail": first.email,
+            "name": {"givenName": "Amira", "familyName": "Haddad B-1"},
+            "password": first.password,
+            "changePasswordAtNextLogin": True,
+            "orgUnitPath": "/Students/Antwerpen",
+            "externalIds": [{"type": "custom", "customType": "fleetsync_borrower", "value": "B-1"}],
+        }
+    ).execute()
+    # The borrower signs in and chooses their own password.
+    adopted.sandbox.directory().users().update(
+        userKey=first.email, body={"password": "chosen-by-the-borrower"}
+    ).execute()
+    calls = adopted.sandbox.control.calls(UPDATE)
+
+    adopted.sync()
+    adopted.sync()
+
+    assert adopted.sandbox.control.calls(UPDATE) == calls
+    assert _google_has(adopted, first.email, "chosen-by-the-borrower")
+    assert adopted.sync().plan.actions == ()

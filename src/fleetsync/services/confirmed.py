@@ -18,7 +18,7 @@ from fleetsync.domain.inventory import observed_problems
 from fleetsync.domain.observed import Observation
 from fleetsync.domain.plan import DesiredPolicies, Plan
 from fleetsync.ledger import Ledger
-from fleetsync.ledger.models import Borrower, Device, PolicyState
+from fleetsync.ledger.models import Borrower, Device, PendingCredential, PolicyState
 
 __all__ = ["remember_new_links", "remember_observation", "remember_policies"]
 
@@ -60,9 +60,23 @@ def remember_observation(ledger: Ledger, observation: Observation, *, now: datet
                 )
         changed += _update_by_id(session, Device, updates, now=now)
         if observation.accounts:
+            found: list[int] = []
             changed += _update_by_id(
-                session, Borrower, _account_updates(session, observation), now=now
+                session, Borrower, _account_updates(session, observation, found), now=now
             )
+            if found:
+                # Accounts the ledger did not know Google had (the process that created one
+                # stopped before Google's answer was recorded): created with the first password
+                # sealed for them, so it is recorded as used, and no later run sets it again
+                # over the one the borrower may have chosen since.
+                session.execute(
+                    sa.update(PendingCredential)
+                    .where(
+                        PendingCredential.borrower_id.in_(found),
+                        PendingCredential.used_at.is_(None),
+                    )
+                    .values(used_at=now)
+                )
     return changed
 
 
@@ -121,9 +135,12 @@ def _update_by_id(
     return len(updates)
 
 
-def _account_updates(session: Session, observation: Observation) -> list[dict[str, Any]]:
+def _account_updates(
+    session: Session, observation: Observation, found: list[int]
+) -> list[dict[str, Any]]:
     """The borrowers whose observed account (carrying their borrower id) differs from what the
-    ledger last recorded: one query of plain rows, no objects loaded."""
+    ledger last recorded: one query of plain rows, no objects loaded. ``found`` gets the rows
+    of borrowers whose account the ledger did not know Google had."""
     rows = session.execute(
         sa.select(
             Borrower.id,
@@ -147,6 +164,8 @@ def _account_updates(session: Session, observation: Observation) -> list[dict[st
         if seen is None or not ours:
             continue
         values = (seen.user_id, seen.suspended, seen.org_unit_path)
+        if user_id is None:
+            found.append(row_id)
         if values != (user_id, suspended, org_unit):
             updates.append(
                 {
