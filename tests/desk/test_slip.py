@@ -92,6 +92,8 @@ def test_a_new_first_password_is_issued_and_shown_once_the_same_way(
         reconciled.account_created(
             session, "B-1017", user_id="u-1", org_unit="/Students/Antwerpen", now=clock.now()
         )
+    borrower = browser.get("/desk/borrowers/B-1017")
+    assert f'href="{loan}/slip"' in borrower.text  # the borrower's page leads to the slip
     slip = browser.get(loan + "/slip")
     assert "Google has had this password since" in slip.text
     assert "New first password" in slip.text
