@@ -326,7 +326,10 @@ class Transition:
     action: LifecycleAction
     before: DeviceState
     after: DeviceState
-    #: The device's open loan ends (a return, or a device lost while on loan).
+    #: A loan starts (a checkout), gets a later agreed end (an extension) or ends (a return, or
+    #: a device lost while on loan).
+    starts_loan: bool = False
+    extends_loan: bool = False
     ends_loan: bool = False
     #: A ``REMOTE_POWERWASH`` is asked for: the device is wiped before anyone else gets it.
     requests_powerwash: bool = False
@@ -358,7 +361,7 @@ def checkout(
             f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
             "give the last day of the loan (YYYY-MM-DD), today at the earliest"
         )
-    transition = _move(LifecycleAction.CHECKOUT, device)
+    transition = replace(_move(LifecycleAction.CHECKOUT, device), starts_loan=True)
     if borrower_loan is not None and borrower_loan.elsewhere:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has a device on loan at another desk; it must be "
@@ -407,7 +410,7 @@ def return_device(device: Device, *, damaged: bool = False) -> Transition:
 
 def extend_loan(device: Device, *, until: date, today: date) -> Transition:
     """Agree a later end date for the device's open loan."""
-    transition = _move(LifecycleAction.EXTEND, device)
+    transition = replace(_move(LifecycleAction.EXTEND, device), extends_loan=True)
     loan = device.loan
     assert loan is not None  # an on_loan device always has its open loan (ledger invariant)
     if until < today:

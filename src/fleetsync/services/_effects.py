@@ -1,11 +1,19 @@
-"""What every business action does once the lifecycle has allowed it: apply the transition to the
-ledger, append the audit event, and wake the reconciler through the outbox. One place, so every
-action writes its history the same way."""
+"""The one path of every business action on a device (checkout, return, extension, lost, found,
+reprovision, ready, retire, repair, repaired, ICT test):
+
+    check the input and the actor → :func:`lock` the device (its facts as the actor may see
+    them) → the lifecycle decides (:mod:`fleetsync.domain.lifecycle`) → :func:`apply`
+
+:func:`apply` is the one place that carries out what the lifecycle allowed: the loan it starts,
+extends or ends (and the overdue lock that ending or extending lifts), the powerwash and repair
+it asks for or closes, the new state, the audit event and the outbox entries that wake the
+reconciler. So every action writes its history the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,19 +23,37 @@ from fleetsync import clock
 from fleetsync.domain import lifecycle
 from fleetsync.domain.actors import check_actor
 from fleetsync.domain.errors import InvalidInput
-from fleetsync.domain.lifecycle import AccountStatus, CommandState, Condition, Transition
+from fleetsync.domain.lifecycle import (
+    AccountStatus,
+    CommandState,
+    Condition,
+    LifecycleAction,
+    Transition,
+)
+from fleetsync.domain.overdue import LOCK, LOCK_HELD, StepState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
-from fleetsync.ledger.models import Borrower, Device, DeviceCommand, Loan, Repair
-from fleetsync.services.desks import may_see
+from fleetsync.ledger.models import (
+    Borrower,
+    Device,
+    DeviceCommand,
+    Loan,
+    LoanEscalation,
+    LoanExtension,
+    Repair,
+)
+from fleetsync.services.desks import check_device_loan, may_see
 
 __all__ = [
     "DeviceChange",
+    "NewLoan",
+    "Target",
     "apply",
     "check_actor",
     "clean_text",
-    "facts",
+    "lift_lock",
     "local_date",
+    "lock",
     "lock_device",
     "now_or",
     "suspend_account",
@@ -85,10 +111,40 @@ def lock_device(session: Session, ref: str) -> Device:
     return queries.find_device(session, ref, lock=True)
 
 
-def facts(session: Session, device: Device, *, actor: str | None = None) -> lifecycle.Device:
-    """What the lifecycle needs to know about ``device``; as ``actor`` may see it, when given
-    (another desk's loan is only "elsewhere")."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The device a business action is about, locked for the transaction: its row, its open
+    loan, and what the lifecycle knows of it."""
+
+    device: Device
+    loan: Loan | None
+    known: lifecycle.Device
+
+
+def lock(
+    session: Session,
+    ref: str,
+    *,
+    actor: str | None = None,
+    loan_action: bool = False,
+    all_desks: bool = False,
+) -> Target:
+    """Lock the device ``ref`` (serial or asset tag) and load what the lifecycle needs, as
+    ``actor`` may see it when given (another desk's loan is only "elsewhere"; ``all_desks``: a
+    desk admin sees every desk's). An action on the device's loan (``loan_action``: a return, an
+    extension, a loss report) is refused to a desk when the loan is another desk's."""
+    device = lock_device(session, ref)
+    if loan_action:
+        assert actor is not None  # the desk acting is who the loan is checked against
+        check_device_loan(session, device, actor=actor, all_desks=all_desks)
     loan = queries.open_loan(session, device.id)
+    seen_by = None if all_desks else actor
+    return Target(device, loan, _facts(session, device, loan, actor=seen_by))
+
+
+def _facts(
+    session: Session, device: Device, loan: Loan | None, *, actor: str | None
+) -> lifecycle.Device:
     wash = queries.latest_powerwash(session, device.id)
     repair = queries.open_repair(session, device.id)
     return lifecycle.Device(
@@ -139,9 +195,27 @@ def suspend_account(borrower: Borrower, now: datetime) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class NewLoan:
+    """The loan a checkout starts, made by the caller with its borrower and their account, and
+    what the audit event says beyond the loan itself (the account, the contact, the course...)."""
+
+    loan: Loan
+    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: Why the overdue lock of a loan is lifted, by the action that ends or extends the loan.
+_LOCK_LIFTED = {
+    LifecycleAction.RETURN: "returned",
+    LifecycleAction.LOST: "lost",
+    LifecycleAction.EXTEND: "extended",
+}
+
+
 def apply(
     session: Session,
-    device: Device,
+    target: Target,
     transition: Transition,
     *,
     actor: str,
@@ -149,18 +223,50 @@ def apply(
     reason: str | None = None,
     condition: Condition | None = None,
     note: str | None = None,
-    powerwash_reason: str | None = None,
     repair_note: str | None = None,
     repair_outcome: str = "repaired",
+    new_loan: NewLoan | None = None,
+    until: date | None = None,
 ) -> DeviceChange:
-    """Apply an allowed transition: the loan it ends, the powerwash it asks for or cancels, the
-    new state, the audit event and the outbox entries."""
-    before: dict[str, Any] = {"state": transition.before.value}
-    after: dict[str, Any] = {"state": transition.after.value}
+    """Apply an allowed transition: the loan it starts (``new_loan``), extends (to ``until``) or
+    ends, the powerwash it asks for or cancels, the repair it opens or closes, the new state,
+    the audit event, the outbox entries, and the overdue lock the loan no longer wants."""
+    device = target.device
+    # An extension changes the loan, not the device: its audit event is about the agreed end.
+    moves = not transition.extends_loan
+    before: dict[str, Any] = {"state": transition.before.value} if moves else {}
+    after: dict[str, Any] = {"state": transition.after.value} if moves else {}
     loan: Loan | None = None
     account: str | None = None
+    if transition.starts_loan:
+        assert new_loan is not None  # a checkout makes the loan it starts
+        loan = new_loan.loan
+        before |= new_loan.before
+        after |= {
+            "loan": loan.ref,
+            "borrower": loan.borrower.desk_id,
+            "agreed_end": loan.agreed_end.isoformat(),
+            "needs_data": loan.needs_data,
+        } | dict(new_loan.after)
+    if transition.extends_loan:
+        loan = target.loan
+        assert loan is not None
+        assert until is not None
+        session.add(
+            LoanExtension(
+                loan_id=loan.id,
+                previous_end=loan.agreed_end,
+                new_end=until,
+                extended_at=now,
+                actor=actor,
+                reason=reason,
+            )
+        )
+        before["agreed_end"] = loan.agreed_end.isoformat()
+        after["agreed_end"] = until.isoformat()
+        loan.agreed_end = until
     if transition.ends_loan:
-        loan = queries.open_loan(session, device.id)
+        loan = target.loan
         assert loan is not None  # the lifecycle only ends a loan that exists
         ended_as = condition or Condition.OK
         loan.returned_at = now
@@ -183,7 +289,7 @@ def apply(
             DeviceCommand(
                 device_id=device.id,
                 kind=queries.POWERWASH,
-                reason=powerwash_reason or transition.action.value,
+                reason=transition.action.value,
                 loan_id=None if loan is None else loan.id,
                 state=CommandState.REQUESTED.value,
                 requested_at=now,
@@ -228,6 +334,19 @@ def apply(
         reason=reason,
     )
     wake(session, "device", device.serial, transition.action.value, at=now)
+    if transition.starts_loan:
+        assert loan is not None
+        wake(session, "borrower", loan.borrower.desk_id, transition.action.value, at=now)
+    if loan is not None and (transition.ends_loan or transition.extends_loan):
+        # The new end is today at the earliest, or the loan ended: it is no longer overdue.
+        lift_lock(
+            session,
+            loan,
+            why=_LOCK_LIFTED[transition.action],
+            actor=actor,
+            now=now,
+            lost=transition.action is LifecycleAction.LOST,
+        )
     return DeviceChange(
         action=transition.action.value,
         serial=device.serial,
@@ -241,6 +360,41 @@ def apply(
         account=account,
         repair=after.get("repair"),
     )
+
+
+def lift_lock(
+    session: Session, loan: Loan, *, why: str, actor: str, now: datetime, lost: bool = False
+) -> bool:
+    """The loan no longer wants its device locked (returned, extended, withdrawn): the device
+    is re-enabled by the reconciler. A lost device stays disabled: its lock simply ends."""
+    row = session.scalars(
+        sa.select(LoanEscalation).where(
+            LoanEscalation.loan_id == loan.id,
+            LoanEscalation.step == LOCK,
+            LoanEscalation.state.in_(LOCK_HELD),
+        )
+    ).first()
+    if row is None:
+        return False
+    before = row.state
+    row.state = (StepState.UNLOCKED if lost else StepState.UNLOCKING).value
+    row.detail = why
+    if lost:
+        row.done_at = now
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="overdue_unlock",
+        device_id=loan.device_id,
+        borrower_id=loan.borrower_id,
+        loan_id=loan.id,
+        before={"lock": before},
+        after={"lock": row.state},
+        reason=why,
+    )
+    wake(session, "device", loan.device.serial, "overdue_unlock", at=now)
+    return True
 
 
 def _cancel_requested_powerwash(session: Session, device: Device, now: datetime, why: str) -> bool:

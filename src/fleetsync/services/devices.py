@@ -1,8 +1,9 @@
-"""What technicians do to devices: re-provision, make ready, mark lost or found, retire, move to
-the ICT test pool or another region. Each takes an open session (the caller commits)."""
+"""What technicians do to devices: re-provision, make ready, mark lost or found, retire, repair,
+move to the ICT test pool or another region. Each takes an open session (the caller commits)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -10,20 +11,17 @@ from sqlalchemy.orm import Session
 
 from fleetsync.domain import lifecycle
 from fleetsync.domain.errors import InvalidInput
-from fleetsync.domain.lifecycle import Condition
-from fleetsync.ledger import queries
+from fleetsync.domain.lifecycle import Condition, Transition
 from fleetsync.ledger.audit import record, wake
 from fleetsync.services._effects import (
     DeviceChange,
     apply,
     check_actor,
     clean_text,
-    facts,
+    lock,
     lock_device,
     now_or,
 )
-from fleetsync.services.desks import check_device_loan
-from fleetsync.services.overdue import lift_lock
 from fleetsync.services.programme import Programme
 
 __all__ = [
@@ -40,6 +38,53 @@ __all__ = [
 ]
 
 
+def _act(
+    session: Session,
+    decide: Callable[[lifecycle.Device], Transition],
+    *,
+    device: str,
+    actor: str,
+    text: str | None,
+    what: str = "reason",
+    now: datetime | None,
+    loan_action: bool = False,
+    all_desks: bool = False,
+    condition: Condition | None = None,
+    repair_outcome: str = "repaired",
+    then: Callable[[lifecycle.Device], Transition | None] | None = None,
+) -> DeviceChange:
+    """A technician's action: check the actor, lock the device, let the lifecycle ``decide``,
+    and apply what it allowed; ``text`` (the reason, or the repair's note) goes in the audit
+    event and on the repair it opens or closes. ``then`` may follow with a second transition
+    the same facts allow (a repaired device whose powerwash executed becomes spare)."""
+    check_actor(actor)
+    now = now_or(now)
+    target = lock(
+        session,
+        device,
+        actor=actor if loan_action else None,
+        loan_action=loan_action,
+        all_desks=all_desks,
+    )
+    transition = decide(target.known)
+    why = clean_text(text, what)
+    change = apply(
+        session,
+        target,
+        transition,
+        actor=actor,
+        now=now,
+        reason=why,
+        condition=condition,
+        repair_note=why,
+        repair_outcome=repair_outcome,
+    )
+    follow = None if then is None else then(target.known)
+    if follow is None:
+        return change
+    return replace(change, after=apply(session, target, follow, actor=actor, now=now).after)
+
+
 def reprovision(
     session: Session,
     *,
@@ -49,11 +94,7 @@ def reprovision(
     now: datetime | None = None,
 ) -> DeviceChange:
     """Send the device (back) to refurbishment: it is powerwashed and checked again."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    transition = lifecycle.reprovision(facts(session, found))
-    why = clean_text(reason, "reason")
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    return _act(session, lifecycle.reprovision, device=device, actor=actor, text=reason, now=now)
 
 
 def mark_ready(
@@ -67,11 +108,14 @@ def mark_ready(
 ) -> DeviceChange:
     """Refurbishment done: the device becomes spare, once its powerwash has executed (or forced,
     with a reason, when it was wiped another way)."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    why = clean_text(reason, "reason")
-    transition = lifecycle.mark_ready(facts(session, found), force=force, reason=why)
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    return _act(
+        session,
+        lambda known: lifecycle.mark_ready(known, force=force, reason=clean_text(reason, "reason")),
+        device=device,
+        actor=actor,
+        text=reason,
+        now=now,
+    )
 
 
 def mark_lost(
@@ -83,28 +127,21 @@ def mark_lost(
     now: datetime | None = None,
     all_desks: bool = False,
 ) -> DeviceChange:
-    """The device is missing. A loan it was on ends (condition ``lost``) and the borrower's
-    account is suspended; a replacement is a new checkout. A desk reports lost its own loans'
-    devices (and devices on no loan; ``all_desks``: any desk's, for a desk admin)."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    check_device_loan(session, found, actor=actor, all_desks=all_desks)
-    transition = lifecycle.mark_lost(facts(session, found, actor=None if all_desks else actor))
-    why = clean_text(reason, "reason")
-    now = now_or(now)
-    ending = queries.open_loan(session, found.id)
-    change = apply(
+    """The device is missing. A loan it was on ends (condition ``lost``), its overdue lock
+    ends and the borrower's account is suspended; a replacement is a new checkout. A desk
+    reports lost its own loans' devices (and devices on no loan; ``all_desks``: any desk's, for
+    a desk admin)."""
+    return _act(
         session,
-        found,
-        transition,
+        lifecycle.mark_lost,
+        device=device,
         actor=actor,
+        text=reason,
         now=now,
-        reason=why,
+        loan_action=True,
+        all_desks=all_desks,
         condition=Condition.LOST,
     )
-    if ending is not None:
-        lift_lock(session, ending, why="lost", actor=actor, now=now, lost=True)
-    return change
 
 
 def mark_found(
@@ -116,11 +153,7 @@ def mark_found(
     now: datetime | None = None,
 ) -> DeviceChange:
     """A lost device turned up: it goes to refurbishment and is powerwashed."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    transition = lifecycle.mark_found(facts(session, found))
-    why = clean_text(reason, "reason")
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    return _act(session, lifecycle.mark_found, device=device, actor=actor, text=reason, now=now)
 
 
 def retire(
@@ -134,22 +167,20 @@ def retire(
     """The device leaves the programme for good; Google deprovisions it. Needs a reason. An
     open repair is closed as written off."""
     check_actor(actor)
-    why = clean_text(reason, "reason")
-    if why is None:
+    if clean_text(reason, "reason") is None:
         raise InvalidInput("retiring a device needs a reason (e.g. 'screen broken beyond repair')")
-    found = lock_device(session, device)
-    known = facts(session, found)
-    transition = lifecycle.retire(known)
-    if known.repair is not None:
-        transition = replace(transition, closes_repair=True)
-    return apply(
+
+    def decide(known: lifecycle.Device) -> Transition:
+        transition = lifecycle.retire(known)
+        return transition if known.repair is None else replace(transition, closes_repair=True)
+
+    return _act(
         session,
-        found,
-        transition,
+        decide,
+        device=device,
         actor=actor,
-        now=now_or(now),
-        reason=why,
-        repair_note=why,
+        text=reason,
+        now=now,
         repair_outcome=WRITTEN_OFF,
     )
 
@@ -168,12 +199,8 @@ def open_repair(
     """A technician takes the device out of circulation for a repair: it stays in
     refurbishment, on hold, until :func:`repaired` (a spare or ICT device is powerwashed on its
     way there)."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    transition = lifecycle.open_repair(facts(session, found))
-    why = clean_text(note, "note")
-    return apply(
-        session, found, transition, actor=actor, now=now_or(now), reason=why, repair_note=why
+    return _act(
+        session, lifecycle.open_repair, device=device, actor=actor, text=note, what="note", now=now
     )
 
 
@@ -187,18 +214,22 @@ def repaired(
 ) -> DeviceChange:
     """Close the device's repair. It becomes spare like any device in refurbishment: at once
     when its powerwash has already executed, otherwise once it has."""
-    check_actor(actor)
-    now = now_or(now)
-    found = lock_device(session, device)
-    known = facts(session, found)
-    transition = lifecycle.repaired(known)
-    why = clean_text(note, "note")
-    change = apply(session, found, transition, actor=actor, now=now, reason=why, repair_note=why)
-    if known.powerwash is not None and known.powerwash.executed:
-        ready = lifecycle.mark_ready(replace(known, repair=None))
-        made = apply(session, found, ready, actor=actor, now=now)
-        return replace(change, after=made.after)
-    return change
+
+    def then_ready(known: lifecycle.Device) -> Transition | None:
+        if known.powerwash is not None and known.powerwash.executed:
+            return lifecycle.mark_ready(replace(known, repair=None))
+        return None
+
+    return _act(
+        session,
+        lifecycle.repaired,
+        device=device,
+        actor=actor,
+        text=note,
+        what="note",
+        now=now,
+        then=then_ready,
+    )
 
 
 def assign_ict_test(
@@ -210,11 +241,9 @@ def assign_ict_test(
     now: datetime | None = None,
 ) -> DeviceChange:
     """A spare device joins the ICT service's pool for testing and replacements."""
-    check_actor(actor)
-    found = lock_device(session, device)
-    transition = lifecycle.assign_ict_test(facts(session, found))
-    why = clean_text(reason, "reason")
-    return apply(session, found, transition, actor=actor, now=now_or(now), reason=why)
+    return _act(
+        session, lifecycle.assign_ict_test, device=device, actor=actor, text=reason, now=now
+    )
 
 
 @dataclass(frozen=True, slots=True)

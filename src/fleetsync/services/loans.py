@@ -16,25 +16,23 @@ from fleetsync.domain.contacts import Contact
 from fleetsync.domain.errors import AccountBeingDeleted, InvalidInput, LoanNotExtended
 from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import queries
-from fleetsync.ledger.audit import record, wake
-from fleetsync.ledger.models import Borrower, Loan, LoanExtension
+from fleetsync.ledger.models import Borrower, Loan
 from fleetsync.services import courses, reservations
 from fleetsync.services._effects import (
     DeviceChange,
+    NewLoan,
     apply,
     check_actor,
     clean_text,
-    facts,
     loan_facts,
     local_date,
-    lock_device,
+    lock,
     now_or,
 )
 from fleetsync.services.accounts import provide_account
 from fleetsync.services.agreement import accepted_version
 from fleetsync.services.contacts import store_contact
-from fleetsync.services.desks import check_device_loan, loan_for
-from fleetsync.services.overdue import lift_lock
+from fleetsync.services.desks import loan_for
 from fleetsync.services.programme import Programme
 
 __all__ = ["CheckoutResult", "Extension", "checkout", "extend_loan", "return_device"]
@@ -150,7 +148,8 @@ def checkout(
         until = courses.default_end(course, programme, region=borrower_region, day=today)
     agreement = accepted_version(programme, version=agreement_version, signed=agreement_signed)
 
-    record_ = lock_device(session, device)
+    target = lock(session, device, actor=actor)
+    record_ = target.device
     person = queries.find_borrower(session, desk_id, lock=True)
     # Before anything else: a different person behind a known id learns nothing of the other.
     confirmed = (
@@ -175,7 +174,7 @@ def checkout(
         )
     their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
     transition = lifecycle.checkout(
-        facts(session, record_, actor=actor),
+        target.known,
         borrower=desk_id,
         borrower_region=borrower_region,
         needs_data=needs_data,
@@ -222,32 +221,16 @@ def checkout(
     account = provide_account(session, person, loan=loan, programme=programme, now=now)
     if contact is not None:
         store_contact(session, loan_id=loan.id, contact=contact, key=programme.key, now=now)
-    record_.state = transition.after
-    record_.state_since = now
-    record(
-        session,
-        at=now,
-        actor=actor,
-        action=transition.action.value,
-        device_id=record_.id,
-        borrower_id=person.id,
-        loan_id=loan.id,
-        before={"state": transition.before.value, "account": account.before.value},
-        after={
-            "state": transition.after.value,
-            "loan": loan.ref,
-            "borrower": desk_id,
-            "agreed_end": until.isoformat(),
-            "needs_data": needs_data,
-            "account": account.after.value,
-        }
+    started = NewLoan(
+        loan,
+        before={"account": account.before.value},
+        after={"account": account.after.value}
         | ({"contact": "given"} if contact is not None else {})
         | ({"course": course.name} if course is not None else {})
         | ({"agreement": agreement} if agreement is not None else {})
         | ({"same_person_confirmed": list(confirmed)} if confirmed else {}),
     )
-    wake(session, "device", record_.serial, transition.action.value, at=now)
-    wake(session, "borrower", desk_id, transition.action.value, at=now)
+    apply(session, target, transition, actor=actor, now=now, new_loan=started)
     fulfilled = (
         None
         if course is None
@@ -293,17 +276,12 @@ def return_device(
         raise InvalidInput(
             "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`"
         )
-    record_ = lock_device(session, device)
-    check_device_loan(session, record_, actor=actor, all_desks=all_desks)
-    transition = lifecycle.return_device(
-        facts(session, record_, actor=None if all_desks else actor),
-        damaged=condition is Condition.DAMAGED,
-    )
+    target = lock(session, device, actor=actor, loan_action=True, all_desks=all_desks)
+    transition = lifecycle.return_device(target.known, damaged=condition is Condition.DAMAGED)
     why = clean_text(note, "note")
-    ending = queries.open_loan(session, record_.id)
-    change = apply(
+    return apply(
         session,
-        record_,
+        target,
         transition,
         actor=actor,
         now=now,
@@ -311,9 +289,6 @@ def return_device(
         note=why,
         repair_note=why,
     )
-    if ending is not None:
-        lift_lock(session, ending, why="returned", actor=actor, now=now)
-    return change
 
 
 def extend_loan(
@@ -343,47 +318,18 @@ def extend_loan(
             )
         device = found.device.serial
     assert device is not None
-    record_ = lock_device(session, device)
-    check_device_loan(session, record_, actor=actor, all_desks=all_desks)
-    transition = lifecycle.extend_loan(
-        facts(session, record_, actor=None if all_desks else actor),
-        until=until,
-        today=local_date(now),
-    )
-    current = queries.open_loan(session, record_.id)
-    assert current is not None  # the lifecycle allowed an extension: the loan is open
-    previous = current.agreed_end
-    current.agreed_end = until
+    target = lock(session, device, actor=actor, loan_action=True, all_desks=all_desks)
+    transition = lifecycle.extend_loan(target.known, until=until, today=local_date(now))
+    assert target.known.loan is not None  # the lifecycle allowed an extension: the loan is open
+    previous = target.known.loan.agreed_end
     why = clean_text(reason, "reason")
-    session.add(
-        LoanExtension(
-            loan_id=current.id,
-            previous_end=previous,
-            new_end=until,
-            extended_at=now,
-            actor=actor,
-            reason=why,
-        )
-    )
-    record(
-        session,
-        at=now,
-        actor=actor,
-        action=transition.action.value,
-        device_id=record_.id,
-        borrower_id=current.borrower_id,
-        loan_id=current.id,
-        before={"agreed_end": previous.isoformat()},
-        after={"agreed_end": until.isoformat()},
-        reason=why,
-    )
-    wake(session, "device", record_.serial, transition.action.value, at=now)
-    # The new end is today at the earliest: the loan is no longer overdue.
-    lift_lock(session, current, why="extended", actor=actor, now=now)
+    change = apply(session, target, transition, actor=actor, now=now, reason=why, until=until)
+    assert change.loan is not None
+    assert change.borrower is not None
     return Extension(
-        loan=current.ref,
-        serial=record_.serial,
-        borrower=current.borrower.desk_id,
+        loan=change.loan,
+        serial=change.serial,
+        borrower=change.borrower,
         previous_end=previous,
         new_end=until,
     )

@@ -17,11 +17,11 @@ from fleetsync.domain.contacts import Language
 from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.errors import Refused
 from fleetsync.domain.lifecycle import AccountStatus
-from fleetsync.domain.overdue import LOCK, LOCK_HELD, Escalation, Step, StepState, due_steps
+from fleetsync.domain.overdue import LOCK, Escalation, Step, StepState, due_steps
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import Borrower, Device, Loan, LoanEscalation, loan_ref
 from fleetsync.ledger.queries import loan_number
-from fleetsync.services._effects import check_actor, clean_text, now_or
+from fleetsync.services._effects import check_actor, clean_text, lift_lock, now_or
 from fleetsync.services.contacts import loan_contacts
 from fleetsync.services.desks import loan_for
 
@@ -217,41 +217,6 @@ def record_sent(
         after={"state": row.state},
         reason=error,
     )
-
-
-def lift_lock(
-    session: Session, loan: Loan, *, why: str, actor: str, now: datetime, lost: bool = False
-) -> bool:
-    """The loan no longer wants its device locked (returned, extended, withdrawn): the device
-    is re-enabled by the reconciler. A lost device stays disabled: its lock simply ends."""
-    row = session.scalars(
-        sa.select(LoanEscalation).where(
-            LoanEscalation.loan_id == loan.id,
-            LoanEscalation.step == LOCK,
-            LoanEscalation.state.in_(LOCK_HELD),
-        )
-    ).first()
-    if row is None:
-        return False
-    before = row.state
-    row.state = (StepState.UNLOCKED if lost else StepState.UNLOCKING).value
-    row.detail = why
-    if lost:
-        row.done_at = now
-    record(
-        session,
-        at=now,
-        actor=actor,
-        action="overdue_unlock",
-        device_id=loan.device_id,
-        borrower_id=loan.borrower_id,
-        loan_id=loan.id,
-        before={"lock": before},
-        after={"lock": row.state},
-        reason=why,
-    )
-    wake(session, "device", loan.device.serial, "overdue_unlock", at=now)
-    return True
 
 
 def unlock(
