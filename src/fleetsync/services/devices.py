@@ -44,9 +44,9 @@ def _act(
     *,
     device: str,
     actor: str,
-    text: str | None,
-    what: str = "reason",
     now: datetime | None,
+    reason: str | None = None,
+    note: str | None = None,
     loan_action: bool = False,
     all_desks: bool = False,
     condition: Condition | None = None,
@@ -54,8 +54,8 @@ def _act(
     then: Callable[[lifecycle.Device], Transition | None] | None = None,
 ) -> DeviceChange:
     """A technician's action: check the actor, lock the device, let the lifecycle ``decide``,
-    and apply what it allowed; ``text`` (the reason, or the repair's note) goes in the audit
-    event and on the repair it opens or closes. ``then`` may follow with a second transition
+    and apply what it allowed; the ``reason`` (or the repair's ``note``) goes in the audit event
+    and on the repair it opens or closes. ``then`` may follow with a second transition
     the same facts allow (a repaired device whose powerwash executed becomes spare)."""
     check_actor(actor)
     now = now_or(now)
@@ -67,7 +67,7 @@ def _act(
         all_desks=all_desks,
     )
     transition = decide(target.known)
-    why = clean_text(text, what)
+    why = clean_text(reason, "reason") if note is None else clean_text(note, "note")
     change = apply(
         session,
         target,
@@ -94,7 +94,7 @@ def reprovision(
     now: datetime | None = None,
 ) -> DeviceChange:
     """Send the device (back) to refurbishment: it is powerwashed and checked again."""
-    return _act(session, lifecycle.reprovision, device=device, actor=actor, text=reason, now=now)
+    return _act(session, lifecycle.reprovision, device=device, actor=actor, reason=reason, now=now)
 
 
 def mark_ready(
@@ -113,7 +113,7 @@ def mark_ready(
         lambda known: lifecycle.mark_ready(known, force=force, reason=clean_text(reason, "reason")),
         device=device,
         actor=actor,
-        text=reason,
+        reason=reason,
         now=now,
     )
 
@@ -136,7 +136,7 @@ def mark_lost(
         lifecycle.mark_lost,
         device=device,
         actor=actor,
-        text=reason,
+        reason=reason,
         now=now,
         loan_action=True,
         all_desks=all_desks,
@@ -153,7 +153,7 @@ def mark_found(
     now: datetime | None = None,
 ) -> DeviceChange:
     """A lost device turned up: it goes to refurbishment and is powerwashed."""
-    return _act(session, lifecycle.mark_found, device=device, actor=actor, text=reason, now=now)
+    return _act(session, lifecycle.mark_found, device=device, actor=actor, reason=reason, now=now)
 
 
 def retire(
@@ -179,7 +179,7 @@ def retire(
         decide,
         device=device,
         actor=actor,
-        text=reason,
+        reason=reason,
         now=now,
         repair_outcome=WRITTEN_OFF,
     )
@@ -199,9 +199,7 @@ def open_repair(
     """A technician takes the device out of circulation for a repair: it stays in
     refurbishment, on hold, until :func:`repaired` (a spare or ICT device is powerwashed on its
     way there)."""
-    return _act(
-        session, lifecycle.open_repair, device=device, actor=actor, text=note, what="note", now=now
-    )
+    return _act(session, lifecycle.open_repair, device=device, actor=actor, note=note, now=now)
 
 
 def repaired(
@@ -214,22 +212,16 @@ def repaired(
 ) -> DeviceChange:
     """Close the device's repair. It becomes spare like any device in refurbishment: at once
     when its powerwash has already executed, otherwise once it has."""
-
-    def then_ready(known: lifecycle.Device) -> Transition | None:
-        if known.powerwash is not None and known.powerwash.executed:
-            return lifecycle.mark_ready(replace(known, repair=None))
-        return None
-
     return _act(
-        session,
-        lifecycle.repaired,
-        device=device,
-        actor=actor,
-        text=note,
-        what="note",
-        now=now,
-        then=then_ready,
+        session, lifecycle.repaired, device=device, actor=actor, note=note, now=now, then=_ready
     )
+
+
+def _ready(known: lifecycle.Device) -> Transition | None:
+    """A repaired device whose powerwash has executed is ready at once."""
+    if known.powerwash is not None and known.powerwash.executed:
+        return lifecycle.mark_ready(replace(known, repair=None))
+    return None
 
 
 def assign_ict_test(
@@ -242,7 +234,7 @@ def assign_ict_test(
 ) -> DeviceChange:
     """A spare device joins the ICT service's pool for testing and replacements."""
     return _act(
-        session, lifecycle.assign_ict_test, device=device, actor=actor, text=reason, now=now
+        session, lifecycle.assign_ict_test, device=device, actor=actor, reason=reason, now=now
     )
 
 
