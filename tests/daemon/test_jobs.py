@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from fleetsync import clock, services
 from fleetsync.daemon.jobs import DaemonContext, installed, overdue_job, retention_job
+from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.ledger.models import Borrower, Loan, PendingCredential
 from fleetsync.log import configure_logging
 from fleetsync.sandbox.testing import running_sandbox
@@ -162,7 +163,7 @@ def test_the_retention_job_pseudonymises_and_purges(daemon_fleet: Fleet) -> None
     daemon_fleet.return_device(serial)
     with daemon_fleet.ledger.transaction() as session:
         person = session.scalars(sa.select(Borrower).where(Borrower.desk_id == "B-1")).one()
-        person.account_status = "deleted"
+        person.account_status = AccountStatus.DELETED
         session.execute(sa.update(Loan).values(returned_at=clock.now() - timedelta(days=400)))
         session.execute(
             sa.update(PendingCredential).values(expires_at=PendingCredential.created_at)

@@ -19,7 +19,7 @@ from fleetsync.domain.errors import (
     NotAllowedInState,
     NotFound,
 )
-from fleetsync.domain.lifecycle import Condition
+from fleetsync.domain.lifecycle import AccountStatus, Condition
 from fleetsync.ledger import Ledger, queries
 from fleetsync.ledger.credentials import open_password
 from fleetsync.ledger.models import (
@@ -211,7 +211,7 @@ def test_a_deleted_account_s_address_is_never_issued_again(
         services.return_device(session, device="5CD1234XYZ", actor=ACTOR, now=later(1))
         # What the retention job does later: the account is deleted, the person pseudonymised.
         borrower = session.scalars(sa.select(Borrower)).one()
-        borrower.account_status = "deleted"
+        borrower.account_status = AccountStatus.DELETED
         borrower.account_email = None
         borrower.given_name = borrower.family_name = None
     again = lend(stocked, programme, "5CD5678ABC", now=later(40))

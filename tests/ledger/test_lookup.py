@@ -314,7 +314,7 @@ def test_a_pseudonymised_borrower_is_found_by_no_name(
     with fleet.transaction() as session:
         # The reconciler deleted the account (retention waits for that).
         person = session.scalars(sa.select(Borrower)).one()
-        person.account_status = AccountStatus.DELETED.value
+        person.account_status = AccountStatus.DELETED
     with fleet.transaction() as session:
         report = apply_retention(session, pseudonymise_after=year, now=NOW + 2 * year)
     assert report.pseudonymised == ("B-1",)

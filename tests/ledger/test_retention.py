@@ -27,7 +27,7 @@ def _returned_with_deleted_account(ledger: Ledger, programme: services.Programme
                                    now=later(10))  # fmt: skip
     with ledger.transaction() as session:
         person = session.scalars(sa.select(Borrower).where(Borrower.desk_id == "B-1")).one()
-        person.account_status = AccountStatus.DELETED.value
+        person.account_status = AccountStatus.DELETED
 
 
 def test_names_address_and_notes_are_erased_after_the_retention(

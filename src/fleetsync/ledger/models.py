@@ -191,7 +191,9 @@ class Borrower(Base):
     #: ``username@domain`` of their Workspace account, once one was asked for.
     account_email: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     #: The account as the ledger wants it; the reconciler makes Google agree.
-    account_status: Mapped[str] = mapped_column(sa.String(12), default=AccountStatus.NONE.value)
+    account_status: Mapped[AccountStatus] = mapped_column(
+        _vocabulary(AccountStatus, 12), default=AccountStatus.NONE
+    )
     account_status_since: Mapped[datetime | None]
     google_user_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: What Google last confirmed about the account (see ``Device.google_org_unit``); ``None``

@@ -199,7 +199,7 @@ def overview(
                 PendingCredential.used_at.is_(None),
                 PendingCredential.expires_at > now,
                 Borrower.google_user_id.is_not(None),
-                Borrower.account_status == AccountStatus.ACTIVE.value,
+                Borrower.account_status == AccountStatus.ACTIVE,
             )
         )
         or 0

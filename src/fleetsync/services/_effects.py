@@ -188,9 +188,9 @@ def loan_facts(loan: Loan, serial: str, *, actor: str | None = None) -> lifecycl
 
 def suspend_account(borrower: Borrower, now: datetime) -> bool:
     """The borrower has no device any more: their account is suspended (deleted later)."""
-    if borrower.account_status != AccountStatus.ACTIVE:
+    if borrower.account_status is not AccountStatus.ACTIVE:
         return False
-    borrower.account_status = AccountStatus.SUSPENDED.value
+    borrower.account_status = AccountStatus.SUSPENDED
     borrower.account_status_since = now
     return True
 
@@ -275,8 +275,8 @@ def apply(
         before |= {"loan": loan.ref, "borrower": loan.borrower.desk_id}
         after["condition"] = ended_as.value
         if suspend_account(loan.borrower, now):
-            account = AccountStatus.SUSPENDED.value
-            before["account"] = AccountStatus.ACTIVE.value
+            account = AccountStatus.SUSPENDED
+            before["account"] = AccountStatus.ACTIVE
             after["account"] = account
         wake(session, "borrower", loan.borrower.desk_id, transition.action.value, at=now)
     powerwash: str | None = None

@@ -90,10 +90,10 @@ def provide_account(
 ) -> AccountChange:
     """Make sure the borrower has an active account in the ledger's view. A new account's first
     password is sealed for ``loan`` (the checkout's), for its desk to collect."""
-    before = AccountStatus(borrower.account_status)
+    before = borrower.account_status
     if before is AccountStatus.ACTIVE:
         return AccountChange(before, before, borrower.account_email, new_account=False)
-    borrower.account_status = AccountStatus.ACTIVE.value
+    borrower.account_status = AccountStatus.ACTIVE
     borrower.account_status_since = now
     if before is AccountStatus.SUSPENDED:
         return AccountChange(before, AccountStatus.ACTIVE, borrower.account_email, False)
@@ -244,7 +244,7 @@ def issue_first_password(
             "password was issued: lend a device again in a few minutes, and the borrower gets a "
             "new account with its own first password"
         )
-    if person.account_status != AccountStatus.ACTIVE.value or person.account_email is None:
+    if person.account_status is not AccountStatus.ACTIVE or person.account_email is None:
         raise Refused(
             f"borrower {person.desk_id} has no active Workspace account "
             f"({person.account_status}); no password was issued"

@@ -318,7 +318,7 @@ def _write(
                     "given_name": r.given_name,
                     "family_name": r.family_name,
                     "region": r.region,
-                    "account_status": AccountStatus.NONE.value,
+                    "account_status": AccountStatus.NONE,
                     "created_at": now,
                 }
                 for r in latest.values()
@@ -396,7 +396,7 @@ def _open(
     if row.account_email is not None:
         person.account_email = row.account_email
         person.adopt_account = True
-        person.account_status = AccountStatus.ACTIVE.value
+        person.account_status = AccountStatus.ACTIVE
         person.account_status_since = now
         report.adopted_accounts.append(row.account_email)
     else:

@@ -192,7 +192,7 @@ def checkout(
             given_name=given,
             family_name=family,
             region=borrower_region,
-            account_status=AccountStatus.NONE.value,
+            account_status=AccountStatus.NONE,
             created_at=now,
         )
         session.add(person)

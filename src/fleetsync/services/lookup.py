@@ -31,7 +31,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from fleetsync.domain.borrowers import search_words
 from fleetsync.domain.errors import InvalidInput, NotFound
-from fleetsync.domain.lifecycle import Connectivity, DeviceState
+from fleetsync.domain.lifecycle import AccountStatus, Connectivity, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.models import (
     Borrower,
@@ -142,7 +142,7 @@ class BorrowerInfo:
     family_name: str | None
     region: str
     account: str | None
-    account_status: str
+    account_status: AccountStatus
     pseudonymised: bool
     #: Their loans the scope may see, newest first; the open one (if it is the scope's) first.
     loans: tuple[LoanLine, ...]

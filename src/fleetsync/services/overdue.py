@@ -151,7 +151,7 @@ def _record_step(
     detail = None
     if step is Step.LOCK:
         state = StepState.LOCKING
-    elif person.account_email and person.account_status == AccountStatus.ACTIVE.value:
+    elif person.account_email and person.account_status is AccountStatus.ACTIVE:
         state = StepState.SENDING
     else:
         # Recorded all the same: the step is not taken again once the account exists.

@@ -198,7 +198,7 @@ def account_created(
         actor=SYNC,
         action="account_created",
         borrower_id=person.id,
-        after={"account": AccountStatus.ACTIVE.value, "google_user_id": user_id},
+        after={"account": AccountStatus.ACTIVE, "google_user_id": user_id},
     )
 
 
@@ -212,7 +212,7 @@ def new_password_for(
     person = queries.find_borrower(session, borrower, lock=True)
     if (
         person is None
-        or person.account_status != AccountStatus.ACTIVE.value
+        or person.account_status is not AccountStatus.ACTIVE
         or person.google_user_id is None
     ):
         return None
@@ -255,7 +255,7 @@ def begin_account_deletion(session: Session, borrower: str, *, email: str, now: 
     person = queries.find_borrower(session, borrower, lock=True)
     if (
         person is None
-        or person.account_status != AccountStatus.SUSPENDED.value
+        or person.account_status is not AccountStatus.SUSPENDED
         or person.account_email is None
         or person.account_email.lower() != email.lower()
         or queries.open_loan_of_borrower(session, person.id) is not None
@@ -302,10 +302,10 @@ def account_deleted(
     reason: str = "the retention period after the return has passed",
 ) -> None:
     person = queries.find_borrower(session, borrower, lock=True)
-    if person is None or person.account_status == AccountStatus.ACTIVE.value:
+    if person is None or person.account_status is AccountStatus.ACTIVE:
         return  # checked out again meanwhile: the new account is another matter
     before = person.account_status
-    person.account_status = AccountStatus.DELETED.value
+    person.account_status = AccountStatus.DELETED
     person.account_status_since = now
     person.account_deleting_since = None
     person.google_user_id = None
@@ -323,7 +323,7 @@ def account_deleted(
         action="account_deleted",
         borrower_id=person.id,
         before={"account": before},
-        after={"account": AccountStatus.DELETED.value},
+        after={"account": AccountStatus.DELETED},
         reason=reason,
     )
 

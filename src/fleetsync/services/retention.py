@@ -80,7 +80,7 @@ def apply_retention(
         .order_by(Borrower.id)
         .with_for_update(of=Borrower)
     ).all()
-    gone = {AccountStatus.NONE.value, AccountStatus.DELETED.value}
+    gone = {AccountStatus.NONE, AccountStatus.DELETED}
     erased: dict[str, str] = {}
     for person in due:
         person.given_name = None

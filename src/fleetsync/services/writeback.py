@@ -28,7 +28,7 @@ from fleetsync.domain.actions import (
     ReenableDevices,
 )
 from fleetsync.domain.desired import DeviceStatus
-from fleetsync.domain.lifecycle import DeviceState
+from fleetsync.domain.lifecycle import AccountStatus, DeviceState
 from fleetsync.domain.observed import Observation
 from fleetsync.domain.overdue import LOCK, LOCK_HELD
 from fleetsync.domain.plan import DesiredPolicies, Plan
@@ -239,7 +239,7 @@ class WriteBack:
         with self.ledger.transaction() as session:
             reconciled.password_set(session, borrower, credential=credential, now=clock.now())
 
-    def account_statuses(self, borrowers: Iterable[str]) -> dict[str, str]:
+    def account_statuses(self, borrowers: Iterable[str]) -> dict[str, AccountStatus]:
         """The ledger's account status of these borrowers (by desk id), those it has."""
         with self.ledger.read() as session:
             found = reconciled.borrowers_by_desk_id(session, borrowers)

@@ -394,7 +394,7 @@ class _Applier:
         suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
             status = statuses.get(action.borrower)
-            if isinstance(action, SuspendAccount) and status != AccountStatus.SUSPENDED.value:
+            if isinstance(action, SuspendAccount) and status is not AccountStatus.SUSPENDED:
                 self._settle([action], [entry], "skipped", "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):

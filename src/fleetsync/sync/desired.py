@@ -38,8 +38,6 @@ __all__ = ["Scope", "load_desired", "scope_of_borrowers"]
 
 #: Rows are streamed this many at a time, never all held at once.
 _STREAM = 2000
-#: The enums by value: a dict lookup per row instead of an Enum call.
-_ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}
 
 
 class Scope:
@@ -139,7 +137,7 @@ def _new_passwords(session: Session, scope: Scope | None, *, now: datetime) -> d
             PendingCredential.expires_at > now,
             PendingCredential.account_email == Borrower.account_email,
             Borrower.google_user_id.is_not(None),
-            Borrower.account_status == AccountStatus.ACTIVE.value,
+            Borrower.account_status == AccountStatus.ACTIVE,
         )
         .group_by(Borrower.desk_id)
     )
@@ -164,7 +162,7 @@ def _ledger_borrowers(
             Borrower.google_user_id,
             Borrower.adopt_account,
         )
-        .where(Borrower.account_status != AccountStatus.NONE.value)
+        .where(Borrower.account_status != AccountStatus.NONE)
         .order_by(Borrower.desk_id)
     )
     if scope is not None:
@@ -178,7 +176,7 @@ def _ledger_borrowers(
             given_name=given or "",
             family_name=family or "",
             region=intern(region),
-            account_status=_ACCOUNT_STATUSES[status],
+            account_status=status,
             account_status_since=since,
             google_user_id=user_id,
             adopt_account=bool(adopt),
@@ -242,11 +240,7 @@ def load_desired(
             session.scalar(
                 sa.select(sa.func.count())
                 .select_from(Borrower)
-                .where(
-                    Borrower.account_status.in_(
-                        [AccountStatus.ACTIVE.value, AccountStatus.SUSPENDED.value]
-                    )
-                )
+                .where(Borrower.account_status.in_([AccountStatus.ACTIVE, AccountStatus.SUSPENDED]))
             )
             or 0
         )
