@@ -23,23 +23,23 @@ __all__ = [
     "NOTICE",
     "REMINDER",
     "Escalation",
-    "Step",
-    "StepState",
+    "EscalationState",
+    "EscalationStep",
     "due_steps",
 ]
 
 
-class Step(StrEnum):
+class EscalationStep(StrEnum):
     REMINDER = "reminder"
     NOTICE = "notice"
     LOCK = "lock"
 
     @property
     def is_message(self) -> bool:
-        return self is not Step.LOCK
+        return self is not EscalationStep.LOCK
 
 
-class StepState(StrEnum):
+class EscalationState(StrEnum):
     # A message: recorded before it is sent; its outcome after. A "sending" step found by a
     # later run lost its answer: it becomes "unknown" and is never sent again.
     SENDING = "sending"
@@ -54,9 +54,13 @@ class StepState(StrEnum):
     UNLOCKED = "unlocked"
 
 
-REMINDER, NOTICE, LOCK = Step.REMINDER.value, Step.NOTICE.value, Step.LOCK.value
+REMINDER, NOTICE, LOCK = (
+    EscalationStep.REMINDER.value,
+    EscalationStep.NOTICE.value,
+    EscalationStep.LOCK.value,
+)
 #: The lock states in which the ledger wants the device disabled.
-LOCK_HELD = (StepState.LOCKING.value, StepState.LOCKED.value)
+LOCK_HELD = (EscalationState.LOCKING.value, EscalationState.LOCKED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +86,20 @@ class Escalation:
 
 
 def due_steps(
-    *, agreed_end: date, today: date, escalation: Escalation, taken: Collection[Step]
-) -> list[Step]:
+    *, agreed_end: date, today: date, escalation: Escalation, taken: Collection[EscalationStep]
+) -> list[EscalationStep]:
     """The steps due for an open loan today that it has not taken yet, in order. A reminder
     is only sent before the loan is overdue (a late one would contradict the notice)."""
     overdue_days = (today - agreed_end).days
-    due: list[Step] = []
+    due: list[EscalationStep] = []
     if (
         escalation.messages
         and escalation.reminder_days_before is not None
         and -escalation.reminder_days_before <= overdue_days <= 0
     ):
-        due.append(Step.REMINDER)
+        due.append(EscalationStep.REMINDER)
     if escalation.messages and escalation.notice_on_first_day and overdue_days >= 1:
-        due.append(Step.NOTICE)
+        due.append(EscalationStep.NOTICE)
     if escalation.lock_after_days is not None and overdue_days >= escalation.lock_after_days:
-        due.append(Step.LOCK)
+        due.append(EscalationStep.LOCK)
     return [step for step in due if step not in taken]

@@ -30,7 +30,7 @@ from fleetsync.domain.lifecycle import (
     LifecycleAction,
     Transition,
 )
-from fleetsync.domain.overdue import LOCK, LOCK_HELD, StepState
+from fleetsync.domain.overdue import LOCK, LOCK_HELD, EscalationState
 from fleetsync.ledger import queries
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import (
@@ -377,7 +377,7 @@ def lift_lock(
     if row is None:
         return False
     before = row.state
-    row.state = (StepState.UNLOCKED if lost else StepState.UNLOCKING).value
+    row.state = (EscalationState.UNLOCKED if lost else EscalationState.UNLOCKING).value
     row.detail = why
     if lost:
         row.done_at = now

@@ -17,7 +17,7 @@ from fleetsync.domain.contacts import Language
 from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.errors import Refused
 from fleetsync.domain.lifecycle import AccountStatus
-from fleetsync.domain.overdue import LOCK, Escalation, Step, StepState, due_steps
+from fleetsync.domain.overdue import LOCK, Escalation, EscalationState, EscalationStep, due_steps
 from fleetsync.ledger.audit import record, wake
 from fleetsync.ledger.models import Borrower, Device, Loan, LoanEscalation, loan_ref
 from fleetsync.ledger.queries import loan_number
@@ -42,9 +42,9 @@ __all__ = [
 SYNC = "sync"
 #: The webhook event each settled state is told to the desk as.
 EVENT_OF = {
-    StepState.SENT.value: "loan.reminder_sent",
-    StepState.LOCKED.value: "loan.device_locked",
-    StepState.UNLOCKED.value: "loan.device_unlocked",
+    EscalationState.SENT.value: "loan.reminder_sent",
+    EscalationState.LOCKED.value: "loan.device_locked",
+    EscalationState.UNLOCKED.value: "loan.device_unlocked",
 }
 
 
@@ -53,7 +53,7 @@ class OutgoingMessage:
     """A message recorded (``sending``) and not sent yet: what the template needs."""
 
     row_id: int
-    step: Step
+    step: EscalationStep
     loan: str
     to: str
     language: Language
@@ -83,8 +83,8 @@ def take_due_steps(
     now = now_or(now)
     session.execute(
         sa.update(LoanEscalation)
-        .where(LoanEscalation.state == StepState.SENDING.value)
-        .values(state=StepState.UNKNOWN.value, done_at=now, detail="its outcome was lost")
+        .where(LoanEscalation.state == EscalationState.SENDING.value)
+        .values(state=EscalationState.UNKNOWN.value, done_at=now, detail="its outcome was lost")
     )
     if not escalation.active:
         return []
@@ -97,13 +97,13 @@ def take_due_steps(
         .order_by(Loan.id)
         .with_for_update(of=Loan)
     ).all()
-    taken: dict[int, set[Step]] = {}
+    taken: dict[int, set[EscalationStep]] = {}
     for loan_id, step in session.execute(
         sa.select(LoanEscalation.loan_id, LoanEscalation.step).where(
             LoanEscalation.loan_id.in_([loan.id for loan, _, _ in loans])
         )
     ):
-        taken.setdefault(loan_id, set()).add(Step(step))
+        taken.setdefault(loan_id, set()).add(EscalationStep(step))
     contacts = loan_contacts(session, [loan.id for loan, _, _ in loans], key=key)
     outgoing: list[OutgoingMessage] = []
     for loan, device, person in loans:
@@ -114,7 +114,7 @@ def take_due_steps(
             taken=taken.get(loan.id, ()),
         ):
             row = _record_step(session, loan, device, person, step, today=today, now=now)
-            if not step.is_message or row.state != StepState.SENDING.value:
+            if not step.is_message or row.state != EscalationState.SENDING.value:
                 continue
             assert person.account_email is not None
             contact = contacts.get(loan.id)
@@ -143,25 +143,25 @@ def _record_step(
     loan: Loan,
     device: Device,
     person: Borrower,
-    step: Step,
+    step: EscalationStep,
     *,
     today: date,
     now: datetime,
 ) -> LoanEscalation:
     detail = None
-    if step is Step.LOCK:
-        state = StepState.LOCKING
+    if step is EscalationStep.LOCK:
+        state = EscalationState.LOCKING
     elif person.account_email and person.account_status is AccountStatus.ACTIVE:
-        state = StepState.SENDING
+        state = EscalationState.SENDING
     else:
         # Recorded all the same: the step is not taken again once the account exists.
-        state, detail = StepState.FAILED, "the borrower has no active Workspace mailbox"
+        state, detail = EscalationState.FAILED, "the borrower has no active Workspace mailbox"
     row = LoanEscalation(
         loan_id=loan.id,
         step=step.value,
         state=state.value,
         created_at=now,
-        done_at=now if state is StepState.FAILED else None,
+        done_at=now if state is EscalationState.FAILED else None,
         detail=detail,
     )
     session.add(row)
@@ -182,7 +182,7 @@ def _record_step(
         },
         reason=detail,
     )
-    if step is Step.LOCK:
+    if step is EscalationStep.LOCK:
         wake(session, "device", device.serial, "overdue_lock", at=now)
     return row
 
@@ -198,11 +198,11 @@ def record_sent(
     """The outcome of a message recorded ``sending``: sent (Gmail's id) or failed."""
     now = now_or(now)
     row = session.get(LoanEscalation, row_id)
-    if row is None or row.state != StepState.SENDING.value:
+    if row is None or row.state != EscalationState.SENDING.value:
         return
     loan = session.get(Loan, row.loan_id)
     assert loan is not None
-    row.state = (StepState.SENT if error is None else StepState.FAILED).value
+    row.state = (EscalationState.SENT if error is None else EscalationState.FAILED).value
     row.done_at = now
     row.detail = error if error is not None else f"gmail message {message_id}"
     record(
@@ -213,7 +213,7 @@ def record_sent(
         device_id=loan.device_id,
         borrower_id=loan.borrower_id,
         loan_id=loan.id,
-        before={"state": StepState.SENDING.value},
+        before={"state": EscalationState.SENDING.value},
         after={"state": row.state},
         reason=error,
     )
@@ -253,15 +253,17 @@ def settle_locks(session: Session, *, now: datetime | None = None) -> list[int]:
         .join(Device, Device.id == Loan.device_id)
         .where(
             LoanEscalation.step == LOCK,
-            LoanEscalation.state.in_([StepState.LOCKING.value, StepState.UNLOCKING.value]),
+            LoanEscalation.state.in_(
+                [EscalationState.LOCKING.value, EscalationState.UNLOCKING.value]
+            ),
         )
     ).all()
     settled = []
     for row, loan, status in rows:
-        if row.state == StepState.LOCKING.value and status == DeviceStatus.DISABLED.value:
-            new = StepState.LOCKED
-        elif row.state == StepState.UNLOCKING.value and status == DeviceStatus.ACTIVE.value:
-            new = StepState.UNLOCKED
+        if row.state == EscalationState.LOCKING.value and status == DeviceStatus.DISABLED.value:
+            new = EscalationState.LOCKED
+        elif row.state == EscalationState.UNLOCKING.value and status == DeviceStatus.ACTIVE.value:
+            new = EscalationState.UNLOCKED
         else:
             continue
         before, row.state, row.done_at = row.state, new.value, now
@@ -269,7 +271,7 @@ def settle_locks(session: Session, *, now: datetime | None = None) -> list[int]:
             session,
             at=now,
             actor=SYNC,
-            action="overdue_lock" if new is StepState.LOCKED else "overdue_unlock",
+            action="overdue_lock" if new is EscalationState.LOCKED else "overdue_unlock",
             device_id=loan.device_id,
             borrower_id=loan.borrower_id,
             loan_id=loan.id,
@@ -347,7 +349,11 @@ def escalation_steps(session: Session, loan_ids: Iterable[int]) -> dict[int, str
     """How far each loan's escalation has come, for people: ``reminder sent``, ``notice
     sent``, ``locked``, ``locking``, ``unlocked``... (the latest step taken)."""
     wanted = list(loan_ids)
-    order = {Step.REMINDER.value: 0, Step.NOTICE.value: 1, Step.LOCK.value: 2}
+    order = {
+        EscalationStep.REMINDER.value: 0,
+        EscalationStep.NOTICE.value: 1,
+        EscalationStep.LOCK.value: 2,
+    }
     found: dict[int, tuple[int, str]] = {}
     for start in range(0, len(wanted), 500):
         for loan_id, step, state in session.execute(

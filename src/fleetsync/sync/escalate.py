@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from fleetsync import clock
 from fleetsync.domain.contacts import Language
-from fleetsync.domain.overdue import Escalation, Step
+from fleetsync.domain.overdue import Escalation, EscalationStep
 from fleetsync.google.errors import GoogleError
 from fleetsync.ledger import Ledger
 from fleetsync.log import get_logger
@@ -88,7 +88,9 @@ class Templates:
                 ) from None
         return (resources.files("fleetsync.sync") / "templates" / name).read_text("utf-8")
 
-    def render(self, step: Step, language: Language, values: dict[str, str]) -> tuple[str, str]:
+    def render(
+        self, step: EscalationStep, language: Language, values: dict[str, str]
+    ) -> tuple[str, str]:
         name = f"{step.value}.{language.value}.txt"
         head, _, body = self._text(name).partition("\n\n")
         if not head.startswith("Subject:"):
