@@ -1,7 +1,9 @@
-"""The codebase's own rules, checked with every test run: ruff, mypy --strict, import-linter."""
+"""The codebase's own rules, checked with every test run: ruff, mypy --strict, import-linter, and
+that tests wait with the one helper (tests/waiting.py)."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -59,3 +61,28 @@ def test_no_merge_conflict_markers_are_committed() -> None:
         found += [f"{name}:{n}" for n, line in enumerate(text.splitlines(True), 1)
                   if line.startswith(markers)]  # fmt: skip
     assert found == [], f"merge conflict markers: {found}"
+
+
+def test_tests_wait_with_the_one_helper() -> None:
+    # A fixed sleep is either too short on a busy machine or too long everywhere else, and a
+    # hand-written polling loop fails without saying what it waited for: tests wait with
+    # tests/waiting.py's wait_until, the one place that sleeps.
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path == ROOT / "tests" / "waiting.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            sleeps = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "sleep"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in {"time", "asyncio"}
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module in {"time", "asyncio"}
+                and any(alias.name == "sleep" for alias in node.names)
+            )
+            if sleeps:
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}")
+    assert found == [], f"wait with tests.waiting.wait_until instead: {found}"
