@@ -30,7 +30,7 @@ def test_lend_records_the_signed_agreement_and_prints_it(browser: Browser, ledge
     assert "The borrower signed the loan agreement (version 2026-09)" in form.text
     unsigned = lend(browser)
     assert unsigned.status_code == 409
-    assert "the borrower must accept the loan agreement (version 2026-09)" in unsigned.text
+    assert "The borrower signs the loan agreement (version 2026-09) before" in unsigned.text
     signed = lend(browser, agreement_signed="yes")
     assert signed.status_code == 200, signed.text
     with ledger.read() as session:

@@ -81,16 +81,39 @@ def test_the_checkout_refuses_with_the_cli_s_reasons(browser: Browser, ledger: L
     wifi_for_data = lend(browser, needs_data="yes")
     assert wifi_for_data.status_code == 409
     assert "Not lent:" in wifi_for_data.text
-    assert "borrower B-1017 needs mobile data but device 5CD2000AAA is wifi-only" in (
-        wifi_for_data.text
-    )
+    assert (
+        "Borrower B-1017 needs mobile data, but device 5CD2000AAA is Wi-Fi only: lend a 4G device."
+    ) in wifi_for_data.text
+    assert "fleetsync device list" not in wifi_for_data.text  # no command a clerk never types
     other_region = lend(browser, device="CB-0003")
     assert other_region.status_code == 409
-    assert "Brussel" in other_region.text
+    assert "belongs to region Brussel and borrower B-1017 to Antwerpen" in other_region.text
     unknown = lend(browser, device="CB-9999")
     assert unknown.status_code == 404
+    assert "No device has serial or asset tag CB-9999" in unknown.text
     with ledger.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Loan)) == 0
+
+
+@ANY_DATABASE
+def test_a_dutch_page_refuses_in_dutch(browser: Browser) -> None:
+    browser.sign_in("ann")
+    browser.post("/desk/language", {"language": "nl-BE", "next": "/desk/lend"})
+    wifi_for_data = lend(browser, needs_data="yes")
+    assert wifi_for_data.status_code == 409
+    assert (
+        "Lener B-1017 heeft mobiele data nodig, maar toestel 5CD2000AAA heeft alleen wifi: "
+        "leen een 4G-toestel uit."
+    ) in wifi_for_data.text
+    assert "needs mobile data" not in wifi_for_data.text
+    lend(browser)
+    again = lend(browser, device="CB-0002", borrower="B-2000", given_name="Jan")
+    # The device's state in Dutch too, from the labels' catalogue.
+    assert "Toestel 5CD2000AAA kan niet uitgeleend worden: het is “Uitgeleend”." in again.text
+    browser.get("/desk/return")
+    unknown = browser.post("/desk/return", {"device": "CB-9999", "condition": "ok"})
+    assert unknown.status_code == 404
+    assert "Geen toestel heeft serie- of inventarisnummer CB-9999" in unknown.text
 
 
 @ANY_DATABASE

@@ -24,8 +24,17 @@ PAGES = [
     "/desk/return",
     "/desk/spares",
     "/desk/spares.csv",
+    "/desk/staff",
 ]
-FORMS = ["/desk/lend", "/desk/return", "/desk/loans/L-1/slip", "/desk/devices/CB-0001/ready"]
+FORMS = [
+    "/desk/lend",
+    "/desk/return",
+    "/desk/loans/L-1/slip",
+    "/desk/devices/CB-0001/ready",
+    "/desk/staff",
+    "/desk/staff/ann/reset-password",
+    "/desk/staff/ann/disable",
+]
 
 
 @ANY_DATABASE

@@ -50,7 +50,7 @@ def test_the_password_is_revealed_once_by_a_post_and_marked_collected(
     assert password[1] not in again.text
     second = browser.post(loan + "/slip", {"paper": "a4"})
     assert second.status_code == 409
-    assert "already collected" in second.text
+    assert "was handed over already" in second.text
     assert password[1] not in second.text
     out, err = capfd.readouterr()
     assert password[1] not in out + err  # not in any log line either

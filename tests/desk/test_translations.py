@@ -4,13 +4,15 @@ switch on every page overrides it; dates are in the language's own format."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from fleetsync.desk import i18n
+from fleetsync.desk import i18n, refusals
+from fleetsync.domain.errors import FleetsyncError, NotAllowedInState
 from tests.desk.conftest import ANY_DATABASE, Browser
 from tests.desk.test_lend import lend
 from tests.pinned import days_from_today
@@ -34,6 +36,7 @@ def test_every_message_has_a_dutch_translation() -> None:
     messages = _messages()
     assert "Reveal the password" in messages  # the extraction sees the templates
     assert "Account created" in messages  # and the labels marked in the code
+    assert set(refusals.MESSAGES.values()) <= messages  # and the refusals' wordings
     with (DESK / "locale" / "nl_BE" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalogue = read_po(handle)
     translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
@@ -86,3 +89,25 @@ def test_the_browser_s_language_and_the_switch(browser: Browser) -> None:
     )
     # The switch wins over the browser's header from now on.
     assert "Uitlening" in browser.get("/desk/loans", headers={"Accept-Language": "en"}).text
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def test_a_refusal_s_dutch_wording_names_the_same_facts() -> None:
+    dutch = i18n.language("nl-BE")
+    for key, english in refusals.MESSAGES.items():
+        translated = dutch.gettext(english)
+        assert translated != english, key
+        assert set(_PLACEHOLDER.findall(translated)) == set(_PLACEHOLDER.findall(english)), key
+
+
+def test_a_refusal_without_a_wording_or_its_facts_is_shown_as_the_service_gave_it() -> None:
+    dutch = i18n.language("nl-BE")
+    assert refusals.words(dutch, FleetsyncError("something odd")) == "something odd"
+    bare = NotAllowedInState("device X is lost", variant="checkout")  # no facts to fill in
+    assert refusals.words(dutch, bare) == "device X is lost"
+    full = NotAllowedInState(
+        "device X is lost", params={"serial": "X", "state": "lost"}, variant="checkout"
+    )
+    assert refusals.words(dutch, full) == "Toestel X kan niet uitgeleend worden: het is “Verloren”."

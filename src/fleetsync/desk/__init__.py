@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fleetsync.desk import auth, lending, lists, pages, returns, slip
+from fleetsync.desk import auth, lending, lists, pages, returns, slip, staff
 from fleetsync.desk.web import STATIC_DIR, DeskState, SharedState
 
 __all__ = ["mount"]
@@ -25,4 +25,5 @@ def mount(app: FastAPI, state: SharedState) -> None:
     app.include_router(slip.router)
     app.include_router(returns.router)
     app.include_router(lists.router)
+    app.include_router(staff.router)
     app.mount("/desk/static", StaticFiles(directory=STATIC_DIR), name="desk-static")

@@ -151,7 +151,7 @@ async def lend(seen: Lender) -> Response:
         try:
             region = api.programme.region(form.region)
         except InvalidInput as exc:
-            form.error = str(exc)
+            form.error = seen.refusal(exc)
             return _render(seen, form, status=422)
         form.suggested = _suggest(seen, form, region)
         if form.suggested is None:
@@ -179,7 +179,7 @@ async def lend(seen: Lender) -> Response:
                 actor=seen.actor,
             )
     except FleetsyncError as exc:
-        form.error = str(exc)
+        form.error = seen.refusal(exc)
         form.names_differ = isinstance(exc, BorrowerNamesDiffer)
         status = 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 422
         return _render(seen, form, status=status)
@@ -278,7 +278,7 @@ async def extend(seen: Lender, ref: str) -> Response:
                 all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
-        return _after(seen, ref, str(exc), None, _status(exc))
+        return _after(seen, ref, seen.refusal(exc), None, _status(exc))
     return _after(seen, ref, None, seen._("The loan is extended."), 200)
 
 
@@ -303,7 +303,7 @@ async def report_lost(seen: TakingBack, ref: str) -> Response:
                 all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
-        return _after(seen, ref, str(exc), None, _status(exc))
+        return _after(seen, ref, seen.refusal(exc), None, _status(exc))
     if api.worker is not None:
         api.worker.wake()
     return _after(seen, ref, None, seen._("The device is reported lost."), 200)
@@ -327,7 +327,7 @@ def agreement(seen: LookUp, ref: str) -> Response:
     except NotFound:
         return not_found(seen)
     except InvalidInput as exc:
-        return _after(seen, ref, str(exc), None, 409)
+        return _after(seen, ref, seen.refusal(exc), None, 409)
     # A page of its own, self-contained: its one inline style sheet is allowed, no script.
     return HTMLResponse(
         filled.html,

@@ -117,7 +117,7 @@ async def mark_ready(seen: Technician, ref: str) -> Response:
         with api.ledger.transaction() as session:
             services.mark_ready(session, device=ref, actor=seen.actor)
     except FleetsyncError as exc:
-        error = str(exc)
+        error = seen.refusal(exc)
     with api.ledger.read() as session:
         try:
             device = lookup.find_device(session, ref, desk=scope(seen), today=clock.today())

@@ -58,7 +58,7 @@ async def take_back(seen: TakingBack) -> Response:
             )
     except FleetsyncError as exc:
         status = 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 422
-        return page(seen, "return.html", context | {"error": str(exc)}, status=status)
+        return page(seen, "return.html", context | {"error": seen.refusal(exc)}, status=status)
     if api.worker is not None:
         api.worker.wake()
     return page(

@@ -96,7 +96,7 @@ async def reveal(seen: Handing, ref: str) -> Response:
             answer = _slip(seen, view, paper, password=handed.password)
     except FleetsyncError as exc:
         fresh = loan_view(seen, ref) or view
-        return _slip(seen, fresh, paper, error=str(exc), status=409)
+        return _slip(seen, fresh, paper, error=seen.refusal(exc), status=409)
     return answer
 
 

@@ -20,8 +20,9 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from fleetsync.desk import i18n, labels
+from fleetsync.desk import i18n, labels, refusals
 from fleetsync.desk.sessions import AddressThrottle, DeskSession, SessionCookies
+from fleetsync.domain.errors import FleetsyncError
 from fleetsync.domain.progress import Targets
 from fleetsync.domain.staff import Permission, SignInThrottle, StaffRole, may
 from fleetsync.ledger import Ledger
@@ -158,6 +159,10 @@ class Visit:
 
     def _(self, message: str) -> str:
         return self.language.gettext(message)
+
+    def refusal(self, error: FleetsyncError) -> str:
+        """A business action's refusal in the reader's language (:mod:`.refusals`)."""
+        return refusals.words(self.language, error)
 
     def may(self, permission: Permission) -> bool:
         return self.staff is not None and may(self.staff.role, permission)

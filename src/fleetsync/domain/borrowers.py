@@ -106,6 +106,7 @@ def check_same_person(
         raise BorrowerNamesDiffer(
             f"borrower {borrower} is already in the ledger with another "
             f"{' and '.join(differ)}; if this is the same person (a name corrected or changed), "
-            f"confirm it ({_CONFIRM}); if not, give this borrower an id of their own"
+            f"confirm it ({_CONFIRM}); if not, give this borrower an id of their own",
+            params={"borrower": borrower},
         )
     return differ

@@ -3,9 +3,18 @@
 Each says what went wrong and what to do. Entry points map them to exit codes and HTTP statuses
 in one place each: the CLI (``fleetsync.cli``) and the API (``fleetsync.api``). Every error has a
 stable ``code`` for machines (an API body, a script); the message is for people.
+
+A refusal a person meets at the loan desk also carries its facts (``params``: the serial, the
+borrower, the dates) and, where one code has several reasons, which one (``variant``): the desk
+web app words it in the reader's language from those (``fleetsync.desk.refusals``), and falls
+back to the English message for any other error.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from types import MappingProxyType
 
 __all__ = [
     "AccountBeingDeleted",
@@ -23,6 +32,7 @@ __all__ = [
     "NotAllowedInState",
     "NotFound",
     "NotLendable",
+    "Param",
     "PowerwashNotExecuted",
     "PowerwashOutstanding",
     "Refused",
@@ -33,10 +43,30 @@ __all__ = [
 ]
 
 
+#: A refusal's facts: text, numbers and dates (a page formats them in its language).
+Param = str | int | date
+
+_NONE: Mapping[str, Param] = MappingProxyType({})
+
+
 class FleetsyncError(Exception):
     """Base of every error fleetsync raises on purpose. ``str(err)`` is the message for a person."""
 
     code = "error"
+
+    def __init__(
+        self, message: str, *, params: Mapping[str, Param] | None = None, variant: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.params: Mapping[str, Param] = (
+            _NONE if params is None else MappingProxyType(dict(params))
+        )
+        self.variant = variant
+
+    @property
+    def key(self) -> str:
+        """``code``, or ``code:variant``: which wording a translated message takes."""
+        return f"{self.code}:{self.variant}" if self.variant else self.code
 
 
 class Refused(FleetsyncError):

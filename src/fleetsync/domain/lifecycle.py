@@ -359,32 +359,48 @@ def checkout(
     if until < today:
         raise InvalidInput(
             f"the agreed end date {until.isoformat()} is before today ({today.isoformat()}); "
-            "give the last day of the loan (YYYY-MM-DD), today at the earliest"
+            "give the last day of the loan (YYYY-MM-DD), today at the earliest",
+            params={"end": until},
+            variant="end_before_today",
         )
     transition = replace(_move(LifecycleAction.CHECKOUT, device), starts_loan=True)
     if borrower_loan is not None and borrower_loan.elsewhere:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has a device on loan at another desk; it must be "
-            "returned (or reported lost) there before they borrow another device"
+            "returned (or reported lost) there before they borrow another device",
+            params={"borrower": borrower},
+            variant="elsewhere",
         )
     if borrower_loan is not None:
         raise BorrowerHasLoan(
             f"borrower {borrower} already has device {borrower_loan.serial} on loan since "
             f"{borrower_loan.since.isoformat()} (loan {borrower_loan.ref}); return it before "
-            "lending another device"
+            "lending another device",
+            params={
+                "borrower": borrower,
+                "serial": borrower_loan.serial,
+                "loan": borrower_loan.ref,
+            },
         )
     if needs_data and device.connectivity is not Connectivity.FOUR_G:
         raise WrongConnectivity(
             f"borrower {borrower} needs mobile data but device {device.serial} is wifi-only; "
             f"lend a 4G device (`fleetsync device list --state spare --connectivity 4g "
-            f"--region {borrower_region}`)"
+            f"--region {borrower_region}`)",
+            params={"borrower": borrower, "serial": device.serial},
         )
     if device.region != borrower_region:
         raise WrongRegion(
             f"device {device.serial} belongs to region {device.region} and borrower {borrower} "
             f"to {borrower_region}; lend a device of {borrower_region} (`fleetsync device list "
             f"--state spare --region {borrower_region}`) or move this one first (`fleetsync "
-            f"device set-region {device.serial} {borrower_region}`)"
+            f"device set-region {device.serial} {borrower_region}`)",
+            params={
+                "serial": device.serial,
+                "device_region": device.region,
+                "borrower": borrower,
+                "region": borrower_region,
+            },
         )
     if lendability is not None:
         google = device.google or GoogleConfirmed(status=None, org_unit=None, checked=None)
@@ -392,7 +408,8 @@ def checkout(
         if problem is not None:
             raise NotLendable(
                 f"device {device.serial} cannot be lent: {problem}; lend another device "
-                f"(`fleetsync device list --state spare --region {borrower_region}`)"
+                f"(`fleetsync device list --state spare --region {borrower_region}`)",
+                params={"serial": device.serial},
             )
     return transition
 
@@ -422,7 +439,8 @@ def extend_loan(device: Device, *, until: date, today: date) -> Transition:
         raise LoanNotExtended(
             f"loan {loan.ref} of device {device.serial} already runs until "
             f"{loan.agreed_end.isoformat()}; an extension must end later (to end the loan "
-            f"early, return the device: `fleetsync loan return --serial {device.serial}`)"
+            f"early, return the device: `fleetsync loan return --serial {device.serial}`)",
+            params={"loan": loan.ref, "end": loan.agreed_end},
         )
     return transition
 
@@ -469,7 +487,8 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
             + (f" ({device.repair.note})" if device.repair.note else "")
             + f"; close the repair first (`fleetsync device repaired {device.serial} --note "
             "...`), or write it off (`fleetsync device repair "
-            f"{device.serial} --write-off`)"
+            f"{device.serial} --write-off`)",
+            params={"serial": device.serial, "since": device.repair.since},
         )
     wash = device.powerwash
     if wash is not None and wash.executed:
@@ -479,7 +498,8 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
         raise PowerwashNotExecuted(
             f"device {device.serial} is in refurbishment since {device.since.isoformat()} and "
             f"{what}; wait until it has executed (`fleetsync device show {device.serial}`), or "
-            "if it was wiped another way use --force with --reason"
+            "if it was wiped another way use --force with --reason",
+            params={"serial": device.serial},
         )
     return replace(transition, forced=True, cancels_requested_powerwash=True)
 
@@ -531,7 +551,9 @@ def _move(action: LifecycleAction, device: Device) -> Transition:
     after = ALLOWED[action].get(device.state)
     if after is None:
         raise NotAllowedInState(
-            f"device {device.serial} {_where(device)}; {_advice(action, device)}"
+            f"device {device.serial} {_where(device)}; {_advice(action, device)}",
+            params={"serial": device.serial, "state": device.state.value},
+            variant=action.value,
         )
     return Transition(action=action, before=device.state, after=after)
 

@@ -72,7 +72,9 @@ def check_username(value: str) -> str:
     if not _USERNAME.fullmatch(name):
         raise InvalidInput(
             f"staff username {value!r} must be 1 to {MAX_USERNAME} lower-case letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit (e.g. ann.peeters)"
+            "'.', '_' or '-', starting with a letter or digit (e.g. ann.peeters)",
+            params={"max": MAX_USERNAME},
+            variant="username",
         )
     return name
 

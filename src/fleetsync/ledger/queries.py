@@ -66,7 +66,9 @@ def find_device(session: Session, ref: str, *, lock: bool = False) -> Device:
     if not found:
         raise NotFound(
             f"no device has serial or asset tag {key} (they must match exactly, not by prefix); "
-            "find the device with `fleetsync device list` (e.g. `--region`, `--state`, `--json`)"
+            "find the device with `fleetsync device list` (e.g. `--region`, `--state`, `--json`)",
+            params={"ref": key},
+            variant="device",
         )
     if len(found) > 1:
         by_serial = next(d for d in found if d.serial == key)

@@ -167,7 +167,8 @@ def collect_first_password(
     found = loan_for(session, loan, actor=actor, all_desks=all_desks)
     if found.returned_at is not None:
         raise LoanEnded(
-            f"loan {found.ref} has ended; a first password is collected while the loan is open"
+            f"loan {found.ref} has ended; a first password is collected while the loan is open",
+            params={"loan": found.ref},
         )
     person = found.borrower
     credential = session.scalars(
@@ -186,7 +187,8 @@ def collect_first_password(
         raise AlreadyCollected(
             f"the first password of loan {found.ref} was already collected on "
             f"{credential.collected_at.isoformat(timespec='minutes')} by "
-            f"{credential.collected_by}; reset it in the Google Admin console if it was lost"
+            f"{credential.collected_by}; reset it in the Google Admin console if it was lost",
+            params={"loan": found.ref, "at": credential.collected_at},
         )
     credential.collected_at = now
     credential.collected_by = actor

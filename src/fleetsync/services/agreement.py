@@ -44,7 +44,8 @@ def accepted_version(programme: Programme, *, version: str | None, signed: bool)
             raise AgreementRequired(
                 f"the borrower must accept the loan agreement (version {current}) before they "
                 "receive a device: have them sign it, then check out with --agreement-signed "
-                f'(the webhook: "agreement": {{"version": "{current}", "signed": true}})'
+                f'(the webhook: "agreement": {{"version": "{current}", "signed": true}})',
+                params={"version": current or ""},
             )
         return None
     if current is None:
@@ -56,7 +57,9 @@ def accepted_version(programme: Programme, *, version: str | None, signed: bool)
         raise AgreementRequired(
             f"the borrower accepted agreement version {version.strip()}, which is outdated: the "
             f"current version is {current}; have them sign version {current} "
-            "(`fleetsync loan agreement LOAN` prints it) and check out again"
+            "(`fleetsync loan agreement LOAN` prints it) and check out again",
+            params={"version": current},
+            variant="outdated",
         )
     return current
 

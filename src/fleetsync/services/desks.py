@@ -42,7 +42,9 @@ def loan_for(session: Session, ref: str, *, actor: str, all_desks: bool = False)
         return queries.find_loan(session, ref)
     hidden = NotFound(
         f"desk {desk} has no loan {loan_ref(queries.loan_number(ref))}; a desk sees the loans "
-        "it checked out"
+        "it checked out",
+        params={"loan": loan_ref(queries.loan_number(ref))},
+        variant="loan",
     )
     try:
         loan = queries.find_loan(session, ref)
@@ -65,5 +67,7 @@ def check_device_loan(
     if loan is not None and loan.desk != desk:
         raise NotFound(
             f"desk {desk} has no loan of device {device.serial}: it is on loan at another desk, "
-            "which returns, extends or reports it lost (or a technician, on the command line)"
+            "which returns, extends or reports it lost (or a technician, on the command line)",
+            params={"serial": device.serial},
+            variant="elsewhere",
         )

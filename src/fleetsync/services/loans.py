@@ -170,7 +170,8 @@ def checkout(
             f"borrower {desk_id}'s previous Workspace account is being deleted right now (the "
             "retention period after their last loan has passed); nothing was recorded: check "
             "the device out again in a few minutes (a loan desk sends it as a new event, with a "
-            "new webhook-id), and the borrower gets a new account"
+            "new webhook-id), and the borrower gets a new account",
+            params={"borrower": desk_id},
         )
     their_loan = None if person is None else queries.open_loan_of_borrower(session, person.id)
     transition = lifecycle.checkout(
@@ -314,7 +315,9 @@ def extend_loan(
         if found.returned_at is not None:
             raise LoanNotExtended(
                 f"loan {found.ref} ended on {local_date(found.returned_at).isoformat()} "
-                f"({found.return_condition}); only an open loan can be extended"
+                f"({found.return_condition}); only an open loan can be extended",
+                params={"loan": found.ref},
+                variant="ended",
             )
         device = found.device.serial
     assert device is not None

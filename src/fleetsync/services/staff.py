@@ -142,7 +142,9 @@ def add_staff(
     if taken is not None:
         raise Refused(
             f"staff account {name!r} exists already; `fleetsync staff reset-password {name}` "
-            "gives it a new password"
+            "gives it a new password",
+            params={"username": name},
+            variant="staff_exists",
         )
     session.add(
         StaffAccount(

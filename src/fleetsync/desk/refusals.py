@@ -1,0 +1,141 @@
+"""The business actions' refusals in the reader's language.
+
+The services refuse in English, for the command line, the API and the logs, naming commands a
+clerk never types. Each refusal a clerk meets at the desk carries a stable key (its ``code``, and
+``code:variant`` where one code has several reasons) and its facts (``params``): the desk words it
+from the catalogue below, in Dutch or English, with dates and numbers in the language's formats.
+A refusal without a wording here (or without the facts its wording names) is shown as the
+services gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from fleetsync.desk import labels
+from fleetsync.desk.i18n import Language
+from fleetsync.desk.labels import N_
+from fleetsync.domain.errors import FleetsyncError, Param
+
+__all__ = ["MESSAGES", "words"]
+
+#: The refusal's key → its wording, with the refusal's facts as ``%(name)s``.
+MESSAGES: dict[str, str] = {
+    # The lifecycle: a device's state does not allow the action.
+    "device_state": N_("Device %(serial)s cannot do this now: it is “%(state)s”."),
+    "device_state:checkout": N_("Device %(serial)s cannot be lent: it is “%(state)s”."),
+    "device_state:return": N_(
+        "Device %(serial)s is not on loan (it is “%(state)s”): there is no loan to take back."
+    ),
+    "device_state:extend": N_(
+        "Device %(serial)s is not on loan (it is “%(state)s”): there is no loan to extend."
+    ),
+    "device_state:lost": N_("Device %(serial)s cannot be reported lost: it is “%(state)s”."),
+    "device_state:ready": N_(
+        "Device %(serial)s cannot be marked ready: it is “%(state)s” (only a device in "
+        "refurbishment can)."
+    ),
+    # Lending.
+    "not_lendable": N_(
+        "Device %(serial)s cannot be lent: Google has not confirmed it as an active Chromebook "
+        "of the programme. Lend another device, and show this one to a technician."
+    ),
+    "region": N_(
+        "Device %(serial)s belongs to region %(device_region)s and borrower %(borrower)s to "
+        "%(region)s: lend a device of %(region)s, or have a technician move this one."
+    ),
+    "connectivity": N_(
+        "Borrower %(borrower)s needs mobile data, but device %(serial)s is Wi-Fi only: lend a "
+        "4G device."
+    ),
+    "borrower_has_loan": N_(
+        "Borrower %(borrower)s already has device %(serial)s on loan (loan %(loan)s): take it "
+        "back before lending another one."
+    ),
+    "borrower_has_loan:elsewhere": N_(
+        "Borrower %(borrower)s already has a device on loan at another desk: it must be "
+        "returned (or reported lost) there first."
+    ),
+    "borrower_names_differ": N_(
+        "Borrower %(borrower)s is known with other names. If this is the same person (a name "
+        "corrected or changed), tick the box and lend again; if not, give this borrower an id "
+        "of their own."
+    ),
+    "account_being_deleted": N_(
+        "The previous account of borrower %(borrower)s is being deleted right now: nothing was "
+        "recorded. Lend again in a few minutes; the borrower gets a new account."
+    ),
+    "agreement_required": N_(
+        "The borrower signs the loan agreement (version %(version)s) before they receive a "
+        "device: have them sign it, then tick the box."
+    ),
+    "agreement_required:outdated": N_(
+        "The borrower signed an outdated loan agreement: have them sign version %(version)s."
+    ),
+    "invalid_input:end_before_today": N_(
+        "The agreed end (%(end)s) is before today: give the loan's last day, today at the earliest."
+    ),
+    # The loan.
+    "loan_not_extended": N_(
+        "Loan %(loan)s already runs until %(end)s: the new end must be later (to end the loan "
+        "early, take the device back)."
+    ),
+    "loan_not_extended:ended": N_("Loan %(loan)s has ended: only an open loan is extended."),
+    "loan_ended": N_(
+        "Loan %(loan)s has ended: a first password is handed over while the loan is open."
+    ),
+    "already_collected": N_(
+        "The first password of loan %(loan)s was handed over already (%(at)s)."
+    ),
+    "not_found:device": N_(
+        "No device has serial or asset tag %(ref)s (exactly: never the start of one)."
+    ),
+    "not_found:loan": N_("This desk has no loan %(loan)s."),
+    "not_found:elsewhere": N_(
+        "Device %(serial)s is on loan at another desk: that desk takes it back, extends the "
+        "loan or reports it lost."
+    ),
+    # A technician's work.
+    "powerwash_not_executed": N_(
+        "Device %(serial)s cannot be marked ready yet: its powerwash has not executed (the "
+        "device must be switched on and online)."
+    ),
+    "in_repair": N_("Device %(serial)s is in repair since %(since)s: the repair is closed first."),
+    # Staff accounts.
+    "refused:staff_exists": N_(
+        "A staff account %(username)s exists already: give it a new password instead."
+    ),
+    "invalid_input:username": N_(
+        "A username is 1 to %(max)s lower-case letters, digits, “.”, “_” or “-”, beginning "
+        "with a letter or a digit (e.g. ann.peeters)."
+    ),
+}
+
+
+def words(language: Language, error: FleetsyncError) -> str:
+    """``error`` worded in ``language``; its own (English) message when the catalogue has no
+    wording for it."""
+    message = MESSAGES.get(error.key)
+    if message is None:
+        return str(error)
+    try:
+        return language.gettext(message) % _formatted(language, error.params)
+    except (KeyError, TypeError, ValueError):  # a fact the wording names is missing
+        return str(error)
+
+
+def _formatted(language: Language, params: Mapping[str, Param]) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for name, value in params.items():
+        if name == "state" and isinstance(value, str) and value in labels.STATES:
+            shown[name] = language.gettext(labels.STATES[value])
+        elif isinstance(value, datetime):
+            shown[name] = language.datetime(value)
+        elif isinstance(value, date):
+            shown[name] = language.date(value)
+        elif isinstance(value, int):
+            shown[name] = language.number(value)
+        else:
+            shown[name] = value
+    return shown
