@@ -88,6 +88,23 @@ MESSAGES: dict[str, str] = {
     "already_collected": N_(
         "The first password of loan %(loan)s was handed over already (%(at)s)."
     ),
+    "loan_ended:new_password": N_(
+        "Loan %(loan)s has ended and the account of borrower %(borrower)s is suspended: a new "
+        "first password is for the account of an open loan."
+    ),
+    "account_being_deleted:new_password": N_(
+        "The account of borrower %(borrower)s is being deleted right now: no password was "
+        "issued. Lend a device again in a few minutes; the new account gets its own first "
+        "password."
+    ),
+    "refused:no_account": N_(
+        "Borrower %(borrower)s has no active account: no password was issued."
+    ),
+    "refused:not_in_google": N_(
+        "The account of borrower %(borrower)s is not in Google yet: it is created with the first "
+        "password on this slip. Issue a new one once the account exists (the loan's progress "
+        "shows it)."
+    ),
     "not_found:device": N_(
         "No device has serial or asset tag %(ref)s (exactly: never the start of one)."
     ),

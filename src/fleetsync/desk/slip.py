@@ -120,7 +120,7 @@ async def new_password(seen: Handing, ref: str) -> Response:
                 all_desks=seen.all_desks,
             )
     except FleetsyncError as exc:
-        return _slip(seen, view, paper, error=str(exc), status=409)
+        return _slip(seen, view, paper, error=seen.refusal(exc), status=409)
     if api.worker is not None:
         api.worker.wake()
     fresh = loan_view(seen, ref) or view

@@ -238,24 +238,32 @@ def issue_first_password(
         raise LoanEnded(
             f"loan {found.ref} has ended and borrower {person.desk_id}'s account is suspended; a "
             "new first password is issued for the account of an open loan (lend a device again "
-            "first)"
+            "first)",
+            params={"loan": found.ref, "borrower": person.desk_id},
+            variant="new_password",
         )
     if person.account_deleting_since is not None:
         raise AccountBeingDeleted(
             f"borrower {person.desk_id}'s Workspace account is being deleted right now; no "
             "password was issued: lend a device again in a few minutes, and the borrower gets a "
-            "new account with its own first password"
+            "new account with its own first password",
+            params={"borrower": person.desk_id},
+            variant="new_password",
         )
     if person.account_status is not AccountStatus.ACTIVE or person.account_email is None:
         raise Refused(
             f"borrower {person.desk_id} has no active Workspace account "
-            f"({person.account_status}); no password was issued"
+            f"({person.account_status}); no password was issued",
+            params={"borrower": person.desk_id},
+            variant="no_account",
         )
     if person.google_user_id is None:
         raise Refused(
             f"borrower {person.desk_id}'s account {person.account_email} is not in Google yet: "
             "the next reconcile creates it with the first password on the slip of loan "
-            f"{found.ref}; issue a new one once the account exists (the loan's progress shows it)"
+            f"{found.ref}; issue a new one once the account exists (the loan's progress shows it)",
+            params={"borrower": person.desk_id, "loan": found.ref},
+            variant="not_in_google",
         )
     session.execute(sa.delete(PendingCredential).where(PendingCredential.borrower_id == person.id))
     seal_first_password(session, person, loan=found, programme=programme, now=now)
