@@ -118,7 +118,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _staff_and_an_overdue_loan(ledger: Ledger, settings: Settings) -> None:
-    """Ann and Bea, clerks of two desks, and Ann's desk's loan that ended 10 days ago."""
+    """Ann and Bea, clerks of two desks, Ada, an admin of Bea's, and Ann's desk's loan that
+    ended 10 days ago."""
     with ledger.transaction() as session:
         add_staff(
             session, username="ann", display_name="Ann", desk="antwerpen",
@@ -127,6 +128,10 @@ def _staff_and_an_overdue_loan(ledger: Ledger, settings: Settings) -> None:
         add_staff(
             session, username="bea", display_name="Bea", desk="brussel",
             role=StaffRole.CLERK, actor="cli:tester", password=PASSWORD,
+        )  # fmt: skip
+        add_staff(
+            session, username="ada", display_name="Ada", desk="brussel",
+            role=StaffRole.ADMIN, actor="cli:tester", password=PASSWORD,
         )  # fmt: skip
         # A loan of 40 days ago that ended 10 days ago: the overdue list's.
         past = clock.now() - timedelta(days=40)
@@ -338,6 +343,35 @@ def test_another_desk_sees_none_of_it(browser: Any, served: Served) -> None:
         desk.goto("/desk/find?q=B-2000")
         assert "Nothing found" in _text(desk)
         desk.check("other-desk")
+        assert desk.violations == []
+    finally:
+        desk.close()
+
+
+def test_an_admin_lists_every_desk_and_adds_a_clerk(browser: Any, served: Served) -> None:
+    desk = Desk(browser, served, "nl-BE", "admin")
+    try:
+        desk.sign_in("ada")
+        desk.page.get_by_role("link", name="Lopende uitleningen").click()
+        assert "B-2000" not in _text(desk)  # her own desk's first: Brussel lent nothing
+        desk.page.get_by_role("combobox", name="Balie").select_option("all")
+        desk.page.get_by_role("button", name="Tonen").click()
+        desk.page.get_by_role("link", name="Te laat").click()
+        assert "desk=all" in desk.page.url
+        row = desk.page.locator("tr", has_text="B-2000")
+        assert row.locator("td").first.inner_text() == "antwerpen"
+        desk.check("every-desk")
+        row.get_by_role("link", name=re.compile("^L-")).click()
+        assert "B-2000" in _text(desk)  # another desk's loan opens for an admin
+        desk.page.get_by_role("link", name="Personeel").click()
+        desk.page.get_by_label(re.compile("^Gebruikersnaam")).fill("cas")
+        desk.page.get_by_label("Naam", exact=True).fill("Cas")
+        desk.page.get_by_role("combobox", name="Balie").select_option("antwerpen")
+        desk.page.get_by_role("button", name="Toevoegen, met een nieuw wachtwoord").click()
+        shown = desk.page.locator("strong.password").inner_text()
+        assert len(shown) >= 12
+        assert shown not in desk.page.url
+        desk.check("staff")
         assert desk.violations == []
     finally:
         desk.close()
