@@ -318,6 +318,11 @@ def service_queries(
     timings.sample(
         "list_loans overdue, every desk (admin)", samples, read(loans("overdue", admin=True))
     )
+    timings.sample(
+        "list_loans due this week, every desk (admin)",
+        samples,
+        read(loans("open", admin=True, due_before=week)),
+    )
     timings.sample("spare_devices of a region and connectivity", samples, read(spares))
 
 
