@@ -171,3 +171,20 @@ def test_another_desks_loan_is_404_for_every_action(
     assert audit_actions(ledger) == [("webhook:antwerpen", "checkout")]
     # The loan's own desk may.
     assert deliver(client, antwerpen, ACTIONS[action](theirs)).status_code == 202
+
+
+def test_a_device_found_while_on_another_desks_loan_names_nothing_of_it(
+    client: TestClient, antwerpen: Desk, brussel: Desk, ledger: Ledger
+) -> None:
+    theirs = _lend(client, antwerpen, checkout_event())  # B-1017 has 5CD1234XYZ
+    found = event("device.found", device={"serial": "5CD1234XYZ"}, reason="handed in")
+    detail = _problem(deliver(client, brussel, found), 409, "device_state")
+    assert "device 5CD1234XYZ is on loan at another desk" in detail
+    for secret in ("B-1017", theirs, TODAY.isoformat()):
+        assert secret not in detail
+    # The loan's own desk reads all of it; nothing changed.
+    own = _problem(deliver(client, antwerpen, found), 409, "device_state")
+    assert f"is on loan to borrower B-1017 since {TODAY.isoformat()} (loan {theirs})" in own
+    [loan] = loans(ledger)
+    assert loan.returned_at is None
+    assert audit_actions(ledger) == [("webhook:antwerpen", "checkout")]

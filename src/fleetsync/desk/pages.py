@@ -115,7 +115,7 @@ async def mark_ready(seen: Technician, ref: str) -> Response:
     error = None
     try:
         with api.ledger.transaction() as session:
-            services.mark_ready(session, device=ref, actor=seen.actor)
+            services.mark_ready(session, device=ref, actor=seen.actor, all_desks=seen.all_desks)
     except FleetsyncError as exc:
         error = seen.refusal(exc)
     with api.ledger.read() as session:

@@ -59,13 +59,8 @@ def _act(
     the same facts allow (a repaired device whose powerwash executed becomes spare)."""
     check_actor(actor)
     now = now_or(now)
-    target = lock(
-        session,
-        device,
-        actor=actor if loan_action else None,
-        loan_action=loan_action,
-        all_desks=all_desks,
-    )
+    # As the actor may see it: a desk's refusal names nothing of another desk's loan.
+    target = lock(session, device, actor=actor, loan_action=loan_action, all_desks=all_desks)
     transition = decide(target.known)
     why = clean_text(reason, "reason") if note is None else clean_text(note, "note")
     change = apply(
@@ -105,9 +100,11 @@ def mark_ready(
     force: bool = False,
     reason: str | None = None,
     now: datetime | None = None,
+    all_desks: bool = False,
 ) -> DeviceChange:
     """Refurbishment done: the device becomes spare, once its powerwash has executed (or forced,
-    with a reason, when it was wiped another way)."""
+    with a reason, when it was wiped another way). ``all_desks``: a desk admin's refusal names
+    another desk's loan, as a technician's does."""
     return _act(
         session,
         lambda known: lifecycle.mark_ready(known, force=force, reason=clean_text(reason, "reason")),
@@ -115,6 +112,7 @@ def mark_ready(
         actor=actor,
         reason=reason,
         now=now,
+        all_desks=all_desks,
     )
 
 
