@@ -118,7 +118,7 @@ def test_the_checklist_follows_what_google_confirmed(
     with ledger.transaction() as session:
         session.scalars(sa.select(Borrower)).one().google_suspended = True
         wash = session.scalars(sa.select(DeviceCommand)).one()
-        wash.state, wash.google_command_id = CommandState.PENDING.value, "cmd-1"
+        wash.state, wash.google_command_id = CommandState.PENDING, "cmd-1"
     assert _steps(_status(client, antwerpen, loan).json()) == {
         "account_suspended": "done",
         "powerwash_issued": "done",
@@ -127,7 +127,7 @@ def test_the_checklist_follows_what_google_confirmed(
     }
     with ledger.transaction() as session:
         wash = session.scalars(sa.select(DeviceCommand)).one()
-        wash.state, wash.result = CommandState.EXECUTED_BY_CLIENT.value, "SUCCESS"
+        wash.state, wash.result = CommandState.EXECUTED_BY_CLIENT, "SUCCESS"
         wash.executed_at = clock.now()
     with ledger.transaction() as session:
         services.mark_ready(session, device="5CD1234XYZ", actor="sync")

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from fleetsync import services
 from fleetsync.domain.errors import InvalidInput
+from fleetsync.domain.lifecycle import CommandState
 from fleetsync.ledger import Ledger, queries
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, Loan, OutboxEntry
 from tests.ledger.conftest import ACTOR, NOW, add_devices, later, lend
@@ -44,7 +45,7 @@ def _powerwash_executes(ledger: Ledger, result: str = "SUCCESS") -> None:
         command = session.scalars(
             sa.select(DeviceCommand).order_by(DeviceCommand.id.desc()).limit(1)
         ).one()
-        command.state = "EXECUTED_BY_CLIENT"
+        command.state = CommandState.EXECUTED_BY_CLIENT
         command.result = result
         command.google_command_id = "1234567890"
         command.issued_at = command.executed_at = command.updated_at = later(1)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from fleetsync import services
 from fleetsync.domain.errors import InvalidInput, Refused
 from fleetsync.domain.inventory import parse_devices_csv
-from fleetsync.domain.lifecycle import Condition, DeviceState
+from fleetsync.domain.lifecycle import CommandState, Condition, DeviceState
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import AuditEvent, Borrower, Device, DeviceCommand, Loan, OutboxEntry
 from fleetsync.settings import DEFAULT_REGIONS
@@ -197,8 +197,13 @@ class LedgerMachine(RuleBasedStateMachine):
         device = self._pick(data, "spare")
         self._act(lambda s: services.assign_ict_test(s, **self._common(device)))
 
-    @rule(data=st.data(), state=st.sampled_from(["PENDING", "EXECUTED_BY_CLIENT", "EXPIRED"]))
-    def google_reports(self, data: st.DataObject, state: str) -> None:
+    @rule(
+        data=st.data(),
+        state=st.sampled_from(
+            [CommandState.PENDING, CommandState.EXECUTED_BY_CLIENT, CommandState.EXPIRED]
+        ),
+    )
+    def google_reports(self, data: st.DataObject, state: CommandState) -> None:
         """What the reconciler records: the latest command was issued, executed or expired."""
         device = self._pick(data, "in_refurbishment")
         with self.ledger.transaction() as session:

@@ -18,8 +18,7 @@ __all__ = ["SimulatedDevices"]
 
 log = get_logger("fleetsync.demo.devices")
 
-_ISSUED = [CommandState.PENDING.value, CommandState.SENT_TO_CLIENT.value,
-           CommandState.ACKED_BY_CLIENT.value]  # fmt: skip
+_ISSUED = [CommandState.PENDING, CommandState.SENT_TO_CLIENT, CommandState.ACKED_BY_CLIENT]
 
 
 class SimulatedDevices(threading.Thread):

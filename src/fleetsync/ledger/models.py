@@ -616,7 +616,9 @@ class DeviceCommand(Base):
     #: The loan whose return it belongs to (``None`` for a re-provision or a found device).
     loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"))
     google_command_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
-    state: Mapped[str] = mapped_column(sa.String(24), default=CommandState.REQUESTED.value)
+    state: Mapped[CommandState] = mapped_column(
+        _vocabulary(CommandState, 24), default=CommandState.REQUESTED
+    )
     requested_at: Mapped[datetime]
     requested_by: Mapped[str] = mapped_column(sa.String(100))
     issued_at: Mapped[datetime | None]

@@ -166,7 +166,7 @@ def overview(
     result.commands = dict(
         session.execute(
             sa.select(DeviceCommand.state, sa.func.count())
-            .where(DeviceCommand.state.in_([s.value for s in CommandState if s.outstanding]))
+            .where(DeviceCommand.state.in_([s for s in CommandState if s.outstanding]))
             .group_by(DeviceCommand.state)
         ).all()
     )
@@ -349,8 +349,8 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
         .order_by(Device.serial)
     ).all()  # fmt: skip
     for serial, state, result, error, updated in rows:
-        if state in (CommandState.EXPIRED.value, CommandState.CANCELLED.value) or (
-            state == CommandState.EXECUTED_BY_CLIENT.value and result != "SUCCESS"
+        if state in (CommandState.EXPIRED, CommandState.CANCELLED) or (
+            state is CommandState.EXECUTED_BY_CLIENT and result != "SUCCESS"
         ):
             found.append(
                 Attention(
@@ -360,7 +360,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
                     f"ask for another with `fleetsync device reprovision {serial}`",
                 )
             )
-        elif state == CommandState.UNKNOWN.value and now - updated > timedelta(days=1):
+        elif state is CommandState.UNKNOWN and now - updated > timedelta(days=1):
             found.append(
                 Attention(
                     "powerwash_unknown",

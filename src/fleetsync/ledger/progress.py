@@ -11,7 +11,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import CommandState, Condition
+from fleetsync.domain.lifecycle import Condition
 from fleetsync.domain.progress import (
     AccountSeen,
     CommandSeen,
@@ -86,7 +86,7 @@ def _return_powerwash(session: Session, loan: Loan, *, until: Loan | None) -> Co
     if wash is None:
         return None
     return CommandSeen(
-        state=CommandState(wash.state),
+        state=wash.state,
         google_command_id=wash.google_command_id,
         result=wash.result,
         error=wash.error,

@@ -157,7 +157,7 @@ def _facts(
         powerwash=None
         if wash is None
         else lifecycle.Powerwash(
-            state=CommandState(wash.state),
+            state=wash.state,
             result=wash.result,
             since=local_date(wash.executed_at or wash.issued_at or wash.requested_at),
             error=wash.error,
@@ -291,7 +291,7 @@ def apply(
                 kind=queries.POWERWASH,
                 reason=transition.action.value,
                 loan_id=None if loan is None else loan.id,
-                state=CommandState.REQUESTED.value,
+                state=CommandState.REQUESTED,
                 requested_at=now,
                 requested_by=actor,
                 updated_at=now,
@@ -404,8 +404,8 @@ def _cancel_requested_powerwash(session: Session, device: Device, now: datetime,
         sa.update(DeviceCommand)
         .where(
             DeviceCommand.device_id == device.id,
-            DeviceCommand.state == CommandState.REQUESTED.value,
+            DeviceCommand.state == CommandState.REQUESTED,
         )
-        .values(state=CommandState.CANCELLED.value, updated_at=now, error=why)
+        .values(state=CommandState.CANCELLED, updated_at=now, error=why)
     )
     return bool(getattr(result, "rowcount", 0))

@@ -333,7 +333,7 @@ def begin_powerwash(session: Session, request_id: int, *, device_id: str, now: d
     """Mark a powerwash request ISSUING, if the ledger still wants it sent to this Google
     device: the request is REQUESTED and its device, Google's ``device_id``, in refurbishment."""
     command = session.get(DeviceCommand, request_id, with_for_update=True)
-    if command is None or command.state != CommandState.REQUESTED.value:
+    if command is None or command.state is not CommandState.REQUESTED:
         return False
     device = session.get(Device, command.device_id, with_for_update=True)
     if (
@@ -342,7 +342,7 @@ def begin_powerwash(session: Session, request_id: int, *, device_id: str, now: d
         or device.google_device_id != device_id
     ):
         return False
-    command.state = CommandState.ISSUING.value
+    command.state = CommandState.ISSUING
     command.issued_at = now
     command.updated_at = now
     return True
@@ -352,7 +352,7 @@ def powerwash_issued(session: Session, request_id: int, *, command_id: str, now:
     command = session.get(DeviceCommand, request_id, with_for_update=True)
     assert command is not None
     command.google_command_id = command_id
-    command.state = CommandState.PENDING.value
+    command.state = CommandState.PENDING
     command.updated_at = now
     command.error = None
     record(
@@ -362,7 +362,7 @@ def powerwash_issued(session: Session, request_id: int, *, command_id: str, now:
         action="powerwash_issued",
         device_id=command.device_id,
         loan_id=command.loan_id,
-        after={"command": command_id, "state": CommandState.PENDING.value},
+        after={"command": command_id, "state": CommandState.PENDING},
     )
 
 
@@ -376,7 +376,7 @@ def powerwash_lost(
     if sent:
         _outcome_unknown(session, command, error=error, now=now)
         return
-    command.state = CommandState.REQUESTED.value
+    command.state = CommandState.REQUESTED
     command.error = error
     command.updated_at = now
 
@@ -384,7 +384,7 @@ def powerwash_lost(
 def _outcome_unknown(
     session: Session, command: DeviceCommand, *, error: str | None, now: datetime
 ) -> None:
-    command.state = CommandState.UNKNOWN.value
+    command.state = CommandState.UNKNOWN
     command.error = error
     command.updated_at = now
     record(
@@ -393,7 +393,7 @@ def _outcome_unknown(
         actor=SYNC,
         action="powerwash_unknown",
         device_id=command.device_id,
-        after={"state": CommandState.UNKNOWN.value},
+        after={"state": CommandState.UNKNOWN},
         reason=error,
     )
 
@@ -401,7 +401,7 @@ def _outcome_unknown(
 def settle_interrupted_powerwashes(session: Session, *, now: datetime) -> int:
     """A powerwash left ISSUING by a process that died: its outcome is unknown."""
     stuck = session.scalars(
-        sa.select(DeviceCommand).where(DeviceCommand.state == CommandState.ISSUING.value)
+        sa.select(DeviceCommand).where(DeviceCommand.state == CommandState.ISSUING)
     ).all()
     for command in stuck:
         _outcome_unknown(
@@ -424,10 +424,10 @@ def command_update(
     error: str | None = None,
 ) -> bool:
     """Record what Google (or the device's re-enrolment) says of a command; True if it changed."""
-    if command.state == state.value and command.result == result:
+    if command.state is state and command.result == result:
         return False
     before = command.state
-    command.state = state.value
+    command.state = state
     command.result = result
     command.executed_at = executed_at
     command.error = error or None
@@ -437,7 +437,7 @@ def command_update(
             session,
             at=now,
             actor=SYNC,
-            action=f"{command.kind.lower()}_{state.value.lower()}",
+            action=f"{command.kind.lower()}_{state.lower()}",
             device_id=command.device_id,
             loan_id=command.loan_id,
             before={"state": before},
@@ -464,7 +464,7 @@ def request_powerwash_again(
             kind=command.kind,
             reason="reissue",
             loan_id=command.loan_id,
-            state=CommandState.REQUESTED.value,
+            state=CommandState.REQUESTED,
             requested_at=now,
             requested_by=SYNC,
             updated_at=now,
@@ -476,7 +476,7 @@ def request_powerwash_again(
         actor=SYNC,
         action="powerwash_requested",
         device_id=command.device_id,
-        after={"state": CommandState.REQUESTED.value},
+        after={"state": CommandState.REQUESTED},
         reason=why,
     )
     return True
@@ -485,10 +485,10 @@ def request_powerwash_again(
 def open_commands(session: Session) -> Iterable[tuple[DeviceCommand, Device]]:
     """Commands Google has (or may have) and that may still execute, with their device."""
     states = [
-        CommandState.PENDING.value,
-        CommandState.SENT_TO_CLIENT.value,
-        CommandState.ACKED_BY_CLIENT.value,
-        CommandState.UNKNOWN.value,
+        CommandState.PENDING,
+        CommandState.SENT_TO_CLIENT,
+        CommandState.ACKED_BY_CLIENT,
+        CommandState.UNKNOWN,
     ]
     rows = session.execute(
         sa.select(DeviceCommand, Device)

@@ -56,7 +56,7 @@ def _ledger_devices(session: Session, scope: Scope | None) -> list[LedgerDevice]
         sa.select(DeviceCommand.device_id, sa.func.max(DeviceCommand.id).label("request_id"))
         .where(
             DeviceCommand.kind == POWERWASH,
-            DeviceCommand.state == CommandState.REQUESTED.value,
+            DeviceCommand.state == CommandState.REQUESTED,
         )
         .group_by(DeviceCommand.device_id)
         .subquery()

@@ -82,7 +82,7 @@ def track_commands(ledger: Ledger, google: Google, settings: Settings) -> TrackR
                 serial=device.serial,
                 device_id=device.google_device_id,
                 google_command_id=command.google_command_id,
-                state=CommandState(command.state),
+                state=command.state,
                 issued_at=command.issued_at,
                 checkin_seen_at=command.checkin_seen_at,
             )
