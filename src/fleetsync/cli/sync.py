@@ -31,6 +31,7 @@ from fleetsync.cli._context import (
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.actions import Budget
 from fleetsync.domain.plan import Plan
+from fleetsync.domain.runs import RunStatus
 from fleetsync.sync import SyncReport, reconcile
 from fleetsync.sync.observe import ProgressCallback
 
@@ -174,7 +175,7 @@ def _run(
         print_json(report.to_json())
     else:
         _show(report, show_all=show_all)
-    code = {"failed": ExitCode.FAILED}.get(report.status)
+    code = {RunStatus.FAILED: ExitCode.FAILED}.get(report.status)
     if code is None and report.held and not dry_run:
         code = ExitCode.REFUSED
     if code is not None:
@@ -221,7 +222,7 @@ def _show(report: SyncReport, *, show_all: bool) -> None:
             f"{len(t.made_ready)}, asked again {len(t.reissued)}, need a person {len(t.flagged)}"
         )
     applied = report.applied
-    if report.status == "planned":
+    if report.status is RunStatus.PLANNED:
         _say("dry run: nothing was changed" if plan.actions else "nothing to do")
     elif applied is not None:
         done = sum(applied.done.values())

@@ -20,6 +20,7 @@ from fleetsync.domain.lifecycle import (
     GoogleConfirmed,
     Lendability,
 )
+from fleetsync.domain.runs import Outcome, RunStatus
 from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
 from fleetsync.ledger.budgets import BudgetState, budget_states
 from fleetsync.ledger.forecast import shortfalls
@@ -309,7 +310,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
     found: list[Attention] = []
     if last_full is not None:
         summary = last_full.summary or {}
-        if last_full.status == "refused":
+        if last_full.status == RunStatus.REFUSED:
             why = (summary.get("safety") or {}).get("breaches", [])
             listed = ", ".join(f"{b['limit']} {b['planned']}/{b['allowed']}" for b in why)
             found.append(
@@ -327,7 +328,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
             sa.select(SyncJournalEntry.kind, SyncJournalEntry.target, SyncJournalEntry.error)
             .where(
                 SyncJournalEntry.run_id == last_full.id,
-                SyncJournalEntry.state.in_(["failed", "unknown"]),
+                SyncJournalEntry.state.in_([Outcome.FAILED, Outcome.UNKNOWN]),
             )
             .order_by(SyncJournalEntry.id)
         ).all()

@@ -17,7 +17,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fleetsync.domain.actions import (
     AccountGone,
@@ -45,6 +45,7 @@ from fleetsync.domain.desired import DeviceStatus
 from fleetsync.domain.lifecycle import AccountStatus
 from fleetsync.domain.observed import Observation, ObservedOrgUnit
 from fleetsync.domain.plan import Plan
+from fleetsync.domain.runs import Outcome
 from fleetsync.google import Google
 from fleetsync.google.directory import MAX_DEVICE_PAGE, StatusAction
 from fleetsync.google.errors import (
@@ -71,6 +72,10 @@ __all__ = ["ApplyReport", "BudgetGuard", "Failure", "apply_plan"]
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Action)
+#: What a call of :meth:`_Applier._each` says: None (done), skipped, or held by its budget.
+_Result = Literal[Outcome.SKIPPED, "held"] | None
+#: An action settled: (action, journal entry, outcome, error).
+_Settled = tuple[Action, int, Outcome, str | None]
 
 _STATUS_ACTION: dict[type[Action], StatusAction] = {
     DisableDevices: "DISABLE",
@@ -208,35 +213,35 @@ class _Applier:
         self,
         actions: Sequence[Action],
         entries: Sequence[int],
-        state: str,
+        state: Outcome,
         error: str | None = None,
     ) -> None:
         self.journal.outcome(entries, state, error)
         for action in actions:
-            if state == "done":
+            if state is Outcome.DONE:
                 self.report.done[action.kind] += action.weight
-            elif state == "skipped":
+            elif state is Outcome.SKIPPED:
                 self.report.skipped[action.kind] += action.weight
             else:
                 failure = Failure(action.kind, action.target, error or state)
-                (self.report.unknown if state == "unknown" else self.report.failures).append(
+                (self.report.unknown if state is Outcome.UNKNOWN else self.report.failures).append(
                     failure
                 )
                 # An account's target is its address, made of the borrower's names: the log
                 # names the borrower by id (and masks any address the error quotes).
                 borrower = getattr(action, "borrower", None)
                 log.warning(
-                    "sync.action_failed" if state == "failed" else "sync.action_unknown",
+                    "sync.action_failed" if state is Outcome.FAILED else "sync.action_unknown",
                     kind=action.kind,
                     **({"borrower": borrower} if borrower else {"target": action.target}),
                     error=error,
                 )
         self._tick(f"applying {actions[0].kind.replace('_', ' ')}" if actions else "", len(actions))
 
-    def _settle_each(self, outcomes: Iterable[tuple[Action, int, str, str | None]]) -> None:
+    def _settle_each(self, outcomes: Iterable[_Settled]) -> None:
         """Settle many actions (action, journal entry, state, error): one journal write per
         distinct outcome, not one per action."""
-        groups: dict[tuple[str, str | None], tuple[list[Action], list[int]]] = {}
+        groups: dict[tuple[Outcome, str | None], tuple[list[Action], list[int]]] = {}
         for action, entry, state, error in outcomes:
             actions, entries = groups.setdefault((state, error), ([], []))
             actions.append(action)
@@ -244,9 +249,10 @@ class _Applier:
         for (state, error), (actions, entries) in groups.items():
             self._settle(actions, entries, state, error)
 
-    def _each(self, actions: Iterable[A], call: Callable[[A], str | None]) -> None:
+    def _each(self, actions: Iterable[A], call: Callable[[A], _Result]) -> None:
         """Journal and run actions one by one; ``call`` returns None when done, else
-        ``"skipped"``; a GoogleError fails the action."""
+        :attr:`Outcome.SKIPPED` or ``"held"`` (by the action's budget); a GoogleError fails the
+        action."""
         for action in actions:
             if self.stopping():
                 return
@@ -254,15 +260,16 @@ class _Applier:
             try:
                 result = call(action)
             except GoogleOutcomeUnknown as exc:
-                self._settle([action], [entry], "unknown", str(exc))
+                self._settle([action], [entry], Outcome.UNKNOWN, str(exc))
                 continue
             except GoogleError as exc:
-                self._settle([action], [entry], "failed", str(exc))
+                self._settle([action], [entry], Outcome.FAILED, str(exc))
                 continue
-            if result == "held" and action.limit is not None:
-                self._settle([action], [entry], "skipped", _held_reason(action.limit))
+            if result == "held":
+                assert action.limit is not None, action
+                self._settle([action], [entry], Outcome.SKIPPED, _held_reason(action.limit))
             else:
-                self._settle([action], [entry], result or "done")
+                self._settle([action], [entry], result or Outcome.DONE)
 
     def _held(self, budget: Budget, targets: Iterable[str]) -> None:
         listed = list(targets)
@@ -270,7 +277,7 @@ class _Applier:
         log.warning("sync.held", budget=str(budget), targets=len(listed))
 
     def _each_by_key(
-        self, actions: Sequence[A], call: Callable[[A], str | None], key: Callable[[A], str]
+        self, actions: Sequence[A], call: Callable[[A], None], key: Callable[[A], str]
     ) -> None:
         """Like :meth:`_each` for idempotent calls: the actions of different keys side by side
         (the journal and the ledger are written from this thread only), each key's in order."""
@@ -285,16 +292,16 @@ class _Applier:
             groups = {k: group for k, group in groups.items() if group}
             entries = self.journal.intend(wave)
             outcomes = self.google.session.fan_out(call, wave)
-            settled: list[tuple[Action, int, str, str | None]] = []
+            settled: list[_Settled] = []
             for action, entry, outcome in zip(wave, entries, outcomes, strict=True):
                 if isinstance(outcome, GoogleOutcomeUnknown):
-                    settled.append((action, entry, "unknown", str(outcome)))
+                    settled.append((action, entry, Outcome.UNKNOWN, str(outcome)))
                 elif isinstance(outcome, GoogleError):
-                    settled.append((action, entry, "failed", str(outcome)))
+                    settled.append((action, entry, Outcome.FAILED, str(outcome)))
                 elif isinstance(outcome, Exception):
                     raise outcome
                 else:
-                    settled.append((action, entry, outcome or "done", None))
+                    settled.append((action, entry, Outcome.DONE, None))
             self._settle_each(settled)
 
     # ---------------------------------------------------------------------- ledger
@@ -302,7 +309,7 @@ class _Applier:
         entries = self.journal.intend(actions)
         refused = self.ledger.devices_recorded([_record_of(action) for action in actions])
         self._settle_each(
-            (action, entry, "done", None) if why is None else (action, entry, "failed", why)
+            (action, entry, Outcome.DONE if why is None else Outcome.FAILED, why)
             for action, entry, why in zip(actions, entries, refused, strict=True)
         )
 
@@ -336,7 +343,7 @@ class _Applier:
         self._each((a for a in actions if isinstance(a, AccountGone)), self._account_gone)
         self._each((a for a in actions if isinstance(a, SetAccountPassword)), self._set_password)
 
-    def _set_password(self, action: SetAccountPassword) -> str | None:
+    def _set_password(self, action: SetAccountPassword) -> _Result:
         """Send a new first password, then record that Google has it (it is never sent again).
         A failure or a lost answer leaves it unrecorded, and the next run sends the same password
         again: harmless, the account ends up as after one send."""
@@ -344,7 +351,7 @@ class _Applier:
             action.borrower, credential=action.credential, programme=self.programme
         )
         if password is None:
-            return "skipped"
+            return Outcome.SKIPPED
         self.google.directory.set_password(
             action.email,
             password=password,
@@ -353,7 +360,7 @@ class _Applier:
         self.ledger.password_set(action.borrower, credential=action.credential)
         return None
 
-    def _create_account(self, action: CreateAccount) -> str | None:
+    def _create_account(self, action: CreateAccount) -> _Result:
         password = self.ledger.first_password(action.borrower, programme=self.programme)
         try:
             account = self.google.directory.create_account(
@@ -395,7 +402,7 @@ class _Applier:
         for action, entry in zip(actions, entries, strict=True):
             status = statuses.get(action.borrower)
             if isinstance(action, SuspendAccount) and status is not AccountStatus.SUSPENDED:
-                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                self._settle([action], [entry], Outcome.SKIPPED, "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):
                 suspending.append((action, entry))
@@ -410,7 +417,7 @@ class _Applier:
         )
         for action, entry in suspending:
             if action.borrower not in granted:
-                self._settle([action], [entry], "skipped", _held_reason(Budget.SUSPENSIONS))
+                self._settle([action], [entry], Outcome.SKIPPED, _held_reason(Budget.SUSPENSIONS))
                 self._held(Budget.SUSPENSIONS, [action.borrower])
                 continue
             bodies[action.email]["suspended"] = True
@@ -432,10 +439,10 @@ class _Applier:
                 if email in outcome.results
             }
         )
-        settled: list[tuple[Action, int, str, str | None]] = []
+        settled: list[_Settled] = []
         for email, pairs in going.items():
             error = outcome.errors.get(email)
-            state, why = ("done", None) if error is None else ("failed", str(error))
+            state, why = (Outcome.DONE, None) if error is None else (Outcome.FAILED, str(error))
             settled.extend((action, entry, state, why) for action, entry in pairs)
         self._settle_each(settled)
 
@@ -452,11 +459,11 @@ class _Applier:
                 self.guard, action.borrower, email=action.email
             )
             if granted is None:
-                self._settle([action], [entry], "skipped", _held_reason(Budget.DELETIONS))
+                self._settle([action], [entry], Outcome.SKIPPED, _held_reason(Budget.DELETIONS))
                 self._held(Budget.DELETIONS, [action.borrower])
                 continue
             if not wanted:
-                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                self._settle([action], [entry], Outcome.SKIPPED, "the ledger no longer wants it")
                 continue
             spent[action.borrower] = granted
             going[action.user_id or action.email] = (action, entry)
@@ -468,16 +475,16 @@ class _Applier:
             if isinstance(error, GoogleOutcomeUnknown):
                 # Google may have deleted it: the intent stays, and the next run settles it
                 # from what Google shows (deletes it again, or records it gone).
-                self._settle([action], [entry], "unknown", str(error))
+                self._settle([action], [entry], Outcome.UNKNOWN, str(error))
                 continue
             if error is not None and not isinstance(error, GoogleNotFound):
                 self.ledger.account_deletion_refused(action.borrower, spent=spent[action.borrower])
-                self._settle([action], [entry], "failed", str(error))
+                self._settle([action], [entry], Outcome.FAILED, str(error))
                 continue
             self.ledger.account_deleted(action.borrower)
-            self._settle([action], [entry], "done")
+            self._settle([action], [entry], Outcome.DONE)
 
-    def _account_gone(self, action: AccountGone) -> str | None:
+    def _account_gone(self, action: AccountGone) -> _Result:
         """Google had no account for the borrower when observed: look once more (by id, then by
         address) before the ledger records it deleted."""
         for key in (action.user_id, action.email):
@@ -485,7 +492,7 @@ class _Applier:
                 continue
             found = self.google.directory.get_account(key)
             if found is not None:
-                return "skipped"  # it exists after all: a later run deletes it
+                return Outcome.SKIPPED  # it exists after all: a later run deletes it
         self.ledger.account_deleted(
             action.borrower,
             reason="the retention period after the return has passed and Google has no "
@@ -502,7 +509,7 @@ class _Applier:
         # write quota, which the throttle keeps), their intents journaled first, in one write.
         entries = self.journal.intend(moves)
 
-        def move(action: MoveDevices) -> str | None:
+        def move(action: MoveDevices) -> Literal["stopped"] | None:
             if self.stopping():
                 return "stopped"
             self.google.directory.move_devices(
@@ -511,13 +518,13 @@ class _Applier:
             return None
 
         moved: list[tuple[MoveDevices, int]] = []
-        unsent: list[tuple[Action, int, str, str | None]] = []
+        unsent: list[_Settled] = []
         sent = self.google.session.fan_out(move, moves)
         for action, entry, outcome in zip(moves, entries, sent, strict=True):
             if outcome == "stopped":
-                unsent.append((action, entry, "skipped", "stopped before it was sent"))
+                unsent.append((action, entry, Outcome.SKIPPED, "stopped before it was sent"))
             elif isinstance(outcome, GoogleError):
-                unsent.append((action, entry, "failed", str(outcome)))
+                unsent.append((action, entry, Outcome.FAILED, str(outcome)))
             elif isinstance(outcome, Exception):
                 raise outcome
             else:
@@ -537,12 +544,12 @@ class _Applier:
         # One write for every move, not one per move.
         self.ledger.devices_moved(confirmed)
         self._settle_each(
-            (action, entry, "done", None)
+            (action, entry, Outcome.DONE, None)
             if not wrong
             else (
                 action,
                 entry,
-                "failed",
+                Outcome.FAILED,
                 f"Google did not move {', '.join(wrong)} to {action.org_unit}",
             )
             for action, entry, wrong in outcomes
@@ -595,10 +602,10 @@ class _Applier:
                 if a.device.device_id in outcome.results and "annotatedUser" in dict(a.changes)
             }
         )
-        settled: list[tuple[Action, int, str, str | None]] = []
+        settled: list[_Settled] = []
         for action, entry in zip(annotate, entries, strict=True):
             error = outcome.errors.get(action.device.device_id)
-            state, why = ("done", None) if error is None else ("failed", str(error))
+            state, why = (Outcome.DONE, None) if error is None else (Outcome.FAILED, str(error))
             settled.append((action, entry, state, why))
         self._settle_each(settled)
 
@@ -616,7 +623,7 @@ class _Applier:
             wanted = self.ledger.status_change_wanted(kind, [d.device_id for d in action.devices])
             allowed = [d for d in action.devices if d.device_id in wanted]
             if not allowed:
-                self._settle([action], [entry], "skipped", "the ledger no longer wants it")
+                self._settle([action], [entry], Outcome.SKIPPED, "the ledger no longer wants it")
                 continue
             granted: dict[str, int] = {}
             if action.limit is not None:
@@ -626,7 +633,7 @@ class _Applier:
                     self._held(action.limit, held)
                 allowed = [d for d in allowed if d.serial in granted]
                 if not allowed:
-                    self._settle([action], [entry], "skipped", _held_reason(action.limit))
+                    self._settle([action], [entry], Outcome.SKIPPED, _held_reason(action.limit))
                     continue
             try:
                 results = self.google.directory.change_status(
@@ -637,7 +644,7 @@ class _Applier:
             except GoogleError as exc:
                 if not isinstance(exc, GoogleOutcomeUnknown):
                     self.ledger.refund(granted.values())
-                self._settle([action], [entry], "failed", str(exc))
+                self._settle([action], [entry], Outcome.FAILED, str(exc))
                 continue
             self.ledger.refund(
                 granted[ref.serial]
@@ -655,9 +662,9 @@ class _Applier:
             }
             if errors:
                 listed = "; ".join(f"{s}: {e}" for s, e in sorted(errors.items()))
-                self._settle([action], [entry], "failed", listed)
+                self._settle([action], [entry], Outcome.FAILED, listed)
             else:
-                self._settle([action], [entry], "done")
+                self._settle([action], [entry], Outcome.DONE)
 
     # -------------------------------------------------------------------- policies
     def _policies(self, actions: list[Action]) -> None:
@@ -687,7 +694,7 @@ class _Applier:
     def _commands(self, actions: list[Action]) -> None:
         self._each((a for a in actions if isinstance(a, IssuePowerwash)), self._powerwash)
 
-    def _powerwash(self, action: IssuePowerwash) -> str | None:
+    def _powerwash(self, action: IssuePowerwash) -> _Result:
         # The intent is in the ledger before Google hears of it: a crash from here on leaves the
         # request ISSUING, which is never sent again blindly.
         spent, wanted = self.ledger.powerwash_begun(
@@ -700,7 +707,7 @@ class _Applier:
             self._held(Budget.POWERWASHES, [action.device.serial])
             return "held"
         if not wanted:
-            return "skipped"
+            return Outcome.SKIPPED
         try:
             command_id = self.google.directory.issue_command(
                 action.device.device_id, "REMOTE_POWERWASH"

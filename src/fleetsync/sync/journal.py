@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from fleetsync import clock
 from fleetsync.domain.actions import Action
+from fleetsync.domain.runs import Outcome, RunStatus
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import SyncJournalEntry, SyncRun
 from fleetsync.services.reconciled import settle_interrupted_powerwashes
@@ -25,6 +26,8 @@ from fleetsync.services.reconciled import settle_interrupted_powerwashes
 __all__ = ["Journal", "now"]
 
 _CHUNK = 5000
+#: A journal entry's state from its intent until Google's answer is recorded (an Outcome).
+_INTENT = "intent"
 
 
 def now() -> datetime:
@@ -44,14 +47,14 @@ class Journal:
         at = at or now()
         with ledger.transaction() as session:
             crashed = session.scalars(
-                sa.select(SyncRun.id).where(SyncRun.status == "running")
+                sa.select(SyncRun.id).where(SyncRun.status == RunStatus.RUNNING)
             ).all()
             if crashed:
                 session.execute(
                     sa.update(SyncRun)
                     .where(SyncRun.id.in_(crashed))
                     .values(
-                        status="crashed",
+                        status=RunStatus.CRASHED,
                         finished_at=at,
                         error="the process stopped before the run ended",
                     )
@@ -60,16 +63,16 @@ class Journal:
                     sa.update(SyncJournalEntry)
                     .where(
                         SyncJournalEntry.run_id.in_(crashed),
-                        SyncJournalEntry.state == "intent",
+                        SyncJournalEntry.state == _INTENT,
                     )
-                    .values(state="unknown", finished_at=at)
+                    .values(state=Outcome.UNKNOWN, finished_at=at)
                 )
             settle_interrupted_powerwashes(session, now=at)
             run = SyncRun(
                 kind=kind,
                 actor=actor,
                 started_at=at,
-                status="running",
+                status=RunStatus.RUNNING,
                 dry_run=False,
                 forced=forced,
             )
@@ -94,7 +97,7 @@ class Journal:
                         "target": action.target[:255],
                         "reason": action.reason,
                         "detail": action.detail(),
-                        "state": "intent",
+                        "state": _INTENT,
                         "started_at": at,
                     }
                     for action in actions
@@ -102,7 +105,7 @@ class Journal:
             ).all()
         return list(ids)
 
-    def outcome(self, entries: Sequence[int], state: str, error: str | None = None) -> None:
+    def outcome(self, entries: Sequence[int], state: Outcome, error: str | None = None) -> None:
         """Record the same outcome for ``entries`` (one transaction, however many)."""
         if not entries:
             return
@@ -116,7 +119,7 @@ class Journal:
                     .values(state=state, error=error, finished_at=at)
                 )
 
-    def finish(self, status: str, summary: dict[str, Any], error: str | None = None) -> None:
+    def finish(self, status: RunStatus, summary: dict[str, Any], error: str | None = None) -> None:
         with self.ledger.transaction() as session:
             session.execute(
                 sa.update(SyncRun)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fleetsync.domain.actions import Budget
 from fleetsync.domain.desired import AccountWanted, DesiredDevice
 from fleetsync.domain.plan import Plan, PlanConfig, plan
+from fleetsync.domain.runs import RunStatus
 from fleetsync.domain.safety import DEVICE_BUDGETS, held_keys
 from fleetsync.google import Google
 from fleetsync.ledger import Ledger, budgets
@@ -54,7 +55,7 @@ class SyncReport:
     plan: Plan
     #: ``planned`` (dry run), ``converged``, ``failed``, ``stopped``. What the safety budgets
     #: held back is in :attr:`held`: the rest of the plan went ahead.
-    status: str
+    status: RunStatus
     run_id: int | None = None
     applied: ApplyReport | None = None
     tracked: TrackReport | None = None
@@ -76,7 +77,7 @@ class SyncReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "status": self.status,
+            "status": str(self.status),
             "held": {str(b): targets for b, targets in sorted(self.held.items())},
             "run": self.run_id,
             "plan": self.plan.to_json(),
@@ -151,7 +152,7 @@ def reconcile(
             )
         except BaseException as exc:
             if journal is not None:
-                journal.finish("failed", {}, error=f"{type(exc).__name__}: {exc}")
+                journal.finish(RunStatus.FAILED, {}, error=f"{type(exc).__name__}: {exc}")
             RECONCILE_DURATION.labels(kind=kind, outcome="error").observe(
                 time.monotonic() - started
             )
@@ -160,12 +161,12 @@ def reconcile(
         report.google_calls = google.calls - calls_before
         if journal is not None:
             journal.finish(report.status, _summary(report))
-        RECONCILE_DURATION.labels(kind=kind, outcome=report.status).observe(report.seconds)
+        RECONCILE_DURATION.labels(kind=kind, outcome=str(report.status)).observe(report.seconds)
     log.info(
         "sync.done",
         kind=kind,
-        status=report.status,
-        did=report.plan.summary() if report.status != "planned" else {},
+        status=str(report.status),
+        did=report.plan.summary() if report.status is not RunStatus.PLANNED else {},
         actions=len(report.plan.actions),
         google_calls=report.google_calls,
         seconds=round(report.seconds, 2),
@@ -234,7 +235,7 @@ def _run(
     )
     the_plan = plan(desired, observation, config)
     _log_data_findings(the_plan)
-    report = SyncReport(kind=kind, plan=the_plan, status="planned", tracked=tracked)
+    report = SyncReport(kind=kind, plan=the_plan, status=RunStatus.PLANNED, tracked=tracked)
     if journal is None:
         return report
     report.run_id = journal.run_id
@@ -263,9 +264,9 @@ def _run(
         )
     WriteBack(ledger).links_confirmed(observation)
     if applied.stopped:
-        report.status = "stopped"
+        report.status = RunStatus.STOPPED
     else:
-        report.status = "converged" if applied.ok else "failed"
+        report.status = RunStatus.CONVERGED if applied.ok else RunStatus.FAILED
     if desired.policies:
         failed = {f.target for f in applied.failures if f.kind == "set_policy"}
         WriteBack(ledger).policies_confirmed(desired.policies, the_plan, failed)
@@ -375,7 +376,7 @@ def drain_outbox(
         )
     except SyncBusy:
         return 0
-    if report.status == "stopped":
+    if report.status is RunStatus.STOPPED:
         return 0  # shutting down: the next process takes them up
     held = held_keys(report.plan.safety) | {
         ("device" if budget in DEVICE_BUDGETS else "borrower", target)
