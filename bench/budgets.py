@@ -42,7 +42,7 @@ def _fill(engine: sa.Engine, history: int) -> int:
     """``history`` rows spread over the two years before the window, and each budget's daily
     limit inside it (a full day: what makes the windows' counts the longest)."""
     table = cast(sa.Table, BudgetSpend.__table__)
-    names = [b.value for b in Budget]
+    names = list(Budget)
     two_years = timedelta(days=730).total_seconds()
     rows = 0
     with engine.begin() as conn:
@@ -58,7 +58,7 @@ def _fill(engine: sa.Engine, history: int) -> int:
         for budget in Budget:
             for i in range(LIMITS[budget].per_day):
                 at = NOW - timedelta(seconds=(i * 97) % 86_000 + 1)
-                batch.append({"budget": budget.value, "target": f"W{i:05d}", "at": at,
+                batch.append({"budget": budget, "target": f"W{i:05d}", "at": at,
                               "forced": False, "run_id": None})  # fmt: skip
         conn.execute(sa.insert(table), batch)
         rows += len(batch)

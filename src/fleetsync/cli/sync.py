@@ -85,9 +85,8 @@ def sync_command(
         typer.Option(
             "--force-budget",
             metavar="BUDGET",
-            help="Release what this safety budget holds back (suspensions, deletions, "
-            "powerwashes, disables, deprovisions; repeat for more). `fleetsync status` lists "
-            "what is held.",
+            help=f"Release what this safety budget holds back ({Budget.known()}; repeat for "
+            "more). `fleetsync status` lists what is held.",
         ),
     ] = None,
     adopt: AdoptOption = False,

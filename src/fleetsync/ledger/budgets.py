@@ -63,10 +63,8 @@ def spent(
     )
     # Naming the budgets lets the (budget, at) index reach the window's rows only, however
     # long the history.
-    query = query.where(BudgetSpend.budget.in_([b.value for b in (budgets or Budget)]))
-    found = {
-        Budget(name): Spent(int(hour or 0), int(day)) for name, hour, day in session.execute(query)
-    }
+    query = query.where(BudgetSpend.budget.in_(list(budgets or Budget)))
+    found = {name: Spent(int(hour or 0), int(day)) for name, hour, day in session.execute(query)}
     return {budget: found.get(budget, Spent()) for budget in (budgets or Budget)}
 
 
@@ -93,7 +91,7 @@ def spend(
         room = spent(session, now=now, budgets=[budget])[budget].left(limits[budget])
     granted = list(dict.fromkeys(targets))[:room]
     rows = [
-        BudgetSpend(budget=budget.value, target=target, at=now, forced=forced, run_id=run_id)
+        BudgetSpend(budget=budget, target=target, at=now, forced=forced, run_id=run_id)
         for target in granted
     ]
     session.add_all(rows)
@@ -117,7 +115,7 @@ def free_at(session: Session, budget: Budget, limit: Limit, *, now: datetime) ->
         session.scalars(
             sa.select(BudgetSpend.at)
             .where(
-                BudgetSpend.budget == budget.value,
+                BudgetSpend.budget == budget,
                 BudgetSpend.forced.is_(False),
                 BudgetSpend.at > now - DAY,
             )
@@ -148,7 +146,7 @@ def hold(
     outbox entries of what is held wait until the budget has room; those of what is no longer
     held are drained again now."""
     existing = session.execute(sa.select(BudgetHold.budget, BudgetHold.target)).all()
-    keep = {(budget.value, target) for budget, targets in held.items() for target in targets}
+    keep = {(budget, target) for budget, targets in held.items() for target in targets}
     if scope is None:
         gone = [(b, t) for b, t in existing if (b, t) not in keep]
     else:
@@ -156,13 +154,11 @@ def hold(
         gone = [
             (b, t)
             for b, t in existing
-            if (b, t) not in keep and t in (devices if Budget(b) in DEVICE_BUDGETS else borrowers)
+            if (b, t) not in keep and t in (devices if b in DEVICE_BUDGETS else borrowers)
         ]
-    for budget_name, target in gone:
+    for budget, target in gone:
         session.execute(
-            sa.delete(BudgetHold).where(
-                BudgetHold.budget == budget_name, BudgetHold.target == target
-            )
+            sa.delete(BudgetHold).where(BudgetHold.budget == budget, BudgetHold.target == target)
         )
     have = set(existing)
     session.add_all(
@@ -183,8 +179,8 @@ def hold(
             .values(retry_after=max(when, now + timedelta(seconds=1)))
         )
     released: dict[str, list[str]] = defaultdict(list)
-    for budget_name, target in gone:
-        released[_entity(Budget(budget_name))].append(target)
+    for budget, target in gone:
+        released[_entity(budget)].append(target)
     for kind, keys in released.items():
         session.execute(
             sa.update(OutboxEntry)
@@ -234,16 +230,16 @@ def budget_states(
     session: Session, limits: Mapping[Budget, Limit], *, now: datetime
 ) -> list[BudgetState]:
     counted = spent(session, now=now)
-    holds: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    for budget_name, target, since in session.execute(
+    holds: dict[Budget, list[tuple[str, datetime]]] = defaultdict(list)
+    for budget, target, since in session.execute(
         sa.select(BudgetHold.budget, BudgetHold.target, BudgetHold.since).order_by(
             BudgetHold.budget, BudgetHold.target
         )
     ):
-        holds[budget_name].append((target, since))
+        holds[budget].append((target, since))
     states = []
     for budget in Budget:
-        held = holds.get(budget.value, [])
+        held = holds.get(budget, [])
         states.append(
             BudgetState(
                 budget=budget,

@@ -580,7 +580,7 @@ class BudgetSpend(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    budget: Mapped[str] = mapped_column(sa.String(16))
+    budget: Mapped[Budget] = mapped_column(_vocabulary(Budget, 16))
     #: The device's serial or the borrower's desk id (never a name or an address).
     target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER))
     at: Mapped[datetime]
@@ -596,7 +596,7 @@ class BudgetHold(Base):
     __tablename__ = "budget_holds"
     __table_args__ = (_check_in("budget", Budget, "budget"),)
 
-    budget: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    budget: Mapped[Budget] = mapped_column(_vocabulary(Budget, 16), primary_key=True)
     target: Mapped[str] = mapped_column(sa.String(MAX_IDENTIFIER), primary_key=True)
     since: Mapped[datetime]
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_runs.id"))
