@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import Connectivity, DeviceState
+from fleetsync.domain.lifecycle import Condition, Connectivity, DeviceState
 from fleetsync.ledger.figures import Window, _DayNumber, _local_day, _rows
 from fleetsync.ledger.models import CoursePeriod, Device, Loan, Reservation
 
@@ -168,7 +168,7 @@ def course_loan_sums(
     end = _DayNumber(Loan.agreed_end)
     fate = sa.case(
         (Loan.returned_at.is_(None), "open"),
-        (Loan.return_condition == "lost", "lost"),
+        (Loan.return_condition == Condition.LOST, "lost"),
         else_="returned",
     )
     dated = (

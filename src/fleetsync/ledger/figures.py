@@ -210,7 +210,7 @@ def loan_groups(session: Session, window: Window) -> list[LoanGroup]:
             sa.case((Loan.connectivity == Connectivity.FOUR_G, 1), else_=0).label("four_g"),
             sa.case(
                 (returned.is_(None), Fate.OPEN),
-                (Loan.return_condition == Condition.LOST.value, Fate.LOST),
+                (Loan.return_condition == Condition.LOST, Fate.LOST),
                 else_=Fate.RETURNED,
             ).label("fate"),
             _local_day(Loan.checked_out_at, window).label("out_day"),

@@ -341,7 +341,7 @@ class Loan(Base):
     connectivity: Mapped[Connectivity] = mapped_column(_vocabulary(Connectivity, 8))
     #: When the loan ended: the device came back, or was lost (``return_condition = 'lost'``).
     returned_at: Mapped[datetime | None]
-    return_condition: Mapped[str | None] = mapped_column(sa.String(10))
+    return_condition: Mapped[Condition | None] = mapped_column(_vocabulary(Condition, 10))
     return_note: Mapped[str | None] = mapped_column(sa.Text)
     #: The loan desk that checked it out (``webhook:<desk>``, ``desk:<desk>:<person>``); ``None``
     #: for a technician's loan. Only that desk sees and changes it (``services.desks``).

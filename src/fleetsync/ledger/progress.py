@@ -11,7 +11,6 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fleetsync.domain.lifecycle import Condition
 from fleetsync.domain.progress import (
     AccountSeen,
     CommandSeen,
@@ -41,7 +40,7 @@ def loan_facts(session: Session, loan: Loan, *, policy_org_units: tuple[str, ...
         sa.select(PolicyState).where(PolicyState.org_unit.in_(policy_org_units))
     ).all()
     return LoanFacts(
-        condition=None if loan.return_condition is None else Condition(loan.return_condition),
+        condition=loan.return_condition,
         account=AccountSeen(
             email=borrower.account_email,
             google_user_id=borrower.google_user_id,

@@ -270,7 +270,7 @@ def apply(
         assert loan is not None  # the lifecycle only ends a loan that exists
         ended_as = condition or Condition.OK
         loan.returned_at = now
-        loan.return_condition = ended_as.value
+        loan.return_condition = ended_as
         loan.return_note = note
         before |= {"loan": loan.ref, "borrower": loan.borrower.desk_id}
         after["condition"] = ended_as.value

@@ -338,7 +338,7 @@ def _write(
             "region": row.region,
             "connectivity": device["connectivity"],
             "returned_at": None if row.returned is None else _noon(row.returned),
-            "return_condition": None if row.condition is None else row.condition.value,
+            "return_condition": row.condition,
         }
         for row, device, course in new
     ]
@@ -361,7 +361,7 @@ def _write(
                     "checked_out": row.checked_out.isoformat(),
                     "agreed_end": row.agreed_end.isoformat(),
                     "returned": None if row.returned is None else row.returned.isoformat(),
-                    "condition": None if row.condition is None else row.condition.value,
+                    "condition": row.condition,
                     "course": v["course_period"],
                 },
             }

@@ -31,7 +31,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from fleetsync.domain.borrowers import search_words
 from fleetsync.domain.errors import InvalidInput, NotFound
-from fleetsync.domain.lifecycle import AccountStatus, Connectivity, DeviceState
+from fleetsync.domain.lifecycle import AccountStatus, Condition, Connectivity, DeviceState
 from fleetsync.ledger import queries
 from fleetsync.ledger.models import (
     Borrower,
@@ -94,7 +94,7 @@ class LoanLine:
     checked_out_at: datetime
     agreed_end: date
     returned_at: datetime | None
-    condition: str | None
+    condition: Condition | None
     #: The desk it belongs to (``None``: a technician's loan).
     desk: str | None
     #: Days past the agreed end on ``today`` (0 when not overdue, or ended).
