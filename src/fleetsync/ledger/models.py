@@ -783,7 +783,7 @@ class StaffAccount(Base):
     #: How the pages greet them; personal data of the staff member, never in the audit trail.
     display_name: Mapped[str] = mapped_column(sa.String(120))
     desk: Mapped[str] = mapped_column(sa.String(64), index=True)
-    role: Mapped[str] = mapped_column(sa.String(12))
+    role: Mapped[StaffRole] = mapped_column(_vocabulary(StaffRole, 12))
     #: argon2id (argon2-cffi's encoded form, parameters and salt included).
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime]

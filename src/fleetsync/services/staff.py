@@ -92,7 +92,7 @@ def _member(account: StaffAccount) -> StaffMember:
         username=account.username,
         display_name=account.display_name,
         desk=account.desk,
-        role=StaffRole(account.role),
+        role=account.role,
         disabled=account.disabled_at is not None,
         session_epoch=account.session_epoch,
         created_at=account.created_at,
@@ -151,7 +151,7 @@ def add_staff(
             username=name,
             display_name=shown[:120],
             desk=desk_name,
-            role=role.value,
+            role=role,
             password_hash=_hasher.hash(secret),
             created_at=now,
             password_set_at=now,
@@ -164,7 +164,7 @@ def add_staff(
         at=now,
         actor=actor,
         action="staff_added",
-        after={"staff": name, "desk": desk_name, "role": role.value},
+        after={"staff": name, "desk": desk_name, "role": role},
     )
     return NewPassword(name, secret)
 
