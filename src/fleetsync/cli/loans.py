@@ -242,7 +242,7 @@ def _show_checkout(
         print_json(asdict(result) | {"first_password": password})
     else:
         tag = f" ({result.asset_tag})" if result.asset_tag else ""
-        data = ", 4G" if result.connectivity is Connectivity.FOUR_G else ""
+        data = ", 4G" if result.connectivity == Connectivity.FOUR_G else ""
         course = f", course {result.course}" if result.course else ""
         _say(
             f"lent {result.serial}{tag} to {result.borrower} until "

@@ -54,13 +54,9 @@ class EscalationState(StrEnum):
     UNLOCKED = "unlocked"
 
 
-REMINDER, NOTICE, LOCK = (
-    EscalationStep.REMINDER.value,
-    EscalationStep.NOTICE.value,
-    EscalationStep.LOCK.value,
-)
+REMINDER, NOTICE, LOCK = EscalationStep.REMINDER, EscalationStep.NOTICE, EscalationStep.LOCK
 #: The lock states in which the ledger wants the device disabled.
-LOCK_HELD = (EscalationState.LOCKING.value, EscalationState.LOCKED.value)
+LOCK_HELD = (EscalationState.LOCKING, EscalationState.LOCKED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from fleetsync.domain.lifecycle import (
     Connectivity,
     DeviceState,
 )
+from fleetsync.domain.overdue import EscalationState, EscalationStep
 from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
@@ -491,16 +492,16 @@ class LoanEscalation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
-    step: Mapped[str] = mapped_column(sa.String(16))
+    step: Mapped[EscalationStep] = mapped_column(_vocabulary(EscalationStep, 16))
     #: ``sending`` → ``sent``/``failed``/``unknown`` for a message; ``locking`` → ``locked`` →
     #: ``unlocking`` → ``unlocked`` for a lock.
-    state: Mapped[str] = mapped_column(sa.String(16))
+    state: Mapped[EscalationState] = mapped_column(_vocabulary(EscalationState, 16))
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     #: Why the lock was lifted (returned, extended, withdrawn), or the error of a failed send.
     detail: Mapped[str | None] = mapped_column(sa.Text)
     #: The desk was told (a signed webhook event), for every state the desk hears about.
-    notified_state: Mapped[str | None] = mapped_column(sa.String(16))
+    notified_state: Mapped[EscalationState | None] = mapped_column(_vocabulary(EscalationState, 16))
 
 
 class Repair(Base):

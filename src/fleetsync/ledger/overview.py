@@ -351,7 +351,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
     ).all()  # fmt: skip
     for serial, state, result, error, updated in rows:
         if state in (CommandState.EXPIRED, CommandState.CANCELLED) or (
-            state is CommandState.EXECUTED_BY_CLIENT and result != "SUCCESS"
+            state == CommandState.EXECUTED_BY_CLIENT and result != "SUCCESS"
         ):
             found.append(
                 Attention(
@@ -361,7 +361,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
                     f"ask for another with `fleetsync device reprovision {serial}`",
                 )
             )
-        elif state is CommandState.UNKNOWN and now - updated > timedelta(days=1):
+        elif state == CommandState.UNKNOWN and now - updated > timedelta(days=1):
             found.append(
                 Attention(
                     "powerwash_unknown",

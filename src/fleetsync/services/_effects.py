@@ -188,7 +188,7 @@ def loan_facts(loan: Loan, serial: str, *, actor: str | None = None) -> lifecycl
 
 def suspend_account(borrower: Borrower, now: datetime) -> bool:
     """The borrower has no device any more: their account is suspended (deleted later)."""
-    if borrower.account_status is not AccountStatus.ACTIVE:
+    if borrower.account_status != AccountStatus.ACTIVE:
         return False
     borrower.account_status = AccountStatus.SUSPENDED
     borrower.account_status_since = now
@@ -377,7 +377,7 @@ def lift_lock(
     if row is None:
         return False
     before = row.state
-    row.state = (EscalationState.UNLOCKED if lost else EscalationState.UNLOCKING).value
+    row.state = EscalationState.UNLOCKED if lost else EscalationState.UNLOCKING
     row.detail = why
     if lost:
         row.done_at = now

@@ -91,11 +91,11 @@ def provide_account(
     """Make sure the borrower has an active account in the ledger's view. A new account's first
     password is sealed for ``loan`` (the checkout's), for its desk to collect."""
     before = borrower.account_status
-    if before is AccountStatus.ACTIVE:
+    if before == AccountStatus.ACTIVE:
         return AccountChange(before, before, borrower.account_email, new_account=False)
     borrower.account_status = AccountStatus.ACTIVE
     borrower.account_status_since = now
-    if before is AccountStatus.SUSPENDED:
+    if before == AccountStatus.SUSPENDED:
         return AccountChange(before, AccountStatus.ACTIVE, borrower.account_email, False)
     # No account yet, or the old one was deleted: a new address, never one issued before.
     domain = programme.domain
@@ -250,7 +250,7 @@ def issue_first_password(
             params={"borrower": person.desk_id},
             variant="new_password",
         )
-    if person.account_status is not AccountStatus.ACTIVE or person.account_email is None:
+    if person.account_status != AccountStatus.ACTIVE or person.account_email is None:
         raise Refused(
             f"borrower {person.desk_id} has no active Workspace account "
             f"({person.account_status}); no password was issued",

@@ -132,7 +132,7 @@ class DeviceInfo:
 
     @property
     def lendable(self) -> bool:
-        return self.state is DeviceState.SPARE
+        return self.state == DeviceState.SPARE
 
 
 @dataclass(frozen=True, slots=True)

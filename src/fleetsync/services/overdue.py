@@ -42,9 +42,9 @@ __all__ = [
 SYNC = "sync"
 #: The webhook event each settled state is told to the desk as.
 EVENT_OF = {
-    EscalationState.SENT.value: "loan.reminder_sent",
-    EscalationState.LOCKED.value: "loan.device_locked",
-    EscalationState.UNLOCKED.value: "loan.device_unlocked",
+    EscalationState.SENT: "loan.reminder_sent",
+    EscalationState.LOCKED: "loan.device_locked",
+    EscalationState.UNLOCKED: "loan.device_unlocked",
 }
 
 
@@ -63,7 +63,7 @@ class OutgoingMessage:
 @dataclass(frozen=True, slots=True)
 class DeskEvent:
     row_id: int
-    state: str
+    state: EscalationState
     type: str
     data: dict[str, str | int | None]
 
@@ -83,8 +83,8 @@ def take_due_steps(
     now = now_or(now)
     session.execute(
         sa.update(LoanEscalation)
-        .where(LoanEscalation.state == EscalationState.SENDING.value)
-        .values(state=EscalationState.UNKNOWN.value, done_at=now, detail="its outcome was lost")
+        .where(LoanEscalation.state == EscalationState.SENDING)
+        .values(state=EscalationState.UNKNOWN, done_at=now, detail="its outcome was lost")
     )
     if not escalation.active:
         return []
@@ -103,7 +103,7 @@ def take_due_steps(
             LoanEscalation.loan_id.in_([loan.id for loan, _, _ in loans])
         )
     ):
-        taken.setdefault(loan_id, set()).add(EscalationStep(step))
+        taken.setdefault(loan_id, set()).add(step)
     contacts = loan_contacts(session, [loan.id for loan, _, _ in loans], key=key)
     outgoing: list[OutgoingMessage] = []
     for loan, device, person in loans:
@@ -114,7 +114,7 @@ def take_due_steps(
             taken=taken.get(loan.id, ()),
         ):
             row = _record_step(session, loan, device, person, step, today=today, now=now)
-            if not step.is_message or row.state != EscalationState.SENDING.value:
+            if not step.is_message or row.state != EscalationState.SENDING:
                 continue
             assert person.account_email is not None
             contact = contacts.get(loan.id)
@@ -151,15 +151,15 @@ def _record_step(
     detail = None
     if step is EscalationStep.LOCK:
         state = EscalationState.LOCKING
-    elif person.account_email and person.account_status is AccountStatus.ACTIVE:
+    elif person.account_email and person.account_status == AccountStatus.ACTIVE:
         state = EscalationState.SENDING
     else:
         # Recorded all the same: the step is not taken again once the account exists.
         state, detail = EscalationState.FAILED, "the borrower has no active Workspace mailbox"
     row = LoanEscalation(
         loan_id=loan.id,
-        step=step.value,
-        state=state.value,
+        step=step,
+        state=state,
         created_at=now,
         done_at=now if state is EscalationState.FAILED else None,
         detail=detail,
@@ -170,13 +170,13 @@ def _record_step(
         session,
         at=now,
         actor=SYNC,
-        action=f"overdue_{step.value}",
+        action=f"overdue_{step}",
         device_id=device.id,
         borrower_id=person.id,
         loan_id=loan.id,
         after={
-            "step": step.value,
-            "state": state.value,
+            "step": step,
+            "state": state,
             "agreed_end": loan.agreed_end.isoformat(),
             "days_overdue": (today - loan.agreed_end).days,
         },
@@ -198,11 +198,11 @@ def record_sent(
     """The outcome of a message recorded ``sending``: sent (Gmail's id) or failed."""
     now = now_or(now)
     row = session.get(LoanEscalation, row_id)
-    if row is None or row.state != EscalationState.SENDING.value:
+    if row is None or row.state != EscalationState.SENDING:
         return
     loan = session.get(Loan, row.loan_id)
     assert loan is not None
-    row.state = (EscalationState.SENT if error is None else EscalationState.FAILED).value
+    row.state = EscalationState.SENT if error is None else EscalationState.FAILED
     row.done_at = now
     row.detail = error if error is not None else f"gmail message {message_id}"
     record(
@@ -213,7 +213,7 @@ def record_sent(
         device_id=loan.device_id,
         borrower_id=loan.borrower_id,
         loan_id=loan.id,
-        before={"state": EscalationState.SENDING.value},
+        before={"state": EscalationState.SENDING},
         after={"state": row.state},
         reason=error,
     )
@@ -253,20 +253,18 @@ def settle_locks(session: Session, *, now: datetime | None = None) -> list[int]:
         .join(Device, Device.id == Loan.device_id)
         .where(
             LoanEscalation.step == LOCK,
-            LoanEscalation.state.in_(
-                [EscalationState.LOCKING.value, EscalationState.UNLOCKING.value]
-            ),
+            LoanEscalation.state.in_([EscalationState.LOCKING, EscalationState.UNLOCKING]),
         )
     ).all()
     settled = []
     for row, loan, status in rows:
-        if row.state == EscalationState.LOCKING.value and status == DeviceStatus.DISABLED.value:
+        if row.state == EscalationState.LOCKING and status == DeviceStatus.DISABLED.value:
             new = EscalationState.LOCKED
-        elif row.state == EscalationState.UNLOCKING.value and status == DeviceStatus.ACTIVE.value:
+        elif row.state == EscalationState.UNLOCKING and status == DeviceStatus.ACTIVE.value:
             new = EscalationState.UNLOCKED
         else:
             continue
-        before, row.state, row.done_at = row.state, new.value, now
+        before, row.state, row.done_at = row.state, new, now
         record(
             session,
             at=now,
@@ -276,7 +274,7 @@ def settle_locks(session: Session, *, now: datetime | None = None) -> list[int]:
             borrower_id=loan.borrower_id,
             loan_id=loan.id,
             before={"lock": before},
-            after={"lock": new.value},
+            after={"lock": new},
             reason="confirmed by Google",
         )
         settled.append(row.id)
@@ -318,7 +316,7 @@ def pending_desk_events(session: Session) -> list[DeskEvent]:
     ]
 
 
-def mark_notified(session: Session, row_id: int, state: str) -> None:
+def mark_notified(session: Session, row_id: int, state: EscalationState) -> None:
     row = session.get(LoanEscalation, row_id)
     if row is not None:
         row.notified_state = state
@@ -349,11 +347,7 @@ def escalation_steps(session: Session, loan_ids: Iterable[int]) -> dict[int, str
     """How far each loan's escalation has come, for people: ``reminder sent``, ``notice
     sent``, ``locked``, ``locking``, ``unlocked``... (the latest step taken)."""
     wanted = list(loan_ids)
-    order = {
-        EscalationStep.REMINDER.value: 0,
-        EscalationStep.NOTICE.value: 1,
-        EscalationStep.LOCK.value: 2,
-    }
+    order = {EscalationStep.REMINDER: 0, EscalationStep.NOTICE: 1, EscalationStep.LOCK: 2}
     found: dict[int, tuple[int, str]] = {}
     for start in range(0, len(wanted), 500):
         for loan_id, step, state in session.execute(

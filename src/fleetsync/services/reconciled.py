@@ -212,7 +212,7 @@ def new_password_for(
     person = queries.find_borrower(session, borrower, lock=True)
     if (
         person is None
-        or person.account_status is not AccountStatus.ACTIVE
+        or person.account_status != AccountStatus.ACTIVE
         or person.google_user_id is None
     ):
         return None
@@ -255,7 +255,7 @@ def begin_account_deletion(session: Session, borrower: str, *, email: str, now: 
     person = queries.find_borrower(session, borrower, lock=True)
     if (
         person is None
-        or person.account_status is not AccountStatus.SUSPENDED
+        or person.account_status != AccountStatus.SUSPENDED
         or person.account_email is None
         or person.account_email.lower() != email.lower()
         or queries.open_loan_of_borrower(session, person.id) is not None
@@ -302,7 +302,7 @@ def account_deleted(
     reason: str = "the retention period after the return has passed",
 ) -> None:
     person = queries.find_borrower(session, borrower, lock=True)
-    if person is None or person.account_status is AccountStatus.ACTIVE:
+    if person is None or person.account_status == AccountStatus.ACTIVE:
         return  # checked out again meanwhile: the new account is another matter
     before = person.account_status
     person.account_status = AccountStatus.DELETED
@@ -333,12 +333,12 @@ def begin_powerwash(session: Session, request_id: int, *, device_id: str, now: d
     """Mark a powerwash request ISSUING, if the ledger still wants it sent to this Google
     device: the request is REQUESTED and its device, Google's ``device_id``, in refurbishment."""
     command = session.get(DeviceCommand, request_id, with_for_update=True)
-    if command is None or command.state is not CommandState.REQUESTED:
+    if command is None or command.state != CommandState.REQUESTED:
         return False
     device = session.get(Device, command.device_id, with_for_update=True)
     if (
         device is None
-        or device.state is not DeviceState.IN_REFURBISHMENT
+        or device.state != DeviceState.IN_REFURBISHMENT
         or device.google_device_id != device_id
     ):
         return False
@@ -424,7 +424,7 @@ def command_update(
     error: str | None = None,
 ) -> bool:
     """Record what Google (or the device's re-enrolment) says of a command; True if it changed."""
-    if command.state is state and command.result == result:
+    if command.state == state and command.result == result:
         return False
     before = command.state
     command.state = state
@@ -454,7 +454,7 @@ def request_powerwash_again(
     for it in refurbishment and this was its latest."""
     device = session.get(Device, command.device_id, with_for_update=True)
     latest = queries.latest_powerwash(session, command.device_id)
-    if device is None or device.state is not DeviceState.IN_REFURBISHMENT:
+    if device is None or device.state != DeviceState.IN_REFURBISHMENT:
         return False
     if latest is None or latest.id != command.id:
         return False

@@ -343,7 +343,7 @@ class WriteBack:
 
 
 def _still_wanted(kind: StatusChange, state: DeviceState | None, locked: bool) -> bool:
-    on_loan = state is DeviceState.ON_LOAN
+    on_loan = state == DeviceState.ON_LOAN
     if kind is DisableDevices:
         return state in _STATUS_NEEDS[kind] or (on_loan and locked)
     if kind is ReenableDevices:

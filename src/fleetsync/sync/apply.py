@@ -401,7 +401,7 @@ class _Applier:
         suspending: list[tuple[SuspendAccount, int]] = []
         for action, entry in zip(actions, entries, strict=True):
             status = statuses.get(action.borrower)
-            if isinstance(action, SuspendAccount) and status is not AccountStatus.SUSPENDED:
+            if isinstance(action, SuspendAccount) and status != AccountStatus.SUSPENDED:
                 self._settle([action], [entry], Outcome.SKIPPED, "the ledger no longer wants it")
                 continue
             if isinstance(action, SuspendAccount):
