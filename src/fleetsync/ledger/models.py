@@ -34,6 +34,7 @@ from fleetsync.domain.lifecycle import (
     DeviceState,
 )
 from fleetsync.domain.overdue import EscalationState, EscalationStep
+from fleetsync.domain.runs import RunStatus
 from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
@@ -686,7 +687,7 @@ class SyncRun(Base):
     finished_at: Mapped[datetime | None]
     #: ``running`` until it ends; ``crashed`` when a later run found it unfinished; ``stopped``
     #: when the daemon was told to stop (the action in flight was finished, the rest not begun).
-    status: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[RunStatus] = mapped_column(_vocabulary(RunStatus, 10))
     dry_run: Mapped[bool]
     forced: Mapped[bool]
     #: Actions planned / done / failed per kind, Google calls, what the safety check said.
