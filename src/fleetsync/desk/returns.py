@@ -39,10 +39,10 @@ async def take_back(seen: TakingBack) -> Response:
     condition = fields.get("condition", "ok")
     note = fields.get("note", "").strip()
     context = {"device": device, "condition": condition, "note": note, "done": None}
-    if condition not in (Condition.OK.value, Condition.DAMAGED.value):
+    if condition not in (Condition.OK, Condition.DAMAGED):
         error = seen._("Choose the condition.")
         return page(seen, "return.html", context | {"error": error}, status=422)
-    if condition == Condition.DAMAGED.value and not note:
+    if condition == Condition.DAMAGED and not note:
         error = seen._("Say what is damaged in the note.")
         return page(seen, "return.html", context | {"error": error}, status=422)
     api = seen.desk.api

@@ -234,8 +234,8 @@ def apply(
     device = target.device
     # An extension changes the loan, not the device: its audit event is about the agreed end.
     moves = not transition.extends_loan
-    before: dict[str, Any] = {"state": transition.before.value} if moves else {}
-    after: dict[str, Any] = {"state": transition.after.value} if moves else {}
+    before: dict[str, Any] = {"state": transition.before} if moves else {}
+    after: dict[str, Any] = {"state": transition.after} if moves else {}
     loan: Loan | None = None
     account: str | None = None
     if transition.starts_loan:
@@ -273,12 +273,12 @@ def apply(
         loan.return_condition = ended_as
         loan.return_note = note
         before |= {"loan": loan.ref, "borrower": loan.borrower.desk_id}
-        after["condition"] = ended_as.value
+        after["condition"] = ended_as
         if suspend_account(loan.borrower, now):
             account = AccountStatus.SUSPENDED
             before["account"] = AccountStatus.ACTIVE
             after["account"] = account
-        wake(session, "borrower", loan.borrower.desk_id, transition.action.value, at=now)
+        wake(session, "borrower", loan.borrower.desk_id, transition.action, at=now)
     powerwash: str | None = None
     if transition.cancels_requested_powerwash and _cancel_requested_powerwash(
         session, device, now, why=f"not issued: the device left refurbishment ({transition.action})"
@@ -289,7 +289,7 @@ def apply(
             DeviceCommand(
                 device_id=device.id,
                 kind=queries.POWERWASH,
-                reason=transition.action.value,
+                reason=transition.action,
                 loan_id=None if loan is None else loan.id,
                 state=CommandState.REQUESTED,
                 requested_at=now,
@@ -325,7 +325,7 @@ def apply(
         session,
         at=now,
         actor=actor,
-        action=transition.action.value,
+        action=transition.action,
         device_id=device.id,
         borrower_id=None if loan is None else loan.borrower_id,
         loan_id=None if loan is None else loan.id,
@@ -333,10 +333,10 @@ def apply(
         after=after,
         reason=reason,
     )
-    wake(session, "device", device.serial, transition.action.value, at=now)
+    wake(session, "device", device.serial, transition.action, at=now)
     if transition.starts_loan:
         assert loan is not None
-        wake(session, "borrower", loan.borrower.desk_id, transition.action.value, at=now)
+        wake(session, "borrower", loan.borrower.desk_id, transition.action, at=now)
     if loan is not None and (transition.ends_loan or transition.extends_loan):
         # The new end is today at the earliest, or the loan ended: it is no longer overdue.
         lift_lock(
@@ -348,11 +348,11 @@ def apply(
             lost=transition.action is LifecycleAction.LOST,
         )
     return DeviceChange(
-        action=transition.action.value,
+        action=transition.action,
         serial=device.serial,
         asset_tag=device.asset_tag,
-        before=transition.before.value,
-        after=transition.after.value,
+        before=transition.before,
+        after=transition.after,
         loan=None if loan is None else loan.ref,
         borrower=None if loan is None else loan.borrower.desk_id,
         forced=transition.forced,

@@ -224,8 +224,8 @@ def checkout(
         store_contact(session, loan_id=loan.id, contact=contact, key=programme.key, now=now)
     started = NewLoan(
         loan,
-        before={"account": account.before.value},
-        after={"account": account.after.value}
+        before={"account": account.before},
+        after={"account": account.after}
         | ({"contact": "given"} if contact is not None else {})
         | ({"course": course.name} if course is not None else {})
         | ({"agreement": agreement} if agreement is not None else {})
@@ -249,7 +249,7 @@ def checkout(
         needs_data=needs_data,
         agreed_end=until,
         account_email=account.email,
-        account_before=account.before.value,
+        account_before=account.before,
         new_account=account.new_account,
         desk=loan.desk,
         course=loan.course_period,

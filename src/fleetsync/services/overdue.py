@@ -258,9 +258,9 @@ def settle_locks(session: Session, *, now: datetime | None = None) -> list[int]:
     ).all()
     settled = []
     for row, loan, status in rows:
-        if row.state == EscalationState.LOCKING and status == DeviceStatus.DISABLED.value:
+        if row.state == EscalationState.LOCKING and status == DeviceStatus.DISABLED:
             new = EscalationState.LOCKED
-        elif row.state == EscalationState.UNLOCKING and status == DeviceStatus.ACTIVE.value:
+        elif row.state == EscalationState.UNLOCKING and status == DeviceStatus.ACTIVE:
             new = EscalationState.UNLOCKED
         else:
             continue

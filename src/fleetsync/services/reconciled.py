@@ -441,7 +441,7 @@ def command_update(
             device_id=command.device_id,
             loan_id=command.loan_id,
             before={"state": before},
-            after={"state": state.value, **({"result": result} if result else {})},
+            after={"state": state, **({"result": result} if result else {})},
             reason=error or None,
         )
     return True

@@ -171,7 +171,7 @@ class WriteBack:
         at = clock.now()
         self._confirm_devices(
             {
-                device_id: {"google_status": status.value, "google_checked_at": at}
+                device_id: {"google_status": status, "google_checked_at": at}
                 for device_id in device_ids
             }
         )

@@ -146,7 +146,7 @@ class _Tracker:
             self.executed(item, seen.executed, None)
         elif state is CommandState.EXECUTED_BY_CLIENT or state in _FINISHED_BADLY:
             error = seen.error_message or (
-                f"the device reported {seen.result}" if seen.result else state.value.lower()
+                f"the device reported {seen.result}" if seen.result else state.lower()
             )
             self.finished(item, state, seen.result, error, executed=seen.executed)
         elif state is not item.state:
