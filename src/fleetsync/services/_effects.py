@@ -58,6 +58,7 @@ __all__ = [
     "now_or",
     "suspend_account",
     "today",
+    "write_history",
 ]
 
 MAX_TEXT = 500
@@ -321,19 +322,17 @@ def apply(
         device.state_since = now
     if transition.forced:
         after["forced"] = True
-    record(
+    write_history(
         session,
-        at=now,
+        device,
+        transition.action,
         actor=actor,
-        action=transition.action,
-        device_id=device.id,
-        borrower_id=None if loan is None else loan.borrower_id,
-        loan_id=None if loan is None else loan.id,
+        now=now,
         before=before,
         after=after,
         reason=reason,
+        loan=loan,
     )
-    wake(session, "device", device.serial, transition.action, at=now)
     if transition.starts_loan:
         assert loan is not None
         wake(session, "borrower", loan.borrower.desk_id, transition.action, at=now)
@@ -360,6 +359,35 @@ def apply(
         account=account,
         repair=after.get("repair"),
     )
+
+
+def write_history(
+    session: Session,
+    device: Device,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    reason: str | None = None,
+    loan: Loan | None = None,
+) -> None:
+    """What every action on a device writes beside its change: the audit event and the outbox
+    entry that wakes the reconciler for the device."""
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action=action,
+        device_id=device.id,
+        borrower_id=None if loan is None else loan.borrower_id,
+        loan_id=None if loan is None else loan.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    wake(session, "device", device.serial, action, at=now)
 
 
 def lift_lock(

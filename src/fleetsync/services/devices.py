@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from fleetsync.domain import lifecycle
 from fleetsync.domain.errors import InvalidInput
 from fleetsync.domain.lifecycle import Condition, Transition
-from fleetsync.ledger.audit import record, wake
 from fleetsync.services._effects import (
     DeviceChange,
     apply,
@@ -21,6 +20,7 @@ from fleetsync.services._effects import (
     lock,
     lock_device,
     now_or,
+    write_history,
 )
 from fleetsync.services.programme import Programme
 
@@ -262,15 +262,15 @@ def set_region(
         raise InvalidInput(f"device {found.serial} already belongs to region {target}")
     before = found.region
     found.region = target
-    record(
+    why = clean_text(reason, "reason")
+    write_history(
         session,
-        at=now,
+        found,
+        "set_region",
         actor=actor,
-        action="set_region",
-        device_id=found.id,
+        now=now,
         before={"region": before},
         after={"region": target},
-        reason=clean_text(reason, "reason"),
+        reason=why,
     )
-    wake(session, "device", found.serial, "set_region", at=now)
     return RegionChange(found.serial, before, target)
