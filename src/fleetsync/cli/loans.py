@@ -28,7 +28,7 @@ from fleetsync.cli._context import (
 from fleetsync.cli.db import cli_actor, opened_ledger
 from fleetsync.domain.contacts import contact
 from fleetsync.domain.errors import InvalidInput, NotFound
-from fleetsync.domain.lifecycle import Condition, Connectivity
+from fleetsync.domain.lifecycle import AccountStatus, Condition, Connectivity
 from fleetsync.google.gmail import Mailbox
 from fleetsync.ledger import progress as ledger_progress
 from fleetsync.ledger import queries
@@ -250,7 +250,7 @@ def _show_checkout(
         )
         if result.new_account:
             _say(f"account: {result.account_email} (new; Google creates it at the next sync)")
-        elif result.account_before != "active":
+        elif result.account_before != AccountStatus.ACTIVE:
             _say(f"account: {result.account_email} ({result.account_before} → active)")
         if password is not None:
             _say(_first_password_line(password))

@@ -53,7 +53,7 @@ class CheckoutResult:
     agreed_end: date
     account_email: str | None
     #: ``none``/``suspended``/``deleted`` → ``active``, or ``active`` when nothing changed.
-    account_before: str
+    account_before: AccountStatus
     #: A new account: its first password waits, sealed for this loan
     #: (:func:`~fleetsync.services.accounts.collect_first_password`).
     new_account: bool
