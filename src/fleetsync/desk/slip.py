@@ -65,6 +65,13 @@ def _slip(
     )
 
 
+async def _posted(seen: Visit, ref: str) -> tuple[str, LoanView | None]:
+    """A POST to the slip: the paper it is printed on, and the loan as this visit may see it
+    (``None``: not this desk's, or no such loan)."""
+    fields = await seen.form()
+    return fields.get("paper", "a4"), loan_view(seen, ref)
+
+
 @router.get("/loans/{ref}/slip")
 def slip(seen: Handing, ref: str, paper: str = "a4") -> Response:
     view = loan_view(seen, ref)
@@ -76,9 +83,7 @@ def slip(seen: Handing, ref: str, paper: str = "a4") -> Response:
 @router.post("/loans/{ref}/slip")
 async def reveal(seen: Handing, ref: str) -> Response:
     """Reveal the first password: collected now, shown in this answer only."""
-    fields = await seen.form()
-    paper = fields.get("paper", "a4")
-    view = loan_view(seen, ref)
+    paper, view = await _posted(seen, ref)
     if view is None:
         return not_found(seen)
     api = seen.desk.api
@@ -104,9 +109,7 @@ async def reveal(seen: Handing, ref: str) -> Response:
 async def new_password(seen: Handing, ref: str) -> Response:
     """Issue a new first password for a borrower who lost theirs; the slip then reveals it once,
     like the checkout's, and Google gets it at the next reconcile."""
-    fields = await seen.form()
-    paper = fields.get("paper", "a4")
-    view = loan_view(seen, ref)
+    paper, view = await _posted(seen, ref)
     if view is None:
         return not_found(seen)
     api = seen.desk.api
