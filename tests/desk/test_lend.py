@@ -139,3 +139,26 @@ def test_another_desk_sees_neither_the_loan_nor_the_borrower(
     device = other_browser.get("/desk/devices/CB-0002")
     assert "on loan at another desk" in device.text
     assert "B-1017" not in device.text
+
+
+@ANY_DATABASE
+def test_a_dutch_page_words_the_region_and_the_repair_in_dutch(
+    browser: Browser, other_browser: Browser, technician: str
+) -> None:
+    browser.sign_in("ann")
+    browser.post("/desk/language", {"language": "nl-BE", "next": "/desk/lend"})
+    for device in ("", "CB-0002"):  # the suggestion's check, and the checkout's own
+        nowhere = lend(browser, device=device, region="Atlantis")
+        assert nowhere.status_code == 422
+        assert "Er is geen regio Atlantis: kies een van Antwerpen" in nowhere.text
+        assert "unknown region" not in nowhere.text
+    lend(browser)
+    browser.get("/desk/return")
+    browser.post("/desk/return", {"device": "CB-0002", "condition": "damaged", "note": "hinge"})
+
+    other_browser.sign_in("tom")  # a technician of the same desk
+    other_browser.post("/desk/language", {"language": "nl-BE", "next": "/desk/devices/CB-0002"})
+    in_repair = other_browser.post("/desk/devices/CB-0002/ready")
+    assert in_repair.status_code == 409
+    assert "Toestel 5CD2000AAA is in reparatie sinds" in in_repair.text
+    assert "in repair since" not in in_repair.text

@@ -4,6 +4,7 @@ switch on every page overrides it; dates are in the language's own format."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from fleetsync.desk import i18n, refusals
+from fleetsync.domain import errors
 from fleetsync.domain.errors import FleetsyncError, NotAllowedInState
 from tests.desk.conftest import ANY_DATABASE, Browser
 from tests.desk.test_lend import lend
@@ -111,3 +113,81 @@ def test_a_refusal_without_a_wording_or_its_facts_is_shown_as_the_service_gave_i
         "device X is lost", params={"serial": "X", "state": "lost"}, variant="checkout"
     )
     assert refusals.words(dutch, full) == "Toestel X kan niet uitgeleend worden: het is “Verloren”."
+
+
+#: The modules whose refusals the desk's actions (lend, take back, extend, report lost, mark
+#: ready, the first password) can show.
+_ACTIONS = [
+    "services/loans.py",
+    "services/devices.py",
+    "services/accounts.py",
+    "services/_effects.py",
+    "services/programme.py",
+    "domain/lifecycle.py",
+]
+
+
+def _raised() -> list[tuple[str, str, set[str] | None]]:
+    """Each ``raise SomeError(...)`` of those modules: where, its key (the code alone when the
+    variant is computed) and the facts it passes (``None`` when not a literal dict)."""
+    found: list[tuple[str, str, set[str] | None]] = []
+    src = DESK.parent
+    for name in _ACTIONS:
+        for node in ast.walk(ast.parse((src / name).read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            error = getattr(errors, func.id, None) if isinstance(func, ast.Name) else None
+            if not (isinstance(error, type) and issubclass(error, FleetsyncError)):
+                continue
+            keywords = {k.arg: k.value for k in node.exc.keywords}
+            variant = keywords.get("variant")
+            key = error.code
+            if (
+                isinstance(variant, ast.Constant)
+                and isinstance(variant.value, str)
+                and variant.value
+            ):
+                key = f"{error.code}:{variant.value}"
+            params = keywords.get("params")
+            facts: set[str] | None = set()
+            if isinstance(params, ast.Dict):
+                facts = {
+                    k.value
+                    for k in params.keys
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
+            elif params is not None:
+                facts = None
+            found.append((f"{name}:{node.lineno}", key, facts))
+    return found
+
+
+def test_every_refusal_of_the_desk_s_actions_has_a_wording_with_its_facts() -> None:
+    raised = _raised()
+    assert len(raised) > 30  # the scan sees the raises
+    assert ("in_repair", {"serial", "since"}) in [(key, facts) for _w, key, facts in raised]
+    for where, key, facts in raised:
+        wording = refusals.MESSAGES.get(key)
+        assert wording is not None, f"{where}: {key} has no wording in desk/refusals.py"
+        if facts is not None:
+            assert set(_PLACEHOLDER.findall(wording)) <= facts, f"{where}: {key} lacks facts"
+
+
+def test_an_in_repair_refusal_of_opening_a_repair_is_worded_in_dutch() -> None:
+    from datetime import date
+
+    from fleetsync.domain import lifecycle
+
+    device = lifecycle.Device(
+        serial="X1",
+        state=lifecycle.DeviceState.IN_REFURBISHMENT,
+        since=date(2026, 3, 2),
+        connectivity=lifecycle.Connectivity.WIFI,
+        region="Antwerpen",
+        repair=lifecycle.OpenRepair(since=date(2026, 3, 2), note=None),
+    )
+    with pytest.raises(errors.InRepair) as refused:
+        lifecycle.open_repair(device)
+    worded = refusals.words(i18n.language("nl-BE"), refused.value)
+    assert worded.startswith("Toestel X1 is in reparatie sinds 2 mrt 2026"), worded

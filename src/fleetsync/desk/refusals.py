@@ -76,6 +76,21 @@ MESSAGES: dict[str, str] = {
     "invalid_input:end_before_today": N_(
         "The agreed end (%(end)s) is before today: give the loan's last day, today at the earliest."
     ),
+    "invalid_input:region": N_("There is no region %(region)s: choose one of %(regions)s."),
+    "invalid_input:borrower_id": N_(
+        "%(borrower)s is not a borrower id: letters, digits and . _ : / -, at most 64 (e.g. "
+        "B-1017)."
+    ),
+    "invalid_input:no_name": N_("Give borrower %(borrower)s a given name or a family name."),
+    "invalid_input:name_too_long": N_("A name is at most %(max)s characters long."),
+    "invalid_input:name_control": N_("A name cannot contain control characters."),
+    "invalid_input:too_long": N_(
+        "The text is %(length)s characters long: keep it under %(max)s characters."
+    ),
+    "invalid_input:lost_not_returned": N_(
+        "A lost device is not taken back: report it lost instead."
+    ),
+    "invalid_input:device_or_loan": N_("Name the loan by its device or by its id, not both."),
     # The loan.
     "loan_not_extended": N_(
         "Loan %(loan)s already runs until %(end)s: the new end must be later (to end the loan "
@@ -109,6 +124,11 @@ MESSAGES: dict[str, str] = {
         "No device has serial or asset tag %(ref)s (exactly: never the start of one)."
     ),
     "not_found:loan": N_("This desk has no loan %(loan)s."),
+    "not_found:no_password": N_(
+        "No first password is waiting for loan %(loan)s: the borrower's account existed "
+        "already, or the password expired uncollected. Have it reset in the Google Admin "
+        "console."
+    ),
     "not_found:elsewhere": N_(
         "Device %(serial)s is on loan at another desk: that desk takes it back, extends the "
         "loan or reports it lost."
@@ -119,6 +139,17 @@ MESSAGES: dict[str, str] = {
         "device must be switched on and online)."
     ),
     "in_repair": N_("Device %(serial)s is in repair since %(since)s: the repair is closed first."),
+    "device_state:no_repair": N_("Device %(serial)s has no open repair to close."),
+    "powerwash_outstanding": N_(
+        "Device %(serial)s is waiting for its powerwash already: wait until it has executed."
+    ),
+    "invalid_input:force_reason": N_(
+        "Say why device %(serial)s may skip its powerwash: a reason is needed."
+    ),
+    "invalid_input:retire_reason": N_(
+        "Retiring a device needs a reason (e.g. screen broken beyond repair)."
+    ),
+    "invalid_input:same_region": N_("Device %(serial)s already belongs to region %(region)s."),
     # Staff accounts.
     "refused:staff_exists": N_(
         "A staff account %(username)s exists already: give it a new password instead."

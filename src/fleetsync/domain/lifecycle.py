@@ -433,7 +433,9 @@ def extend_loan(device: Device, *, until: date, today: date) -> Transition:
     if until < today:
         raise InvalidInput(
             f"the new end date {until.isoformat()} is before today ({today.isoformat()}); "
-            "give the new last day of the loan (YYYY-MM-DD), today at the earliest"
+            "give the new last day of the loan (YYYY-MM-DD), today at the earliest",
+            params={"end": until},
+            variant="end_before_today",
         )
     if until <= loan.agreed_end:
         raise LoanNotExtended(
@@ -468,7 +470,8 @@ def reprovision(device: Device) -> Transition:
         raise PowerwashOutstanding(
             f"device {device.serial} is in refurbishment since {device.since.isoformat()} and "
             f"its powerwash {wash.describe()}; wait for it to execute "
-            f"(`fleetsync device show {device.serial}`)"
+            f"(`fleetsync device show {device.serial}`)",
+            params={"serial": device.serial},
         )
     return replace(transition, requests_powerwash=True)
 
@@ -478,7 +481,9 @@ def mark_ready(device: Device, *, force: bool = False, reason: str | None = None
     unless a technician forces it and says why."""
     if force and not (reason or "").strip():
         raise InvalidInput(
-            f"--force needs --reason: say why device {device.serial} may skip its powerwash"
+            f"--force needs --reason: say why device {device.serial} may skip its powerwash",
+            params={"serial": device.serial},
+            variant="force_reason",
         )
     transition = _move(LifecycleAction.READY, device)
     if device.repair is not None:
@@ -520,7 +525,8 @@ def open_repair(device: Device) -> Transition:
         raise InRepair(
             f"device {device.serial} is already in repair since "
             f"{device.repair.since.isoformat()}; close it with `fleetsync device repaired "
-            f"{device.serial} --note ...`"
+            f"{device.serial} --note ...`",
+            params={"serial": device.serial, "since": device.repair.since},
         )
     return replace(
         transition,
@@ -536,7 +542,9 @@ def repaired(device: Device) -> Transition:
     if device.repair is None:
         raise NotAllowedInState(
             f"device {device.serial} has no open repair; open one with `fleetsync device "
-            f"repair {device.serial} --note ...`"
+            f"repair {device.serial} --note ...`",
+            params={"serial": device.serial},
+            variant="no_repair",
         )
     return replace(transition, closes_repair=True)
 

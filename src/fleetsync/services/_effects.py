@@ -102,7 +102,11 @@ def clean_text(value: str | None, what: str) -> str | None:
         return None
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise InvalidInput(f"the {what} is {len(value)} characters long; keep it under {MAX_TEXT}")
+        raise InvalidInput(
+            f"the {what} is {len(value)} characters long; keep it under {MAX_TEXT}",
+            params={"length": len(value), "max": MAX_TEXT},
+            variant="too_long",
+        )
     return value
 
 

@@ -181,7 +181,9 @@ def collect_first_password(
     if credential is None:
         raise NotFound(
             f"no first password is waiting for loan {found.ref}: the borrower's account existed "
-            "already, or the password expired uncollected; reset it in the Google Admin console"
+            "already, or the password expired uncollected; reset it in the Google Admin console",
+            params={"loan": found.ref},
+            variant="no_password",
         )
     if credential.collected_at is not None:
         raise AlreadyCollected(

@@ -166,7 +166,10 @@ def retire(
     open repair is closed as written off."""
     check_actor(actor)
     if clean_text(reason, "reason") is None:
-        raise InvalidInput("retiring a device needs a reason (e.g. 'screen broken beyond repair')")
+        raise InvalidInput(
+            "retiring a device needs a reason (e.g. 'screen broken beyond repair')",
+            variant="retire_reason",
+        )
 
     def decide(known: lifecycle.Device) -> Transition:
         transition = lifecycle.retire(known)
@@ -259,7 +262,11 @@ def set_region(
     target = programme.region(region)
     found = lock_device(session, device)
     if found.region == target:
-        raise InvalidInput(f"device {found.serial} already belongs to region {target}")
+        raise InvalidInput(
+            f"device {found.serial} already belongs to region {target}",
+            params={"serial": found.serial, "region": target},
+            variant="same_region",
+        )
     before = found.region
     found.region = target
     why = clean_text(reason, "reason")

@@ -81,7 +81,9 @@ def _desk_id(value: str) -> str:
     if not _DESK_ID.match(value):
         raise InvalidInput(
             f"borrower id {value!r} is not a loan desk id (letters, digits and . _ : / -, "
-            "at most 64, e.g. B-1017)"
+            "at most 64, e.g. B-1017)",
+            params={"borrower": value[:64]},
+            variant="borrower_id",
         )
     return value
 
@@ -89,9 +91,13 @@ def _desk_id(value: str) -> str:
 def _name(value: str, what: str) -> str:
     value = " ".join(value.split())
     if len(value) > _MAX_NAME:
-        raise InvalidInput(f"the {what} is longer than {_MAX_NAME} characters")
+        raise InvalidInput(
+            f"the {what} is longer than {_MAX_NAME} characters",
+            params={"max": _MAX_NAME},
+            variant="name_too_long",
+        )
     if any(not c.isprintable() for c in value):
-        raise InvalidInput(f"the {what} contains control characters")
+        raise InvalidInput(f"the {what} contains control characters", variant="name_control")
     return value
 
 
@@ -138,7 +144,11 @@ def checkout(
     given = _name(given_name, "given name")
     family = _name(family_name, "family name")
     if not given and not family:
-        raise InvalidInput(f"borrower {desk_id} needs a given name or a family name")
+        raise InvalidInput(
+            f"borrower {desk_id} needs a given name or a family name",
+            params={"borrower": desk_id},
+            variant="no_name",
+        )
     borrower_region = programme.region(region)
     today = local_date(now)
     course = courses.course_for_checkout(
@@ -275,7 +285,8 @@ def return_device(
     now = now_or(now)
     if condition is Condition.LOST:
         raise InvalidInput(
-            "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`"
+            "a lost device is not returned; mark it lost: `fleetsync device lost SERIAL`",
+            variant="lost_not_returned",
         )
     target = lock(session, device, actor=actor, loan_action=True, all_desks=all_desks)
     transition = lifecycle.return_device(target.known, damaged=condition is Condition.DAMAGED)
@@ -309,7 +320,10 @@ def extend_loan(
     check_actor(actor)
     now = now_or(now)
     if (device is None) == (loan is None):
-        raise InvalidInput("name the loan by its device (--serial) or by its id (--loan), not both")
+        raise InvalidInput(
+            "name the loan by its device (--serial) or by its id (--loan), not both",
+            variant="device_or_loan",
+        )
     if loan is not None:
         found = loan_for(session, loan, actor=actor, all_desks=all_desks)
         if found.returned_at is not None:

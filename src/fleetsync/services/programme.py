@@ -78,7 +78,9 @@ class Programme:
                 return region
         raise InvalidInput(
             f"unknown region {name.strip()!r}; the programme's regions are "
-            f"{', '.join(self.regions)} (set `regions` in the config)"
+            f"{', '.join(self.regions)} (set `regions` in the config)",
+            params={"region": name.strip(), "regions": ", ".join(self.regions)},
+            variant="region",
         )
 
 
