@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Outcome", "RunStatus"]
+__all__ = ["JournalState", "Outcome", "RunStatus"]
 
 
 class Outcome(StrEnum):
@@ -21,6 +21,22 @@ class Outcome(StrEnum):
     FAILED = "failed"
     #: Google's answer was lost: settled by a later run, never repeated blindly.
     UNKNOWN = "unknown"
+
+
+class JournalState(StrEnum):
+    """A journal entry's state (``sync_journal.state``): its intent, written before Google is
+    called, until Google's answer is recorded as one of the :class:`Outcome` words."""
+
+    INTENT = "intent"
+    DONE = Outcome.DONE.value
+    SKIPPED = Outcome.SKIPPED.value
+    FAILED = Outcome.FAILED.value
+    UNKNOWN = Outcome.UNKNOWN.value
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> JournalState:
+        """The state that records ``outcome``."""
+        return cls(outcome.value)
 
 
 class RunStatus(StrEnum):

@@ -34,7 +34,7 @@ from fleetsync.domain.lifecycle import (
     DeviceState,
 )
 from fleetsync.domain.overdue import EscalationState, EscalationStep
-from fleetsync.domain.runs import RunStatus
+from fleetsync.domain.runs import JournalState, RunStatus
 from fleetsync.domain.staff import MAX_USERNAME, StaffRole
 
 __all__ = [
@@ -714,7 +714,7 @@ class SyncJournalEntry(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     #: The action as planned (never a secret: passwords are not part of any action).
     detail: Mapped[dict[str, Any] | None]
-    state: Mapped[str] = mapped_column(sa.String(10))
+    state: Mapped[JournalState] = mapped_column(_vocabulary(JournalState, 10))
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

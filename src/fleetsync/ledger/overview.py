@@ -20,7 +20,7 @@ from fleetsync.domain.lifecycle import (
     GoogleConfirmed,
     Lendability,
 )
-from fleetsync.domain.runs import Outcome, RunStatus
+from fleetsync.domain.runs import JournalState, RunStatus
 from fleetsync.domain.safety import DEVICE_BUDGETS, Budget, Limit
 from fleetsync.ledger.budgets import BudgetState, budget_states
 from fleetsync.ledger.forecast import shortfalls
@@ -328,7 +328,7 @@ def _attention(session: Session, last_full: SyncRun | None, now: datetime) -> li
             sa.select(SyncJournalEntry.kind, SyncJournalEntry.target, SyncJournalEntry.error)
             .where(
                 SyncJournalEntry.run_id == last_full.id,
-                SyncJournalEntry.state.in_([Outcome.FAILED, Outcome.UNKNOWN]),
+                SyncJournalEntry.state.in_([JournalState.FAILED, JournalState.UNKNOWN]),
             )
             .order_by(SyncJournalEntry.id)
         ).all()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from fleetsync import clock
 from fleetsync.domain.actions import Action
-from fleetsync.domain.runs import Outcome, RunStatus
+from fleetsync.domain.runs import JournalState, Outcome, RunStatus
 from fleetsync.ledger import Ledger
 from fleetsync.ledger.models import SyncJournalEntry, SyncRun
 from fleetsync.services.reconciled import settle_interrupted_powerwashes
@@ -26,8 +26,6 @@ from fleetsync.services.reconciled import settle_interrupted_powerwashes
 __all__ = ["Journal", "now"]
 
 _CHUNK = 5000
-#: A journal entry's state from its intent until Google's answer is recorded (an Outcome).
-_INTENT = "intent"
 
 
 def now() -> datetime:
@@ -63,9 +61,9 @@ class Journal:
                     sa.update(SyncJournalEntry)
                     .where(
                         SyncJournalEntry.run_id.in_(crashed),
-                        SyncJournalEntry.state == _INTENT,
+                        SyncJournalEntry.state == JournalState.INTENT,
                     )
-                    .values(state=Outcome.UNKNOWN, finished_at=at)
+                    .values(state=JournalState.UNKNOWN, finished_at=at)
                 )
             settle_interrupted_powerwashes(session, now=at)
             run = SyncRun(
@@ -97,7 +95,7 @@ class Journal:
                         "target": action.target[:255],
                         "reason": action.reason,
                         "detail": action.detail(),
-                        "state": _INTENT,
+                        "state": JournalState.INTENT,
                         "started_at": at,
                     }
                     for action in actions
@@ -116,7 +114,7 @@ class Journal:
                 session.execute(
                     sa.update(SyncJournalEntry)
                     .where(SyncJournalEntry.id.in_(entries[start : start + _CHUNK]))
-                    .values(state=state, error=error, finished_at=at)
+                    .values(state=JournalState.of(state), error=error, finished_at=at)
                 )
 
     def finish(self, status: RunStatus, summary: dict[str, Any], error: str | None = None) -> None:
