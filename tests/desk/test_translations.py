@@ -123,7 +123,12 @@ _ACTIONS = [
     "services/accounts.py",
     "services/_effects.py",
     "services/programme.py",
+    "services/staff.py",
+    "services/desks.py",
+    "services/agreement.py",
+    "ledger/queries.py",
     "domain/lifecycle.py",
+    "domain/staff.py",
 ]
 
 

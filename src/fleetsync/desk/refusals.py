@@ -90,6 +90,20 @@ MESSAGES: dict[str, str] = {
     "invalid_input:lost_not_returned": N_(
         "A lost device is not taken back: report it lost instead."
     ),
+    "invalid_input:no_device_ref": N_("Give a device's serial or asset tag."),
+    "invalid_input:ambiguous_ref": N_(
+        "%(ref)s is the serial of device %(serial)s and the asset tag of device %(other)s: give "
+        "the serial of the device you mean."
+    ),
+    "invalid_input:loan_id": N_("%(loan)s is not a loan id: loan ids look like L-88."),
+    "invalid_input:no_agreement": N_(
+        "No loan agreement is configured, so none can be recorded as signed: leave the box "
+        "unticked, or have an administrator configure the agreement."
+    ),
+    "invalid_input:agreement_text": N_(
+        "The loan agreement's text cannot be used: an administrator checks its configuration "
+        "([agreement] text_file)."
+    ),
     "invalid_input:device_or_loan": N_("Name the loan by its device or by its id, not both."),
     # The loan.
     "loan_not_extended": N_(
@@ -153,6 +167,14 @@ MESSAGES: dict[str, str] = {
     # Staff accounts.
     "refused:staff_exists": N_(
         "A staff account %(username)s exists already: give it a new password instead."
+    ),
+    "invalid_input:password_short": N_(
+        "A staff password has at least %(min)s characters; leave it empty to have one generated."
+    ),
+    "not_found:staff": N_("There is no staff account %(username)s."),
+    "invalid_input:desk_name": N_(
+        "%(desk)s is not a desk name: lower-case letters, digits and . _ -, at most 64, not "
+        "%(admin)s (e.g. antwerpen)."
     ),
     "invalid_input:username": N_(
         "A username is 1 to %(max)s lower-case letters, digits, “.”, “_” or “-”, beginning "

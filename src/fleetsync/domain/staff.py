@@ -84,7 +84,9 @@ def check_desk_name(value: str) -> str:
     if not DESK_NAME.fullmatch(name) or name == ADMIN:
         raise InvalidInput(
             f"desk {value!r} is not a desk name: lower-case letters, digits and . _ -, at most "
-            f"64, not {ADMIN!r} (the name of its [api.desks.<desk>] table, e.g. antwerpen)"
+            f"64, not {ADMIN!r} (the name of its [api.desks.<desk>] table, e.g. antwerpen)",
+            params={"desk": name[:64], "admin": ADMIN},
+            variant="desk_name",
         )
     return name
 

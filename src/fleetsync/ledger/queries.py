@@ -58,7 +58,7 @@ def find_device(session: Session, ref: str, *, lock: bool = False) -> Device:
     a destructive action on the wrong device is worse than a "not found"."""
     key = normalise_ref(ref)
     if not key:
-        raise InvalidInput("give a device's serial or asset tag")
+        raise InvalidInput("give a device's serial or asset tag", variant="no_device_ref")
     stmt = sa.select(Device).where(sa.or_(Device.serial == key, Device.asset_tag == key))
     if lock:
         stmt = stmt.with_for_update()
@@ -75,7 +75,9 @@ def find_device(session: Session, ref: str, *, lock: bool = False) -> Device:
         by_tag = next(d for d in found if d.asset_tag == key)
         raise InvalidInput(
             f"{key} is the serial of device {by_serial.serial} and the asset tag of device "
-            f"{by_tag.serial}; give the other device's serial to say which one you mean"
+            f"{by_tag.serial}; give the other device's serial to say which one you mean",
+            params={"ref": key, "serial": by_serial.serial, "other": by_tag.serial},
+            variant="ambiguous_ref",
         )
     return found[0]
 
@@ -92,7 +94,11 @@ def loan_number(ref: str) -> int:
     text = ref.strip().upper().removeprefix("L-")
     # ASCII digits only: str.isdigit() says yes to "²", which int() refuses.
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise InvalidInput(f"{ref!r} is not a loan id; loan ids look like L-88")
+        raise InvalidInput(
+            f"{ref!r} is not a loan id; loan ids look like L-88",
+            params={"loan": ref.strip()[:64]},
+            variant="loan_id",
+        )
     return int(text)
 
 
@@ -103,7 +109,9 @@ def find_loan(session: Session, ref: str) -> Loan:
     loan = session.get(Loan, number) if number <= MAX_LOAN_NUMBER else None
     if loan is None:
         raise NotFound(
-            f"there is no loan {loan_ref(number)}; see the loans with `fleetsync loan list --all`"
+            f"there is no loan {loan_ref(number)}; see the loans with `fleetsync loan list --all`",
+            params={"loan": loan_ref(number)},
+            variant="loan",
         )
     return loan
 

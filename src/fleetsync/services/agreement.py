@@ -51,7 +51,8 @@ def accepted_version(programme: Programme, *, version: str | None, signed: bool)
     if current is None:
         raise InvalidInput(
             "no loan agreement is configured ([agreement] version and text_file), so none can "
-            "be recorded as signed; leave --agreement-signed out, or configure the agreement"
+            "be recorded as signed; leave --agreement-signed out, or configure the agreement",
+            variant="no_agreement",
         )
     if version is not None and version.strip() != current:
         raise AgreementRequired(
@@ -74,17 +75,21 @@ class AgreementPage:
 def _text(path: Path | None) -> str:
     if path is None:
         raise InvalidInput(
-            "no loan agreement text is configured: set [agreement] text_file (Markdown)"
+            "no loan agreement text is configured: set [agreement] text_file (Markdown)",
+            variant="agreement_text",
         )
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(
             f"cannot read the loan agreement's text_file {path}: {exc.strerror}; check "
-            "[agreement] text_file"
+            "[agreement] text_file",
+            variant="agreement_text",
         ) from None
     except UnicodeDecodeError:
-        raise InvalidInput(f"the loan agreement's text_file {path} is not UTF-8 text") from None
+        raise InvalidInput(
+            f"the loan agreement's text_file {path} is not UTF-8 text", variant="agreement_text"
+        ) from None
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -94,7 +99,8 @@ def fill(text: str, values: dict[str, str]) -> str:
     if unknown:
         raise InvalidInput(
             f"the loan agreement's text has unknown placeholder(s) {', '.join(unknown)}; the "
-            f"placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+            f"placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+            variant="agreement_text",
         )
     return _PLACEHOLDER.sub(lambda m: _MARKDOWN.sub(r"\\\1", values[m[1]]), text)
 

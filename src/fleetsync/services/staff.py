@@ -106,7 +106,9 @@ def _password(given: str | None) -> str:
     if len(given) < _MIN_PASSWORD:
         raise InvalidInput(
             f"a staff password needs at least {_MIN_PASSWORD} characters; leave it out and "
-            "fleetsync generates one"
+            "fleetsync generates one",
+            params={"min": _MIN_PASSWORD},
+            variant="password_short",
         )
     return given
 
@@ -116,7 +118,11 @@ def _find(session: Session, username: str, *, lock: bool = False) -> StaffAccoun
     stmt = sa.select(StaffAccount).where(StaffAccount.username == name)
     account = session.scalars(stmt.with_for_update() if lock else stmt).first()
     if account is None:
-        raise NotFound(f"no staff account {name!r}; `fleetsync staff list` shows them")
+        raise NotFound(
+            f"no staff account {name!r}; `fleetsync staff list` shows them",
+            params={"username": name},
+            variant="staff",
+        )
     return account
 
 
