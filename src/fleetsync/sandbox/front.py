@@ -9,6 +9,7 @@ token endpoint come in here too.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from fleetsync.sandbox.routes import HANDLERS
 from fleetsync.sandbox.tenant import Tenant
 
 __all__ = ["Front", "Reply", "api_of", "error_reply"]
+
+log = logging.getLogger("fleetsync.sandbox")
 
 _JSON = "application/json; charset=UTF-8"
 
@@ -53,6 +56,20 @@ def error_reply(error: ApiError, api: Api) -> Reply:
             'Bearer realm="https://accounts.google.com/", error="invalid_token"'
         )
     return Reply(error.status, _json(error.body(api)), headers=headers)
+
+
+def _sandbox_bug(route: Route, bug: Exception) -> ApiError:
+    """Google's answer to a failure of its own (500 ``backendError``) for an exception the
+    sandbox did not mean to raise: a sandbox bug, logged with its traceback. The answer names
+    the exception's type only (its text may quote a tenant's names or addresses)."""
+    log.error("sandbox bug answering %s", route.method_id, exc_info=bug)
+    return ApiError(
+        500,
+        "backendError",
+        f"Internal error in the fleetsync sandbox while answering {route.method_id} "
+        f"({type(bug).__name__}): a sandbox bug, not a fault of the call; the traceback is in "
+        "the sandbox's log.",
+    )
 
 
 def api_of(path: str) -> Api:
@@ -123,6 +140,10 @@ class Front:
         except ApiError as error:
             reply = error_reply(error, route.api)
             reason = error.reason
+        except Exception as bug:  # a sandbox bug: answered as Google answers its own failures
+            internal = _sandbox_bug(route, bug)
+            reply = error_reply(internal, route.api)
+            reason = internal.reason
         else:
             reason = ""
         self.log.record(
