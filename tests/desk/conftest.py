@@ -92,36 +92,30 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
         yield opened
 
 
-@pytest.fixture
-def technician(ledger: Ledger) -> str:
-    """``tom``, a technician at Ann's desk."""
+def _staff_member(ledger: Ledger, username: str, desk: str, role: StaffRole) -> str:
     with ledger.transaction() as session:
         add_staff(
             session,
-            username="tom",
-            display_name="Tom",
-            desk="antwerpen",
-            role=StaffRole.TECHNICIAN,
+            username=username,
+            display_name=username.title(),
+            desk=desk,
+            role=role,
             actor="cli:tester",
-            password=password_of("tom"),
+            password=password_of(username),
         )
-    return "tom"
+    return username
+
+
+@pytest.fixture
+def technician(ledger: Ledger) -> str:
+    """``tom``, a technician at Ann's desk."""
+    return _staff_member(ledger, "tom", "antwerpen", StaffRole.TECHNICIAN)
 
 
 @pytest.fixture
 def admin(ledger: Ledger) -> str:
     """``ada``, an admin at Bea's desk (Brussel): she sees every desk."""
-    with ledger.transaction() as session:
-        add_staff(
-            session,
-            username="ada",
-            display_name="Ada",
-            desk="brussel",
-            role=StaffRole.ADMIN,
-            actor="cli:tester",
-            password=password_of("ada"),
-        )
-    return "ada"
+    return _staff_member(ledger, "ada", "brussel", StaffRole.ADMIN)
 
 
 @pytest.fixture
